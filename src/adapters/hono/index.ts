@@ -1,0 +1,212 @@
+import type { Context, MiddlewareHandler } from 'hono';
+import type { UserStore } from '../../auth/types.js';
+import { toUser, type User } from '../../auth/users.js';
+import { StoreError } from '../../core/errors.js';
+import { fromWebRequest, type IncomingRequest, isSafeMethod } from '../../core/request.js';
+import type { NoSessionReason, Session } from '../../core/session.js';
+import type { CreateOptions, CsrfRefusal, Issued, Sessions } from '../../core/sessions.js';
+
+/** Why a request has no signed-in user: a core reason, or the account is gone or locked. */
+export type NoUserReason = NoSessionReason | 'user-missing' | 'user-locked';
+
+/** What the middleware puts on the Hono context. */
+export interface CloakroomVariables {
+  /** The validated session, or `null`. */
+  session: Session | null;
+  /** The signed-in user (loaded fresh on every request), or `null`. */
+  user: User | null;
+  /** Why there is no user, or `null` when there is one. */
+  authReason: NoUserReason | null;
+  /** The request as the core sees it (https, host, ip already decided). */
+  cloakroomRequest: IncomingRequest;
+  /** Set-Cookie values to append to the response, by cookie name. */
+  cloakroomCookies: Map<string, string>;
+}
+
+/** Use as `new Hono<CloakroomEnv>()` (or intersect with your own Env). */
+export type CloakroomEnv = { Variables: CloakroomVariables };
+type Ctx = Context<CloakroomEnv>;
+
+export interface HonoAuthOptions {
+  sessions: Sessions;
+  /** Loads the user on every request, so role changes and locks apply at once. */
+  users?: UserStore;
+  /** Honour X-Forwarded-Proto/-Host/-For. Only behind a proxy you control. Default `false`. */
+  trustProxy?: boolean;
+  /** The connection's peer address. Default: `@hono/node-server`'s `incoming.socket`. */
+  remoteAddress?: (c: Context) => string | null;
+  /** Answer when the store is down. Default: `503 {"error":"unavailable"}`. */
+  onUnavailable?: (c: Context, error: StoreError) => Response | Promise<Response>;
+  /** Answer when a guard refuses. Default: JSON errors of DESIGN.md (401/403). */
+  onRefused?: (c: Context, refusal: Refusal) => Response | Promise<Response>;
+}
+
+/** A guard's refusal. */
+export type Refusal =
+  | { status: 401; error: 'unauthenticated' }
+  | { status: 403; error: 'forbidden'; role: string }
+  | { status: 403; error: 'csrf'; reason: CsrfRefusal };
+
+const MESSAGES: Record<Refusal['error'], string> = {
+  unauthenticated: 'Sign in first.',
+  forbidden: 'You do not have the role this needs.',
+  csrf: 'This request failed the cross-site request forgery check.',
+};
+
+function defaultRemote(c: Context): string | null {
+  const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
+  return env?.incoming?.socket?.remoteAddress ?? null;
+}
+
+function cookieNameOf(setCookie: string): string {
+  return setCookie.slice(0, setCookie.indexOf('='));
+}
+
+/**
+ * The Hono adapter: a middleware that validates the session cookie, guards, and helpers to
+ * sign in and out from a handler.
+ * @example
+ * const auth = createHonoAuth({ sessions, users });
+ * const app = new Hono<CloakroomEnv>();
+ * app.use(auth.middleware);
+ * app.get('/admin', auth.requireRole('admin'), (c) => c.text(`hello ${c.var.user!.displayName}`));
+ */
+export function createHonoAuth(options: HonoAuthOptions) {
+  const { sessions, users } = options;
+  const trustProxy = options.trustProxy ?? false;
+  const remote = options.remoteAddress ?? defaultRemote;
+  const unavailable =
+    options.onUnavailable ??
+    ((c: Context) =>
+      c.json({ error: 'unavailable', message: 'The session store is unavailable; try again shortly.' }, 503));
+  const refused =
+    options.onRefused ??
+    ((c: Context, r: Refusal) => c.json({ error: r.error, message: MESSAGES[r.error] }, r.status));
+
+  const queue = (c: Ctx, cookies: readonly string[]) => {
+    for (const cookie of cookies) c.var.cloakroomCookies.set(cookieNameOf(cookie), cookie);
+  };
+
+  const middleware: MiddlewareHandler<CloakroomEnv> = async (c, next) => {
+    const request = fromWebRequest(c.req.raw, { trustProxy, remoteAddress: remote(c) });
+    c.set('cloakroomRequest', request);
+    c.set('cloakroomCookies', new Map());
+    c.set('session', null);
+    c.set('user', null);
+    try {
+      const result = await sessions.validate(request);
+      queue(c, result.setCookie);
+      c.set('authReason', result.reason);
+      if (result.session) {
+        const record = users ? await users.getById(result.session.userId) : null;
+        if (users && (!record || record.locked)) {
+          c.set('authReason', record ? 'user-locked' : 'user-missing');
+        } else {
+          c.set('session', result.session);
+          c.set('user', record ? toUser(record) : null);
+        }
+      }
+    } catch (error) {
+      if (error instanceof StoreError) return unavailable(c, error);
+      throw error;
+    }
+    await next();
+    const cookies = c.var.cloakroomCookies;
+    if (cookies.size > 0) {
+      for (const cookie of cookies.values()) c.header('Set-Cookie', cookie, { append: true });
+      // A response that sets a session cookie must never be stored by a shared cache.
+      c.header('Cache-Control', 'no-store');
+    }
+  };
+
+  /** Refuses with 401 unless a user is signed in. */
+  const requireUser = (): MiddlewareHandler<CloakroomEnv> => async (c, next) => {
+    if (!c.var.session || (users && !c.var.user))
+      return refused(c, { status: 401, error: 'unauthenticated' });
+    await next();
+  };
+
+  /** Refuses with 401 when signed out and 403 without `role`. Roles are read fresh on every request. */
+  const requireRole =
+    (role: string): MiddlewareHandler<CloakroomEnv> =>
+    async (c, next) => {
+      if (!c.var.session || !c.var.user) return refused(c, { status: 401, error: 'unauthenticated' });
+      if (!c.var.user.roles.includes(role)) return refused(c, { status: 403, error: 'forbidden', role });
+      await next();
+    };
+
+  /**
+   * CSRF protection for unsafe methods: the origin gate first, then a valid token from the
+   * `X-CSRF-Token` header or (for HTML forms only) the `_csrf` body field. Never from the query
+   * string. Requests without a session only pass through the origin gate.
+   */
+  const csrf = (): MiddlewareHandler<CloakroomEnv> => async (c, next) => {
+    const request = c.var.cloakroomRequest;
+    if (isSafeMethod(request.method)) return next();
+    const session = c.var.session;
+    const refusal = session
+      ? sessions.checkCsrf(request, session, await submittedToken(c))
+      : sessions.checkOrigin(request);
+    if (refusal) return refused(c, { status: 403, error: 'csrf', reason: refusal });
+    await next();
+  };
+
+  return {
+    middleware,
+    requireUser,
+    requireRole,
+    csrf,
+    /** Starts a fresh session for `userId` (the request's old one is destroyed) and sets the cookie. */
+    async startSession(c: Ctx, create: CreateOptions): Promise<Issued> {
+      const issued = await sessions.create(c.var.cloakroomRequest, create);
+      queue(c, issued.setCookie);
+      c.set('session', issued.session);
+      return issued;
+    },
+    /** Takes over a session issued elsewhere (e.g. by `signIn` of `cloakroom`). */
+    adopt(c: Ctx, issued: Issued): void {
+      queue(c, issued.setCookie);
+      c.set('session', issued.session);
+    },
+    /** Ends the request's session server-side and clears the cookie. */
+    async endSession(c: Ctx): Promise<boolean> {
+      const { destroyed, setCookie } = await sessions.destroy(c.var.cloakroomRequest);
+      queue(c, setCookie);
+      c.set('session', null);
+      c.set('user', null);
+      return destroyed;
+    },
+    /** New ticket for the same sign-in (after a privilege change). */
+    async rotate(c: Ctx): Promise<Issued> {
+      const session = c.var.session;
+      if (!session) throw new TypeError('rotate: no session on this request');
+      const issued = await sessions.rotate(c.var.cloakroomRequest, session);
+      queue(c, issued.setCookie);
+      c.set('session', issued.session);
+      return issued;
+    },
+    /** Queues extra Set-Cookie values (e.g. the login CSRF nonce). */
+    setCookies(c: Ctx, cookies: readonly string[]): void {
+      queue(c, cookies);
+    },
+  };
+}
+
+/** The adapter instance type. */
+export type HonoAuth = ReturnType<typeof createHonoAuth>;
+
+async function submittedToken(c: Ctx): Promise<string | null> {
+  const header = c.req.header('x-csrf-token');
+  if (header) return header;
+  const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type !== 'application/x-www-form-urlencoded' && type !== 'multipart/form-data') return null;
+  try {
+    const body = await c.req.parseBody();
+    const value = body._csrf;
+    return typeof value === 'string' ? value : null;
+  } catch {
+    return null;
+  }
+}
+
+export type { Session, User };

@@ -1,0 +1,30 @@
+export { throttleKeyOfIp } from './ip.js';
+export {
+  type Argon2Params,
+  createPasswordHasher,
+  DEFAULT_ARGON2,
+  MAX_PASSWORD_BYTES,
+  MIN_PASSWORD_LENGTH,
+  type PasswordCheck,
+  type PasswordHasher,
+  passwordPolicyError,
+} from './passwords.js';
+export { type SignInDeps, type SignInInput, type SignInResult, signIn } from './sign-in.js';
+export {
+  createThrottle,
+  type Throttle,
+  type ThrottleLimit,
+  type ThrottleOptions,
+  type ThrottleVerdict,
+} from './throttle.js';
+export type { CounterState, CounterStore, NewUser, UserPatch, UserRecord, UserStore } from './types.js';
+export { isValidRole, MAX_USERNAME_LENGTH, normalizeUsername } from './usernames.js';
+export {
+  AccountError,
+  checkDisplayName,
+  checkRoles,
+  createAccount,
+  type NewAccount,
+  toUser,
+  type User,
+} from './users.js';

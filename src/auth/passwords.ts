@@ -1,0 +1,95 @@
+import { type Algorithm, hash as argonHash, verify as argonVerify } from '@node-rs/argon2';
+import { verify as bcryptVerify } from '@node-rs/bcrypt';
+import { ConfigError } from '../core/errors.js';
+
+/**
+ * Passwords longer than this are refused before hashing: hashing cost must not be
+ * attacker-controlled (Django CVE-2013-1443), and nothing is ever truncated.
+ */
+export const MAX_PASSWORD_BYTES = 1024;
+/** Shortest password accepted when one is set (NIST 800-63B: at least 8; no composition rules). */
+export const MIN_PASSWORD_LENGTH = 8;
+
+/** argon2id parameters; the floor is OWASP's second row (m=19 MiB, t=2, p=1). */
+export interface Argon2Params {
+  memoryCost: number;
+  timeCost: number;
+  parallelism: number;
+}
+
+/** OWASP / ASVS Appendix C minimum, which is also the default. */
+export const DEFAULT_ARGON2: Argon2Params = { memoryCost: 19_456, timeCost: 2, parallelism: 1 };
+
+/** Result of a password check. `needsRehash`: correct, but stored with an outdated scheme. */
+export interface PasswordCheck {
+  ok: boolean;
+  needsRehash: boolean;
+}
+
+/** Hashes and verifies passwords. Both run on libuv's thread pool, never on the event loop. */
+export interface PasswordHasher {
+  hash(password: string): Promise<string>;
+  verify(storedHash: string, password: string): Promise<PasswordCheck>;
+  /** Spends the time of one verification against nothing: unknown users cost what known ones do. */
+  verifyDummy(password: string): Promise<void>;
+}
+
+const ARGON2ID = 2 as Algorithm;
+
+/** Why a password cannot be set, or `null`. */
+export function passwordPolicyError(password: unknown): string | null {
+  if (typeof password !== 'string') return 'must be a string';
+  if (Buffer.byteLength(password) > MAX_PASSWORD_BYTES) return `must be at most ${MAX_PASSWORD_BYTES} bytes`;
+  if ([...password].length < MIN_PASSWORD_LENGTH) return `must be at least ${MIN_PASSWORD_LENGTH} characters`;
+  return null;
+}
+
+/**
+ * Creates the hasher. Parameters weaker than {@link DEFAULT_ARGON2} are refused.
+ * @example
+ * const passwords = createPasswordHasher();
+ * const stored = await passwords.hash('correct horse battery staple');
+ */
+export function createPasswordHasher(params: Partial<Argon2Params> = {}): PasswordHasher {
+  const p: Argon2Params = { ...DEFAULT_ARGON2, ...params };
+  if (p.memoryCost < DEFAULT_ARGON2.memoryCost || p.timeCost < DEFAULT_ARGON2.timeCost || p.parallelism < 1) {
+    throw new ConfigError('argon2', 'parameters below m=19456 KiB, t=2, p=1 are refused (OWASP minimum)');
+  }
+  const options = { algorithm: ARGON2ID, ...p };
+  let dummy: Promise<string> | undefined;
+
+  const isOutdated = (stored: string): boolean => {
+    const m = /^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$/.exec(stored);
+    if (!m) return true;
+    return Number(m[1]) < p.memoryCost || Number(m[2]) < p.timeCost || Number(m[3]) !== p.parallelism;
+  };
+
+  return {
+    async hash(password) {
+      if (Buffer.byteLength(password) > MAX_PASSWORD_BYTES) throw new RangeError('password too long');
+      return argonHash(password, options);
+    },
+    async verify(stored, password) {
+      if (typeof password !== 'string' || Buffer.byteLength(password) > MAX_PASSWORD_BYTES) {
+        return { ok: false, needsRehash: false };
+      }
+      let ok = false;
+      try {
+        if (stored.startsWith('$argon2')) ok = await argonVerify(stored, password);
+        // Legacy bcrypt ($2a$/$2b$/$2y$) verifies so imported users can sign in, then is upgraded.
+        else if (/^\$2[aby]\$\d\d\$/.test(stored)) ok = await bcryptVerify(password, stored);
+      } catch {
+        ok = false; // a corrupt stored hash is a failed sign-in, not a crash
+      }
+      return { ok, needsRehash: ok && isOutdated(stored) };
+    },
+    async verifyDummy(password) {
+      dummy ??= argonHash('cloakroom dummy password for timing equalisation', options);
+      try {
+        await argonVerify(await dummy, password.slice(0, MAX_PASSWORD_BYTES));
+      } catch {
+        // only the time matters
+      }
+    },
+  };
+}

@@ -1,0 +1,76 @@
+import type { Clock } from '../core/clock.js';
+import type { IncomingRequest } from '../core/request.js';
+import type { Issued, Sessions } from '../core/sessions.js';
+import { MAX_PASSWORD_BYTES, type PasswordHasher } from './passwords.js';
+import type { Throttle } from './throttle.js';
+import type { UserStore } from './types.js';
+import { MAX_USERNAME_BYTES, normalizeUsername } from './usernames.js';
+import { toUser, type User } from './users.js';
+
+export interface SignInInput {
+  username?: unknown;
+  password?: unknown;
+  remember?: unknown;
+}
+
+/** A sign-in outcome. Failures name no cause a client could use to enumerate accounts. */
+export type SignInResult =
+  | { ok: true; user: User; issued: Issued; rehashed: boolean }
+  | { ok: false; error: 'invalid_credentials'; username: string | null; lockout: Array<'account' | 'ip'> }
+  | { ok: false; error: 'throttled'; retryAfterSeconds: number; scope: 'account' | 'ip'; username: string }
+  | { ok: false; error: 'bad_request'; message: string };
+
+export interface SignInDeps {
+  sessions: Sessions;
+  users: UserStore;
+  passwords: PasswordHasher;
+  throttle: Throttle;
+  clock: Clock;
+}
+
+/**
+ * Password sign-in. Order matters: input shape, then throttling (a locked-out account gets
+ * 429 whatever the password), then one password verification whether or not the user
+ * exists (an unknown user costs the same time as a wrong password), then a fresh session —
+ * the request's previous session is destroyed (no fixation). A correct password stored
+ * under an outdated scheme is re-hashed now.
+ */
+export async function signIn(
+  deps: SignInDeps,
+  request: IncomingRequest,
+  input: SignInInput,
+): Promise<SignInResult> {
+  const { username: rawUser, password, remember } = input;
+  if (typeof rawUser !== 'string' || typeof password !== 'string') {
+    return { ok: false, error: 'bad_request', message: 'username and password must be strings' };
+  }
+  if (remember !== undefined && typeof remember !== 'boolean') {
+    return { ok: false, error: 'bad_request', message: 'remember must be true or false' };
+  }
+  if (Buffer.byteLength(rawUser) > MAX_USERNAME_BYTES || Buffer.byteLength(password) > MAX_PASSWORD_BYTES) {
+    return { ok: false, error: 'bad_request', message: 'username or password is too long' };
+  }
+  const username = normalizeUsername(rawUser);
+  if (!username || password === '') {
+    return { ok: false, error: 'bad_request', message: 'username and password are required' };
+  }
+
+  const verdict = await deps.throttle.check(username, request.ip);
+  if (verdict.throttled) return { ok: false, error: 'throttled', username, ...verdict };
+
+  const user = await deps.users.getByUsername(username);
+  let check = { ok: false, needsRehash: false };
+  if (user) check = await deps.passwords.verify(user.passwordHash, password);
+  else await deps.passwords.verifyDummy(password);
+
+  if (!user || !check.ok || user.locked) {
+    const lockout = await deps.throttle.fail(username, request.ip);
+    return { ok: false, error: 'invalid_credentials', username, lockout };
+  }
+  await deps.throttle.succeed(username);
+  if (check.needsRehash) {
+    await deps.users.update(user.id, { passwordHash: await deps.passwords.hash(password) }, deps.clock.now());
+  }
+  const issued = await deps.sessions.create(request, { userId: user.id, remember: remember === true });
+  return { ok: true, user: toUser(user), issued, rehashed: check.needsRehash };
+}

@@ -1,0 +1,74 @@
+/**
+ * A user account as the user store keeps it. `username` is stored canonical
+ * (NFKC, lower-case: see `normalizeUsername`), so lookups compare canonical forms.
+ */
+export interface UserRecord {
+  id: string;
+  username: string;
+  displayName: string;
+  /** PHC string (`$argon2id$…`, or a legacy `$2b$…` bcrypt hash until the next sign-in). */
+  passwordHash: string;
+  roles: string[];
+  locked: boolean;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** What a new user is made of; the store assigns `id` and the timestamps. */
+export interface NewUser {
+  username: string;
+  displayName: string;
+  passwordHash: string;
+  roles: string[];
+  locked?: boolean;
+}
+
+/** The fields an update may change. */
+export interface UserPatch {
+  displayName?: string;
+  passwordHash?: string;
+  roles?: string[];
+  locked?: boolean;
+}
+
+/**
+ * Where users live: separate from the session store (a session store knows nothing of users).
+ * Failures throw `StoreError`; absence is `null`.
+ */
+export interface UserStore {
+  /** Required. */
+  getById(id: string): Promise<UserRecord | null>;
+  /** Required. `username` is already canonical. */
+  getByUsername(username: string): Promise<UserRecord | null>;
+  /** Required. Throws `StoreError` with code `conflict` if the username is taken. */
+  create(user: NewUser, now: number): Promise<UserRecord>;
+  /** Required. Returns the updated user, or `null` if there is none with this id. */
+  update(id: string, patch: UserPatch, now: number): Promise<UserRecord | null>;
+  /** Required. Every user, ordered by username. */
+  list(): Promise<UserRecord[]>;
+  /** Required. How many users exist (bootstrap checks for zero). */
+  count(): Promise<number>;
+  /** Optional. */
+  ping?(): Promise<void>;
+  /** Optional. */
+  close?(): Promise<void>;
+}
+
+/** A fixed-window counter: the count and when the window ends (ms epoch). */
+export interface CounterState {
+  count: number;
+  resetAt: number;
+}
+
+/**
+ * Counters for sign-in throttling, kept in the store so every instance agrees.
+ * Semantics are those of Redis `INCR` + `EXPIRE` when the count was 0.
+ */
+export interface CounterStore {
+  /** Required. Adds one; a new counter's window ends at `now + windowMs`. */
+  increment(key: string, windowMs: number, now: number): Promise<CounterState>;
+  /** Required. The live counter, or `null` if absent or its window has ended. */
+  get(key: string, now: number): Promise<CounterState | null>;
+  /** Required. Removes the counter. */
+  reset(key: string): Promise<void>;
+}

@@ -1,0 +1,27 @@
+/** Longest username accepted, checked on the raw input before normalising (Django CVE-2023-46695). */
+export const MAX_USERNAME_BYTES = 256;
+/** Longest canonical username. */
+export const MAX_USERNAME_LENGTH = 64;
+
+/**
+ * The canonical form of a username: Unicode NFKC, then lower-case, trimmed. Applied alike at
+ * creation, sign-in, lookup and throttling, so `ALICE` and the full-width `ａｌｉｃｅ` are one
+ * account and one throttle bucket. Returns `null` for input that can never be a username
+ * (not a string, too long, empty, control characters).
+ */
+export function normalizeUsername(input: unknown): string | null {
+  if (typeof input !== 'string' || input.length > MAX_USERNAME_BYTES) return null;
+  if (Buffer.byteLength(input) > MAX_USERNAME_BYTES) return null;
+  const canonical = input.normalize('NFKC').toLowerCase().trim();
+  if (canonical === '' || [...canonical].length > MAX_USERNAME_LENGTH) return null;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+  if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(canonical)) return null;
+  return canonical;
+}
+
+const ROLE = /^[a-z][a-z0-9_.:-]{0,63}$/;
+
+/** Whether a role name is acceptable: lower-case letters, digits and `_.:-`, up to 64 characters. */
+export function isValidRole(role: unknown): role is string {
+  return typeof role === 'string' && ROLE.test(role);
+}

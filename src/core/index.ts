@@ -1,0 +1,28 @@
+export { type Clock, type ManualClock, manualClock, systemClock } from './clock.js';
+export { type CookieOptions, MAX_COOKIE_BYTES, type SameSite } from './cookie.js';
+export type { SessionCrypto } from './crypto.js';
+export { type Duration, parseDuration } from './duration.js';
+export { ConfigError, StoreError, toStoreError } from './errors.js';
+export { createKeyring, type Keyring, MAX_SECRETS } from './keyring.js';
+export type { LoginCsrf } from './login-csrf.js';
+export { nodeCrypto } from './node-crypto.js';
+export type { SessionsOptions } from './options.js';
+export { checkOrigin, normalizeTrustedOrigins, type OriginRefusal, ownOrigin } from './origin.js';
+export {
+  type FromWebRequestOptions,
+  fromWebRequest,
+  type HeaderSource,
+  type IncomingRequest,
+  isSafeMethod,
+} from './request.js';
+export { MIN_SECRET_BYTES, secretWeakness } from './secret-strength.js';
+export type { NoSessionReason, Session, SessionInfo } from './session.js';
+export {
+  type CreateOptions,
+  type CsrfRefusal,
+  createSessions,
+  type Issued,
+  type Sessions,
+  type Validation,
+} from './sessions.js';
+export type { DataChange, JsonValue, SessionRecord, SessionStore } from './store.js';

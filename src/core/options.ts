@@ -1,0 +1,93 @@
+import { type Clock, systemClock } from './clock.js';
+import { type CookieOptions, type CookiePolicy, createCookiePolicy } from './cookie.js';
+import type { SessionCrypto } from './crypto.js';
+import { type Duration, parseDuration } from './duration.js';
+import { ConfigError } from './errors.js';
+import { createKeyring, type Keyring } from './keyring.js';
+import { nodeCrypto } from './node-crypto.js';
+import { normalizeTrustedOrigins } from './origin.js';
+import type { SessionStore } from './store.js';
+
+/** Options of {@link createSessions}. Durations accept `'30m'`, `'12h'`, `'30d'` or seconds. */
+export interface SessionsOptions {
+  /** Keyring, newest first: the newest signs, all verify. Each needs 32 random bytes. */
+  secrets: readonly string[];
+  store: SessionStore;
+  /** Default `30m`. */
+  idleTimeout?: Duration;
+  /** Default `12h`. */
+  absoluteTimeout?: Duration;
+  /** Absolute lifetime of a "remember me" sign-in. Default `30d`. */
+  rememberTimeout?: Duration;
+  /** Idle timeout of a "remember me" sign-in. Default `7d`. */
+  rememberIdleTimeout?: Duration;
+  /** Least time between two renewal writes of one session. Default `60s`. */
+  touchInterval?: Duration;
+  cookie?: CookieOptions;
+  /** Cap on the JSON size of per-session data. Default 16384 bytes. */
+  maxDataBytes?: number;
+  /** Extra origins allowed to send unsafe requests (exact `https://host[:port]`). */
+  trustedOrigins?: readonly string[];
+  /** Default: the system clock. */
+  clock?: Clock;
+  /** Default: synchronous `node:crypto`. */
+  crypto?: SessionCrypto;
+}
+
+/** Options after validation: what the per-request path reads. */
+export interface ResolvedOptions {
+  readonly store: SessionStore;
+  readonly keyring: Keyring;
+  readonly cookie: CookiePolicy;
+  readonly loginCookie: CookiePolicy;
+  readonly idleMs: number;
+  readonly absoluteMs: number;
+  readonly rememberMs: number;
+  readonly rememberIdleMs: number;
+  readonly touchMs: number;
+  readonly maxDataBytes: number;
+  readonly trustedOrigins: ReadonlySet<string>;
+  readonly clock: Clock;
+  readonly crypto: SessionCrypto;
+}
+
+/** Validates every option once (STYLE.md habit 3); throws {@link ConfigError} naming the option. */
+export function resolveOptions(options: SessionsOptions): ResolvedOptions {
+  if (!options || typeof options.store?.get !== 'function') {
+    throw new ConfigError(
+      'store',
+      'a session store is required, e.g. createSqliteStore() or createMemoryStore()',
+    );
+  }
+  const crypto = options.crypto ?? nodeCrypto;
+  const idleMs = parseDuration(options.idleTimeout ?? '30m', 'idleTimeout');
+  const absoluteMs = parseDuration(options.absoluteTimeout ?? '12h', 'absoluteTimeout');
+  const rememberMs = parseDuration(options.rememberTimeout ?? '30d', 'rememberTimeout');
+  const rememberIdleMs = parseDuration(options.rememberIdleTimeout ?? '7d', 'rememberIdleTimeout');
+  const touchMs = parseDuration(options.touchInterval ?? '60s', 'touchInterval');
+  if (idleMs > absoluteMs) throw new ConfigError('idleTimeout', 'must not be longer than absoluteTimeout');
+  if (rememberIdleMs > rememberMs) {
+    throw new ConfigError('rememberIdleTimeout', 'must not be longer than rememberTimeout');
+  }
+  if (touchMs >= idleMs) throw new ConfigError('touchInterval', 'must be shorter than idleTimeout');
+  const maxDataBytes = options.maxDataBytes ?? 16_384;
+  if (!Number.isInteger(maxDataBytes) || maxDataBytes < 2) {
+    throw new ConfigError('maxDataBytes', 'must be a positive whole number of bytes');
+  }
+  const cookieName = options.cookie?.name ?? 'cloakroom';
+  return {
+    store: options.store,
+    keyring: createKeyring(options.secrets ?? [], crypto),
+    cookie: createCookiePolicy(options.cookie),
+    loginCookie: createCookiePolicy({ ...options.cookie, name: `${cookieName}-login` }),
+    idleMs,
+    absoluteMs,
+    rememberMs,
+    rememberIdleMs,
+    touchMs,
+    maxDataBytes,
+    trustedOrigins: normalizeTrustedOrigins(options.trustedOrigins ?? []),
+    clock: options.clock ?? systemClock,
+    crypto,
+  };
+}

@@ -1,0 +1,90 @@
+import type { JsonValue, SessionRecord } from './store.js';
+import { publicIdOf } from './token.js';
+
+/** Why a request has no session. Bad input is a value, never an exception. */
+export type NoSessionReason =
+  | 'missing'
+  | 'malformed'
+  | 'bad-signature'
+  | 'not-found'
+  | 'idle-timeout'
+  | 'absolute-timeout';
+
+/**
+ * A validated session as the application sees it. `id` is the public id: safe to show and
+ * log, never a credential. Times are milliseconds since the epoch (UTC).
+ */
+export interface Session {
+  readonly id: string;
+  readonly userId: string;
+  readonly createdAt: number;
+  readonly lastSeenAt: number;
+  readonly idleExpiresAt: number;
+  readonly absoluteExpiresAt: number;
+  readonly remember: boolean;
+  readonly ip: string | null;
+  readonly userAgent: string | null;
+  readonly data: Readonly<Record<string, JsonValue>>;
+}
+
+/** One entry of a user's session list. */
+export interface SessionInfo {
+  id: string;
+  current: boolean;
+  createdAt: number;
+  lastSeenAt: number;
+  idleExpiresAt: number;
+  absoluteExpiresAt: number;
+  remember: boolean;
+  ip: string | null;
+  userAgent: string | null;
+}
+
+/** What the core keeps about a session it handed out, out of the application's reach. */
+export interface SessionInternals {
+  storeKey: string;
+  csrfSecret: string;
+  token: string;
+}
+
+const internals = new WeakMap<Session, SessionInternals>();
+
+/** Builds the public view of a record and remembers its internals. */
+export function toSession(record: SessionRecord, token: string): Session {
+  const session: Session = Object.freeze({
+    id: publicIdOf(record.id),
+    userId: record.userId,
+    createdAt: record.createdAt,
+    lastSeenAt: record.lastSeenAt,
+    idleExpiresAt: record.idleExpiresAt,
+    absoluteExpiresAt: record.absoluteExpiresAt,
+    remember: record.remember,
+    ip: record.ip,
+    userAgent: record.userAgent,
+    data: Object.freeze({ ...record.data }),
+  });
+  internals.set(session, { storeKey: record.id, csrfSecret: record.csrfSecret, token });
+  return session;
+}
+
+/** The internals of a session this core created; throws on a look-alike object. */
+export function internalsOf(session: Session): SessionInternals {
+  const found = internals.get(session);
+  if (!found) throw new TypeError('not a session returned by this cloakroom instance');
+  return found;
+}
+
+/** The list entry for a record. */
+export function toSessionInfo(record: SessionRecord, currentStoreKey: string | null): SessionInfo {
+  return {
+    id: publicIdOf(record.id),
+    current: record.id === currentStoreKey,
+    createdAt: record.createdAt,
+    lastSeenAt: record.lastSeenAt,
+    idleExpiresAt: record.idleExpiresAt,
+    absoluteExpiresAt: record.absoluteExpiresAt,
+    remember: record.remember,
+    ip: record.ip,
+    userAgent: record.userAgent,
+  };
+}

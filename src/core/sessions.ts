@@ -1,0 +1,273 @@
+import { findCookie, serializeCookie } from './cookie.js';
+import { maskCsrfToken, newCsrfSecret, verifyCsrfToken } from './csrf.js';
+import { StoreError, toStoreError } from './errors.js';
+import { createLoginCsrf, type LoginCsrf } from './login-csrf.js';
+import { type ResolvedOptions, resolveOptions, type SessionsOptions } from './options.js';
+import { checkOrigin, type OriginRefusal } from './origin.js';
+import { type IncomingRequest, isSafeMethod } from './request.js';
+import {
+  internalsOf,
+  type NoSessionReason,
+  type Session,
+  type SessionInfo,
+  toSession,
+  toSessionInfo,
+} from './session.js';
+import type { DataChange, JsonValue, SessionRecord } from './store.js';
+import { newToken, parseCookieValue, publicIdOf, signToken, storeKeyOf } from './token.js';
+
+/** The outcome of {@link Sessions.validate}: a session, or no session and why. */
+export type Validation =
+  | { session: Session; reason: null; setCookie: string[] }
+  | { session: null; reason: NoSessionReason; setCookie: string[] };
+
+/** A session just issued, with the cookie to send and a CSRF token for the client. */
+export interface Issued {
+  session: Session;
+  setCookie: string[];
+  csrfToken: string;
+}
+
+/** Why an unsafe request failed the CSRF check. */
+export type CsrfRefusal = OriginRefusal | 'missing-token' | 'bad-token';
+
+/** Options of {@link Sessions.create}. */
+export interface CreateOptions {
+  userId: string;
+  /** "Remember me": a persistent cookie and the longer remember timeouts. Default `false`. */
+  remember?: boolean;
+  data?: Record<string, JsonValue>;
+}
+
+/** The session core. Created once with {@link createSessions}; every method is per request. */
+export interface Sessions extends LoginCsrf {
+  /** Reads the request's cookie: signature first, then the store, then the deadlines. */
+  validate(request: IncomingRequest): Promise<Validation>;
+  /** Signs in: a fresh session; whatever session the request came with is destroyed first. */
+  create(request: IncomingRequest, options: CreateOptions): Promise<Issued>;
+  /** Signs out: deletes the request's session server-side and clears the cookie. */
+  destroy(request: IncomingRequest): Promise<{ destroyed: boolean; setCookie: string[] }>;
+  /** New token and CSRF secret for the same sign-in (after a privilege change). */
+  rotate(request: IncomingRequest, session: Session): Promise<Issued>;
+  /** Ends one of a user's sessions by public id; `false` if the user has no such session. */
+  revoke(userId: string, publicId: string): Promise<boolean>;
+  /** Ends every session of a user, optionally except one. Returns how many. */
+  revokeUser(userId: string, options?: { except?: Session | null }): Promise<number>;
+  /** A user's live sessions, `current` marking the one given. */
+  list(userId: string, current?: Session | null): Promise<SessionInfo[]>;
+  /** Changes per-session data key by key. `false` if the session is gone. */
+  updateData(session: Session, change: DataChange): Promise<boolean>;
+  /** A fresh masked CSRF token for this session (differs on every call). */
+  csrfToken(session: Session): string;
+  /** Origin gate then token check for unsafe methods; `null` when the request may go on. */
+  checkCsrf(request: IncomingRequest, session: Session, token: string | null | undefined): CsrfRefusal | null;
+  /** Only the origin gate (used where there is no session, e.g. sign-in). */
+  checkOrigin(request: IncomingRequest): OriginRefusal | null;
+  /** The session cookie's name for this request (`__Host-cloakroom` over HTTPS). */
+  cookieName(request: IncomingRequest): string;
+  /** The resolved settings (durations in ms), for servers that show or log them. */
+  readonly settings: Omit<ResolvedOptions, 'keyring' | 'store' | 'crypto'>;
+}
+
+/**
+ * Creates the session core.
+ * @example
+ * const sessions = createSessions({ secrets: [process.env.SECRET!], store: createMemoryStore() });
+ * const { session } = await sessions.validate(fromWebRequest(request));
+ */
+export function createSessions(options: SessionsOptions): Sessions {
+  const o = resolveOptions(options);
+  const { store, keyring, crypto, clock } = o;
+
+  const clear = (req: IncomingRequest) => [serializeCookie(o.cookie.variant(req.https), '', 0)];
+  const cookieFor = (req: IncomingRequest, token: string, record: SessionRecord, now: number) =>
+    serializeCookie(
+      o.cookie.variant(req.https),
+      signToken(token, keyring, crypto),
+      record.remember ? (record.absoluteExpiresAt - now) / 1000 : undefined,
+    );
+
+  /** The store key of the request's cookie if its signature holds; no store access. */
+  function signedStoreKey(req: IncomingRequest): string | null {
+    const found = findCookie(req.headers.get('cookie'), o.cookie.variant(req.https).name);
+    if (!('value' in found)) return null;
+    const parsed = parseCookieValue(found.value, keyring, crypto);
+    return 'token' in parsed ? storeKeyOf(parsed.token, crypto) : null;
+  }
+
+  async function attempt<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      throw toStoreError(operation, error);
+    }
+  }
+
+  async function issue(
+    req: IncomingRequest,
+    base: Omit<SessionRecord, 'id' | 'csrfSecret'>,
+  ): Promise<Issued> {
+    // A token collision is astronomically unlikely, but a store that reports one must never
+    // make us overwrite someone else's session: retry once with a new token.
+    for (let tries = 0; ; tries++) {
+      const token = newToken(crypto);
+      const record: SessionRecord = {
+        ...base,
+        id: storeKeyOf(token, crypto),
+        csrfSecret: newCsrfSecret(crypto),
+      };
+      try {
+        await store.create(record);
+      } catch (error) {
+        if (error instanceof StoreError && error.code === 'conflict' && tries === 0) continue;
+        throw toStoreError('create', error);
+      }
+      const session = toSession(record, token);
+      return {
+        session,
+        setCookie: [cookieFor(req, token, record, base.createdAt)],
+        csrfToken: maskCsrfToken(record.csrfSecret, crypto),
+      };
+    }
+  }
+
+  const loginCsrf = createLoginCsrf(o);
+
+  return {
+    ...loginCsrf,
+    settings: o,
+
+    async validate(req) {
+      const found = findCookie(req.headers.get('cookie'), o.cookie.variant(req.https).name);
+      if ('missing' in found) return { session: null, reason: 'missing', setCookie: [] };
+      if ('duplicate' in found) return { session: null, reason: 'malformed', setCookie: [] };
+      const parsed = parseCookieValue(found.value, keyring, crypto);
+      if ('error' in parsed) return { session: null, reason: parsed.error, setCookie: clear(req) };
+
+      const id = storeKeyOf(parsed.token, crypto);
+      const record = await attempt('get', () => store.get(id));
+      if (!record) return { session: null, reason: 'not-found', setCookie: clear(req) };
+      const now = clock.now();
+      const expired: NoSessionReason | null =
+        now >= record.absoluteExpiresAt
+          ? 'absolute-timeout'
+          : now >= record.idleExpiresAt
+            ? 'idle-timeout'
+            : null;
+      if (expired) {
+        // The answer is "no session" whether or not this delete succeeds; the sweep is the backstop.
+        store.delete(id).catch(() => {});
+        return { session: null, reason: expired, setCookie: clear(req) };
+      }
+      const setCookie: string[] = [];
+      if (now - record.lastSeenAt >= o.touchMs) {
+        // Sliding renewal, written at most once per touch interval so reads stay reads.
+        const idleExpiresAt = Math.min(now + record.idleTimeoutMs, record.absoluteExpiresAt);
+        const alive = await attempt('touch', () => store.touch(id, now, idleExpiresAt));
+        if (!alive) return { session: null, reason: 'not-found', setCookie: clear(req) };
+        record.lastSeenAt = now;
+        record.idleExpiresAt = idleExpiresAt;
+        // A cookie signed by an older key is re-signed with the newest one at renewal.
+        if (parsed.keyIndex > 0) setCookie.push(cookieFor(req, parsed.token, record, now));
+      }
+      return { session: toSession(record, parsed.token), reason: null, setCookie };
+    },
+
+    async create(req, { userId, remember = false, data = {} }) {
+      if (typeof userId !== 'string' || userId === '')
+        throw new TypeError('create: userId must be a non-empty string');
+      const previous = signedStoreKey(req);
+      if (previous) await attempt('delete', () => store.delete(previous));
+      const now = clock.now();
+      const absoluteExpiresAt = now + (remember ? o.rememberMs : o.absoluteMs);
+      const idleTimeoutMs = remember ? o.rememberIdleMs : o.idleMs;
+      const userAgent = req.headers.get('user-agent');
+      return issue(req, {
+        userId,
+        createdAt: now,
+        lastSeenAt: now,
+        idleExpiresAt: Math.min(now + idleTimeoutMs, absoluteExpiresAt),
+        absoluteExpiresAt,
+        idleTimeoutMs,
+        remember,
+        ip: req.ip,
+        userAgent: userAgent ? userAgent.slice(0, 512) : null,
+        data: checkedData(data, o.maxDataBytes),
+      });
+    },
+
+    async destroy(req) {
+      const id = signedStoreKey(req);
+      const destroyed = id ? await attempt('delete', () => store.delete(id)) : false;
+      return { destroyed, setCookie: clear(req) };
+    },
+
+    async rotate(req, session) {
+      const { storeKey } = internalsOf(session);
+      const record = await attempt('get', () => store.get(storeKey));
+      if (!record) throw new StoreError('rotate: the session no longer exists', { code: 'conflict' });
+      // Old first: there is never a moment where both tickets are valid.
+      await attempt('delete', () => store.delete(storeKey));
+      const now = clock.now();
+      const { id: _id, csrfSecret: _secret, ...rest } = record;
+      // createdAt and absoluteExpiresAt are copied verbatim: rotation never extends a sign-in.
+      return issue(req, {
+        ...rest,
+        lastSeenAt: now,
+        idleExpiresAt: Math.min(now + record.idleTimeoutMs, record.absoluteExpiresAt),
+      });
+    },
+
+    async revoke(userId, publicId) {
+      const records = await attempt('listByUser', () => store.listByUser(userId, clock.now()));
+      const target = records.find((r) => publicIdOf(r.id) === publicId);
+      return target ? attempt('delete', () => store.delete(target.id)) : false;
+    },
+
+    async revokeUser(userId, { except = null } = {}) {
+      const keep = except ? internalsOf(except).storeKey : undefined;
+      return attempt('deleteByUser', () => store.deleteByUser(userId, keep));
+    },
+
+    async list(userId, current = null) {
+      const currentKey = current ? internalsOf(current).storeKey : null;
+      const records = await attempt('listByUser', () => store.listByUser(userId, clock.now()));
+      return records.map((r) => toSessionInfo(r, currentKey)).sort((a, b) => b.lastSeenAt - a.lastSeenAt);
+    },
+
+    async updateData(session, change) {
+      const merged: Record<string, JsonValue> = { ...session.data, ...change.set };
+      for (const key of change.remove ?? []) delete merged[key];
+      checkedData(merged, o.maxDataBytes);
+      return attempt('updateData', () => store.updateData(internalsOf(session).storeKey, change));
+    },
+
+    csrfToken(session) {
+      return maskCsrfToken(internalsOf(session).csrfSecret, crypto);
+    },
+
+    checkCsrf(req, session, token) {
+      if (isSafeMethod(req.method)) return null;
+      const refusal = checkOrigin(req, o.trustedOrigins);
+      if (refusal) return refusal;
+      if (typeof token !== 'string' || token === '') return 'missing-token';
+      return verifyCsrfToken(internalsOf(session).csrfSecret, token, crypto) ? null : 'bad-token';
+    },
+
+    checkOrigin(req) {
+      return checkOrigin(req, o.trustedOrigins);
+    },
+
+    cookieName(req) {
+      return o.cookie.variant(req.https).name;
+    },
+  };
+}
+
+/** Per-session data stays small: cookies carry nothing, and the store stays lean. */
+function checkedData(data: Record<string, JsonValue>, maxBytes: number): Record<string, JsonValue> {
+  const size = new TextEncoder().encode(JSON.stringify(data)).length;
+  if (size > maxBytes)
+    throw new RangeError(`session data is ${size} bytes; the limit (maxDataBytes) is ${maxBytes}`);
+  return data;
+}

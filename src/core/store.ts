@@ -1,0 +1,73 @@
+/** A JSON value that can live in per-session data. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/**
+ * One session as the store keeps it. Times are milliseconds since the epoch (UTC).
+ * The store never sees the token: `id` is SHA-256 of the token (base64url), so a dump of the
+ * store yields no usable cookie. To the store `userId` is an opaque string.
+ */
+export interface SessionRecord {
+  /** Store key: base64url SHA-256 of the token. Never a credential. */
+  id: string;
+  userId: string;
+  createdAt: number;
+  lastSeenAt: number;
+  /** Sliding deadline; never later than `absoluteExpiresAt`. */
+  idleExpiresAt: number;
+  /** Fixed at creation; nothing extends it. */
+  absoluteExpiresAt: number;
+  /** The idle timeout this session slides by (a "remember me" session has a longer one). */
+  idleTimeoutMs: number;
+  /** Whether the cookie is persistent ("remember me"). */
+  remember: boolean;
+  /** Per-session CSRF secret, base64url of 32 random bytes. */
+  csrfSecret: string;
+  ip: string | null;
+  userAgent: string | null;
+  data: Record<string, JsonValue>;
+}
+
+/**
+ * A change to per-session data, applied key by key so that two requests changing
+ * different keys both keep their change. `set` writes keys; `remove` deletes keys.
+ */
+export interface DataChange {
+  set?: Record<string, JsonValue>;
+  remove?: string[];
+}
+
+/**
+ * Where sessions live. Every method may throw a `StoreError` when the backend fails;
+ * absence is `null` / `false` / `0`, never an exception. Every implementation passes the
+ * conformance suite in `cloakroom/testing`.
+ *
+ * The store may keep an expired record until it is swept: the core checks the deadlines
+ * itself on every read. A store with its own TTL (Redis) should expire a record at
+ * `min(idleExpiresAt, absoluteExpiresAt)`.
+ */
+export interface SessionStore {
+  /** Required. The record with this id, or `null`. */
+  get(id: string): Promise<SessionRecord | null>;
+  /** Required. Inserts a new record; throws `StoreError` with code `conflict` if the id exists. */
+  create(record: SessionRecord): Promise<void>;
+  /**
+   * Required. Moves `lastSeenAt` and `idleExpiresAt` forward (never back) on an existing
+   * record; writes nothing else. Returns `false` if the record is gone: a touch never
+   * recreates a deleted session.
+   */
+  touch(id: string, lastSeenAt: number, idleExpiresAt: number): Promise<boolean>;
+  /** Required. Applies a data change key by key. Returns `false` if the record is gone. */
+  updateData(id: string, change: DataChange): Promise<boolean>;
+  /** Required. Deletes one record. Returns whether it existed. */
+  delete(id: string): Promise<boolean>;
+  /** Required. Deletes every record of a user, except `exceptId` if given. Returns how many. */
+  deleteByUser(userId: string, exceptId?: string): Promise<number>;
+  /** Required. Every unexpired record of a user (order unspecified). */
+  listByUser(userId: string, now: number): Promise<SessionRecord[]>;
+  /** Optional. Removes up to `limit` records expired at `now`; returns how many. */
+  sweep?(now: number, limit: number): Promise<number>;
+  /** Optional. Resolves when the backend answers; rejects with `StoreError` otherwise (readiness). */
+  ping?(): Promise<void>;
+  /** Optional. Releases what the store opened itself. */
+  close?(): Promise<void>;
+}

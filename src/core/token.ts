@@ -1,0 +1,53 @@
+import { base64urlLength, isBase64url, type SessionCrypto } from './crypto.js';
+import type { Keyring } from './keyring.js';
+
+/** 32 bytes from the CSPRNG (256 bits; ASVS 7.2.3 asks for at least 128). */
+export const TOKEN_BYTES = 32;
+const TOKEN_LENGTH = base64urlLength(TOKEN_BYTES); // 43
+const SIGNATURE_LENGTH = base64urlLength(32); // 43
+
+/** A fresh token: the secret half of the cloakroom ticket. */
+export function newToken(crypto: SessionCrypto): string {
+  return crypto.encodeBase64url(crypto.randomBytes(TOKEN_BYTES));
+}
+
+/** The cookie value `token.signature`. */
+export function signToken(token: string, keyring: Keyring, crypto: SessionCrypto): string {
+  return `${token}.${crypto.encodeBase64url(keyring.sign('session', token))}`;
+}
+
+/** Outcome of reading a cookie value: the token and the index of the key that signed it. */
+export type ParsedCookie = { token: string; keyIndex: number } | { error: 'malformed' | 'bad-signature' };
+
+/**
+ * Checks shape, then signature (constant-time, every key of the ring). Only a value that
+ * passes both ever reaches the store.
+ */
+export function parseCookieValue(value: string, keyring: Keyring, crypto: SessionCrypto): ParsedCookie {
+  if (value.length !== TOKEN_LENGTH + 1 + SIGNATURE_LENGTH || value.charCodeAt(TOKEN_LENGTH) !== 46) {
+    return { error: 'malformed' };
+  }
+  const token = value.slice(0, TOKEN_LENGTH);
+  const signature = value.slice(TOKEN_LENGTH + 1);
+  if (!isBase64url(token, TOKEN_LENGTH) || !isBase64url(signature, SIGNATURE_LENGTH))
+    return { error: 'malformed' };
+  const signatureBytes = crypto.decodeBase64url(signature);
+  // base64url leaves spare bits in the last character: accept only the canonical spelling,
+  // so no two different cookie values ever authenticate as the same session.
+  if (crypto.encodeBase64url(signatureBytes) !== signature) return { error: 'malformed' };
+  const keyIndex = keyring.verify('session', token, signatureBytes);
+  return keyIndex === -1 ? { error: 'bad-signature' } : { token, keyIndex };
+}
+
+/** Store key: SHA-256 of the token, so the store never holds a usable credential. */
+export function storeKeyOf(token: string, crypto: SessionCrypto): string {
+  return crypto.sha256Base64url(token);
+}
+
+/**
+ * Public id: the first 22 characters (132 bits) of the store key. It names a session in APIs,
+ * UIs and logs; since the store key is a one-way hash of the token, it cannot become a cookie.
+ */
+export function publicIdOf(storeKey: string): string {
+  return storeKey.slice(0, 22);
+}

@@ -1,0 +1,93 @@
+import { describe, expect, test } from 'vitest';
+import { ConfigError } from '../../src/core/errors.js';
+import type { SessionsOptions } from '../../src/core/options.js';
+import { createSessions } from '../../src/core/sessions.js';
+import { createMemoryStore } from '../../src/stores/memory/index.js';
+import { SECRET_A, SECRET_B } from '../support/core.js';
+
+function attempt(options: Partial<SessionsOptions>): ConfigError {
+  try {
+    createSessions({
+      secrets: [SECRET_A],
+      store: createMemoryStore({ sweepIntervalMs: 0 }),
+      ...options,
+    } as SessionsOptions);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('configuration errors stop start-up with one actionable line', () => {
+  test.each([
+    ['no secret', { secrets: [] }, 'secrets', /at least one secret/],
+    ['a 16-byte secret', { secrets: ['0123456789abcdef'] }, 'secrets', /16 bytes long/],
+    [
+      'a placeholder padded to length',
+      { secrets: ['changeme-changeme-changeme-changeme'] },
+      'secrets',
+      /predictable/,
+    ],
+    ['the same character 64 times', { secrets: ['a'.repeat(64)] }, 'secrets', /predictable/],
+    ['a repeated secret', { secrets: [SECRET_A, SECRET_A] }, 'secrets', /repeats/],
+    ['SameSite=None', { cookie: { sameSite: 'none' as 'lax' } }, 'cookie.sameSite', /never "none"/],
+    [
+      'a cookie name with attribute smuggling',
+      { cookie: { name: 'sid; Domain=evil.test' } },
+      'cookie.name',
+      /cookie token/,
+    ],
+    [
+      'a cookie name that brings its own prefix',
+      { cookie: { name: '__Host-sid' } },
+      'cookie.name',
+      /added for you/,
+    ],
+    [
+      'idle longer than absolute',
+      { idleTimeout: '13h', absoluteTimeout: '12h' },
+      'idleTimeout',
+      /absoluteTimeout/,
+    ],
+    [
+      'touch interval not shorter than idle',
+      { idleTimeout: '60s', touchInterval: '60s' },
+      'touchInterval',
+      /shorter/,
+    ],
+    ['a negative duration', { idleTimeout: -5 }, 'idleTimeout', /positive/],
+    ['a duration with an unknown unit', { absoluteTimeout: '12w' }, 'absoluteTimeout', /90s, 30m/],
+    ['a wildcard trusted origin', { trustedOrigins: ['*'] }, 'trustedOrigins', /exact origin|not an origin/],
+    ['a subdomain wildcard', { trustedOrigins: ['https://*.example.com'] }, 'trustedOrigins', /no wildcard/],
+    [
+      'a trusted origin with a path',
+      { trustedOrigins: ['https://example.com/app'] },
+      'trustedOrigins',
+      /no path/,
+    ],
+    ['no store', { store: undefined as never }, 'store', /store is required/],
+  ] as const)('%s', (_name, options, option, message) => {
+    const error = attempt(options as Partial<SessionsOptions>);
+    expect(error.option).toBe(option);
+    expect(error.message).toMatch(message);
+    expect(error.message.split('\n')).toHaveLength(1);
+  });
+
+  test('the error never echoes the secret', () => {
+    const weak = 'hunter2hunter2hunter2hunter2hunter2';
+    const error = attempt({ secrets: [SECRET_B, weak] });
+    expect(error.message).not.toContain(weak);
+    expect(error.message).toContain('#2');
+  });
+
+  test('a good configuration starts', () => {
+    expect(() =>
+      createSessions({
+        secrets: [SECRET_B, SECRET_A],
+        store: createMemoryStore({ sweepIntervalMs: 0 }),
+        idleTimeout: 900,
+      }),
+    ).not.toThrow();
+  });
+});
