@@ -1,0 +1,18 @@
+import type { JsonValue, SessionRecord } from '../../core/store.js';
+
+/**
+ * A deep copy of a record, so neither the caller's object nor the one handed back can
+ * reach the store's own state (express-session's MemoryStore hands out shared objects).
+ * `structuredClone` keeps an own `__proto__` key an own key, unlike spreading.
+ */
+export function copyRecord(record: SessionRecord): SessionRecord {
+  return { ...record, data: structuredClone(record.data) };
+}
+
+/**
+ * Writes `key` as an own data property. Plain assignment would treat a session-data key
+ * named `__proto__` as a prototype change; keys come from application code, so keep them inert.
+ */
+export function setOwn(target: Record<string, JsonValue>, key: string, value: JsonValue): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+}

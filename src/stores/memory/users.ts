@@ -1,0 +1,75 @@
+import { randomUUID } from 'node:crypto';
+import type { UserRecord, UserStore } from '../../auth/types.js';
+import { StoreError } from '../../core/errors.js';
+
+const copyUser = (user: UserRecord): UserRecord => ({ ...user, roles: [...user.roles] });
+
+// Code-unit order, the same as SQLite's BINARY collation for the ASCII usernames most
+// deployments have, so both stores list users alike.
+const byUsername = (a: UserRecord, b: UserRecord): number =>
+  a.username < b.username ? -1 : a.username > b.username ? 1 : 0;
+
+/**
+ * A {@link UserStore} in memory, for tests and demos: users are lost on restart. Unbounded,
+ * since only administrators create users. Returned records are copies.
+ * @example
+ * const users = createMemoryUserStore();
+ * await users.create({ username: 'ada', displayName: 'Ada', passwordHash, roles: ['admin'] }, Date.now());
+ */
+export function createMemoryUserStore(): UserStore {
+  const users = new Map<string, UserRecord>();
+  const idByUsername = new Map<string, string>();
+
+  const find = (id: string | undefined): UserRecord | null => {
+    const user = id === undefined ? undefined : users.get(id);
+    return user === undefined ? null : copyUser(user);
+  };
+
+  return {
+    async getById(id) {
+      return find(id);
+    },
+
+    async getByUsername(username) {
+      return find(idByUsername.get(username));
+    },
+
+    async create(user, now) {
+      if (idByUsername.has(user.username)) {
+        throw new StoreError('user store: create failed: the username is taken', { code: 'conflict' });
+      }
+      const record: UserRecord = {
+        id: randomUUID(),
+        username: user.username,
+        displayName: user.displayName,
+        passwordHash: user.passwordHash,
+        roles: [...user.roles],
+        locked: user.locked ?? false,
+        createdAt: now,
+        updatedAt: now,
+      };
+      users.set(record.id, record);
+      idByUsername.set(record.username, record.id);
+      return copyUser(record);
+    },
+
+    async update(id, patch, now) {
+      const user = users.get(id);
+      if (user === undefined) return null;
+      if (patch.displayName !== undefined) user.displayName = patch.displayName;
+      if (patch.passwordHash !== undefined) user.passwordHash = patch.passwordHash;
+      if (patch.roles !== undefined) user.roles = [...patch.roles];
+      if (patch.locked !== undefined) user.locked = patch.locked;
+      user.updatedAt = now;
+      return copyUser(user);
+    },
+
+    async list() {
+      return [...users.values()].sort(byUsername).map(copyUser);
+    },
+
+    async count() {
+      return users.size;
+    },
+  };
+}

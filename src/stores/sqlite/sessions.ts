@@ -1,0 +1,197 @@
+import type Database from 'better-sqlite3';
+import type { JsonValue, SessionRecord, SessionStore } from '../../core/store.js';
+import { conflictError, isUniqueViolation, wrapError } from './errors.js';
+
+/** The SQLite session store, with a sweep that takes a batch size. */
+export interface SqliteSessionStore extends SessionStore {
+  /** Deletes up to `limit` rows expired at `now` (one indexed batch); returns how many. */
+  sweep(now: number, limit: number): Promise<number>;
+  ping(): Promise<void>;
+}
+
+// Column order shared by every SELECT below; rows are read with `.raw()` as tuples, which
+// skips building an object per row on the per-request path.
+const COLUMNS = `user_id, created_at, last_seen_at, idle_expires_at, absolute_expires_at,
+  idle_timeout_ms, remember, csrf_secret, ip, user_agent, data`;
+
+type Row = [
+  userId: string,
+  createdAt: number,
+  lastSeenAt: number,
+  idleExpiresAt: number,
+  absoluteExpiresAt: number,
+  idleTimeoutMs: number,
+  remember: number,
+  csrfSecret: string,
+  ip: string | null,
+  userAgent: string | null,
+  data: string,
+];
+
+const toRecord = (id: string, row: Row): SessionRecord => ({
+  id,
+  userId: row[0],
+  createdAt: row[1],
+  lastSeenAt: row[2],
+  idleExpiresAt: row[3],
+  absoluteExpiresAt: row[4],
+  idleTimeoutMs: row[5],
+  remember: row[6] === 1,
+  csrfSecret: row[7],
+  ip: row[8],
+  userAgent: row[9],
+  data: JSON.parse(row[10]) as Record<string, JsonValue>,
+});
+
+// The JSON text of one json_each() element. Booleans come out of json_each as 1/0 and
+// objects lose their JSON subtype when passed through a subquery, so the type column is
+// used to rebuild exact JSON text, and json() re-marks it as JSON inside the aggregate.
+const elementJson = (alias: string): string => `CASE ${alias}.type
+  WHEN 'object' THEN ${alias}.value WHEN 'array' THEN ${alias}.value
+  WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' WHEN 'null' THEN 'null'
+  ELSE json_quote(${alias}.value) END`;
+
+/*
+ * Per-key data change in ONE statement, so the merge happens inside SQLite's write lock and
+ * two requests changing different keys never lose each other's change (no read-modify-write
+ * in JavaScript). Why not the obvious alternatives:
+ * - json_patch (RFC 7396) deletes a key whose patch value is null and deep-merges nested
+ *   objects, so `set: { a: null }` would delete `a` and `set: { prefs: {...} }` would keep
+ *   stale sub-keys. `set` must write the value as given.
+ * - json_set/json_remove take paths, and a path cannot name every key (a key containing `"`
+ *   has no path syntax in SQLite), and the number of paths varies per call.
+ * So the new object is rebuilt from (old keys not set or removed) + (set keys not removed):
+ * keys are plain values here, never parsed as paths. A key both set and removed ends up
+ * removed, as in the memory store. Known limit: a string holding a lone UTF-16 surrogate
+ * does not survive SQLite's JSON functions (it is not valid Unicode text to begin with).
+ */
+const UPDATE_DATA = `UPDATE sessions SET data = (
+  SELECT json_group_object(k, json(v)) FROM (
+    SELECT cur.key AS k, ${elementJson('cur')} AS v FROM json_each(sessions.data) AS cur
+      WHERE cur.key NOT IN (SELECT key FROM json_each(@set))
+        AND cur.key NOT IN (SELECT value FROM json_each(@remove))
+    UNION ALL
+    SELECT nxt.key, ${elementJson('nxt')} FROM json_each(@set) AS nxt
+      WHERE nxt.key NOT IN (SELECT value FROM json_each(@remove))
+  )
+) WHERE id = @id`;
+
+/**
+ * Sessions in the `sessions` table. Every statement is prepared here, once; each method is
+ * one statement, so no method needs a transaction.
+ */
+export function createSqliteSessions(db: Database.Database): SqliteSessionStore {
+  const get = db.prepare<[string], Row>(`SELECT ${COLUMNS} FROM sessions WHERE id = ?`).raw();
+  const listByUser = db
+    .prepare<[string, number], [string, ...Row]>(
+      `SELECT id, ${COLUMNS} FROM sessions WHERE user_id = ? AND expires_at > ?`,
+    )
+    .raw();
+  const insert = db.prepare(
+    `INSERT INTO sessions (id, user_id, created_at, last_seen_at, idle_expires_at, absolute_expires_at,
+      idle_timeout_ms, remember, csrf_secret, ip, user_agent, data)
+     VALUES (@id, @userId, @createdAt, @lastSeenAt, @idleExpiresAt, @absoluteExpiresAt,
+      @idleTimeoutMs, @remember, @csrfSecret, @ip, @userAgent, @data)`,
+  );
+  // max() makes the deadlines monotonic under out-of-order requests, and an UPDATE of a
+  // missing row changes nothing: touch can never resurrect a deleted session.
+  const touch = db.prepare<[number, number, string]>(
+    `UPDATE sessions SET last_seen_at = max(last_seen_at, ?), idle_expires_at = max(idle_expires_at, ?)
+     WHERE id = ?`,
+  );
+  const updateData = db.prepare<[{ id: string; set: string; remove: string }]>(UPDATE_DATA);
+  const remove = db.prepare<[string]>('DELETE FROM sessions WHERE id = ?');
+  // `id IS NOT NULL` (no exception) is always true, so one statement serves both cases.
+  const removeByUser = db.prepare<[string, string | null]>(
+    'DELETE FROM sessions WHERE user_id = ? AND id IS NOT ?',
+  );
+  // LIMIT keeps each batch (and the write lock it holds) short; the expires_at index makes
+  // finding the batch a range search, and rowid is the cheapest key to hand to the DELETE.
+  const sweep = db.prepare<[number, number]>(
+    `DELETE FROM sessions WHERE rowid IN
+       (SELECT rowid FROM sessions WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)`,
+  );
+  const ping = db.prepare('SELECT 1').pluck();
+
+  return {
+    async get(id) {
+      try {
+        const row = get.get(id);
+        return row === undefined ? null : toRecord(id, row);
+      } catch (error) {
+        throw wrapError('session', 'get', error);
+      }
+    },
+
+    async create(record) {
+      try {
+        insert.run({
+          ...record,
+          remember: record.remember ? 1 : 0,
+          data: JSON.stringify(record.data),
+        });
+      } catch (error) {
+        if (isUniqueViolation(error)) throw conflictError('session', 'a session with this id', error);
+        throw wrapError('session', 'create', error);
+      }
+    },
+
+    async touch(id, lastSeenAt, idleExpiresAt) {
+      try {
+        return touch.run(lastSeenAt, idleExpiresAt, id).changes > 0;
+      } catch (error) {
+        throw wrapError('session', 'touch', error);
+      }
+    },
+
+    async updateData(id, change) {
+      try {
+        const set = JSON.stringify(change.set ?? {});
+        const removed = JSON.stringify(change.remove ?? []);
+        return updateData.run({ id, set, remove: removed }).changes > 0;
+      } catch (error) {
+        throw wrapError('session', 'updateData', error);
+      }
+    },
+
+    async delete(id) {
+      try {
+        return remove.run(id).changes > 0;
+      } catch (error) {
+        throw wrapError('session', 'delete', error);
+      }
+    },
+
+    async deleteByUser(userId, exceptId) {
+      try {
+        return removeByUser.run(userId, exceptId ?? null).changes;
+      } catch (error) {
+        throw wrapError('session', 'deleteByUser', error);
+      }
+    },
+
+    async listByUser(userId, now) {
+      try {
+        return listByUser.all(userId, now).map(([id, ...row]) => toRecord(id, row));
+      } catch (error) {
+        throw wrapError('session', 'listByUser', error);
+      }
+    },
+
+    async sweep(now, limit) {
+      try {
+        return sweep.run(now, limit).changes;
+      } catch (error) {
+        throw wrapError('session', 'sweep', error);
+      }
+    },
+
+    async ping() {
+      try {
+        ping.get();
+      } catch (error) {
+        throw wrapError('session', 'ping', error);
+      }
+    },
+  };
+}

@@ -1,0 +1,145 @@
+import { randomUUID } from 'node:crypto';
+import type Database from 'better-sqlite3';
+import type { UserRecord, UserStore } from '../../auth/types.js';
+import { conflictError, isUniqueViolation, wrapError } from './errors.js';
+
+interface UserRow {
+  id: string;
+  username: string;
+  display_name: string;
+  password_hash: string;
+  roles: string;
+  locked: number;
+  created_at: number;
+  updated_at: number;
+}
+
+const COLUMNS = 'id, username, display_name, password_hash, roles, locked, created_at, updated_at';
+
+const toUser = (row: UserRow): UserRecord => ({
+  id: row.id,
+  username: row.username,
+  displayName: row.display_name,
+  passwordHash: row.password_hash,
+  roles: JSON.parse(row.roles) as string[],
+  locked: row.locked === 1,
+  createdAt: row.created_at,
+  updatedAt: row.updated_at,
+});
+
+interface PatchParams {
+  id: string;
+  now: number;
+  displayName: string | null;
+  passwordHash: string | null;
+  roles: string | null;
+  locked: number | null;
+}
+
+/**
+ * The SQLite user store (`users` table). It shares the database file with the sessions but
+ * not the interface: the session store never learns what a user is.
+ */
+export function createSqliteUsers(db: Database.Database): UserStore & { ping(): Promise<void> } {
+  const byId = db.prepare<[string], UserRow>(`SELECT ${COLUMNS} FROM users WHERE id = ?`);
+  const byUsername = db.prepare<[string], UserRow>(`SELECT ${COLUMNS} FROM users WHERE username = ?`);
+  const insert = db.prepare<[UserRow], UserRow>(
+    `INSERT INTO users (${COLUMNS})
+     VALUES (@id, @username, @display_name, @password_hash, @roles, @locked, @created_at, @updated_at)
+     RETURNING ${COLUMNS}`,
+  );
+  // One statement with coalesce(): a field left out of the patch (bound as NULL) keeps its
+  // stored value, and two concurrent patches of different fields both stick.
+  const update = db.prepare<[PatchParams], UserRow>(
+    `UPDATE users SET
+       display_name = coalesce(@displayName, display_name),
+       password_hash = coalesce(@passwordHash, password_hash),
+       roles = coalesce(@roles, roles),
+       locked = coalesce(@locked, locked),
+       updated_at = @now
+     WHERE id = @id
+     RETURNING ${COLUMNS}`,
+  );
+  const list = db.prepare<[], UserRow>(`SELECT ${COLUMNS} FROM users ORDER BY username`);
+  const count = db.prepare<[], number>('SELECT count(*) FROM users').pluck();
+  const ping = db.prepare('SELECT 1').pluck();
+
+  return {
+    async getById(id) {
+      try {
+        const row = byId.get(id);
+        return row === undefined ? null : toUser(row);
+      } catch (error) {
+        throw wrapError('user', 'getById', error);
+      }
+    },
+
+    async getByUsername(username) {
+      try {
+        const row = byUsername.get(username);
+        return row === undefined ? null : toUser(row);
+      } catch (error) {
+        throw wrapError('user', 'getByUsername', error);
+      }
+    },
+
+    async create(user, now) {
+      try {
+        const row = insert.get({
+          id: randomUUID(),
+          username: user.username,
+          display_name: user.displayName,
+          password_hash: user.passwordHash,
+          roles: JSON.stringify(user.roles),
+          locked: user.locked === true ? 1 : 0,
+          created_at: now,
+          updated_at: now,
+        });
+        return toUser(row!);
+      } catch (error) {
+        if (isUniqueViolation(error)) throw conflictError('user', 'a user with this username', error);
+        throw wrapError('user', 'create', error);
+      }
+    },
+
+    async update(id, patch, now) {
+      try {
+        const row = update.get({
+          id,
+          now,
+          displayName: patch.displayName ?? null,
+          passwordHash: patch.passwordHash ?? null,
+          roles: patch.roles === undefined ? null : JSON.stringify(patch.roles),
+          locked: patch.locked === undefined ? null : patch.locked ? 1 : 0,
+        });
+        return row === undefined ? null : toUser(row);
+      } catch (error) {
+        throw wrapError('user', 'update', error);
+      }
+    },
+
+    async list() {
+      try {
+        return list.all().map(toUser);
+      } catch (error) {
+        throw wrapError('user', 'list', error);
+      }
+    },
+
+    async count() {
+      try {
+        return count.get()!;
+      } catch (error) {
+        throw wrapError('user', 'count', error);
+      }
+    },
+
+    async ping() {
+      try {
+        ping.get();
+      } catch (error) {
+        throw wrapError('user', 'ping', error);
+      }
+    },
+  };
+}
