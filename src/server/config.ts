@@ -1,0 +1,229 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { isValidRole } from '../auth/usernames.js';
+import { parseDuration } from '../core/duration.js';
+import { ConfigError } from '../core/errors.js';
+import { MAX_SECRETS } from '../core/keyring.js';
+import { normalizeTrustedOrigins } from '../core/origin.js';
+import { secretWeakness } from '../core/secret-strength.js';
+
+/** The server's settings, read from the environment (DESIGN.md, "Configuration"). */
+export interface ServerConfig {
+  port: number;
+  host: string;
+  production: boolean;
+  secrets: string[];
+  /** Where the secrets came from, for the start-up line (never the secrets themselves). */
+  secretsSource: 'CLOAKROOM_SECRETS' | 'CLOAKROOM_SECRETS_FILE' | 'generated' | 'data-dir' | 'none';
+  dataDir: string;
+  redisUrl: string | null;
+  databaseUrl: string | null;
+  idleTimeoutMs: number;
+  absoluteTimeoutMs: number;
+  rememberTimeoutMs: number;
+  rememberIdleTimeoutMs: number;
+  touchIntervalMs: number;
+  cookieSecure: boolean | 'auto';
+  cookieSameSite: 'lax' | 'strict';
+  trustedOrigins: string[];
+  trustProxy: boolean;
+  admin: { username: string; password: string } | null;
+  throttleAccount: { failures: number; windowMs: number };
+  throttleIp: { failures: number; windowMs: number };
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+export type Env = Record<string, string | undefined>;
+
+/** Reads the environment once; every bad value throws a ConfigError naming the variable. */
+export function loadConfig(env: Env, options: { needSecrets?: boolean } = {}): ServerConfig {
+  const production = env.NODE_ENV === 'production';
+  const dataDir = resolve(env.CLOAKROOM_DATA_DIR || './data');
+  const needSecrets = options.needSecrets ?? true;
+  const { secrets, source } =
+    needSecrets || env.CLOAKROOM_SECRETS || env.CLOAKROOM_SECRETS_FILE
+      ? loadSecrets(env, production, dataDir)
+      : { secrets: [], source: 'none' as const };
+  const idle = duration(env, 'CLOAKROOM_IDLE_TIMEOUT', '30m');
+  const absolute = duration(env, 'CLOAKROOM_ABSOLUTE_TIMEOUT', '12h');
+  const remember = duration(env, 'CLOAKROOM_REMEMBER_TIMEOUT', '30d');
+  const rememberIdle = duration(env, 'CLOAKROOM_REMEMBER_IDLE_TIMEOUT', '7d');
+  const touch = duration(env, 'CLOAKROOM_TOUCH_INTERVAL', '60s');
+  if (idle > absolute) fail('CLOAKROOM_IDLE_TIMEOUT', 'must not be longer than CLOAKROOM_ABSOLUTE_TIMEOUT');
+  if (rememberIdle > remember) {
+    fail('CLOAKROOM_REMEMBER_IDLE_TIMEOUT', 'must not be longer than CLOAKROOM_REMEMBER_TIMEOUT');
+  }
+  if (touch >= idle) fail('CLOAKROOM_TOUCH_INTERVAL', 'must be shorter than CLOAKROOM_IDLE_TIMEOUT');
+  return {
+    port: port(env.PORT),
+    host: env.HOST || '127.0.0.1',
+    production,
+    secrets,
+    secretsSource: source,
+    dataDir,
+    redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
+    databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    idleTimeoutMs: idle,
+    absoluteTimeoutMs: absolute,
+    rememberTimeoutMs: remember,
+    rememberIdleTimeoutMs: rememberIdle,
+    touchIntervalMs: touch,
+    cookieSecure: choice(env, 'CLOAKROOM_COOKIE_SECURE', { auto: 'auto', true: true, false: false }, 'auto'),
+    cookieSameSite: choice(
+      env,
+      'CLOAKROOM_COOKIE_SAMESITE',
+      { lax: 'lax', strict: 'strict' } as const,
+      'lax',
+    ),
+    trustedOrigins: trustedOrigins(env.CLOAKROOM_TRUSTED_ORIGINS),
+    trustProxy: choice(env, 'CLOAKROOM_TRUST_PROXY', { true: true, false: false }, false),
+    admin: admin(env),
+    throttleAccount: limit(env, 'CLOAKROOM_THROTTLE_ACCOUNT', '5/15m'),
+    throttleIp: limit(env, 'CLOAKROOM_THROTTLE_IP', '100/15m'),
+    logLevel: choice(
+      env,
+      'LOG_LEVEL',
+      {
+        fatal: 'fatal',
+        error: 'error',
+        warn: 'warn',
+        info: 'info',
+        debug: 'debug',
+        trace: 'trace',
+        silent: 'silent',
+      } as const,
+      'info',
+    ),
+  };
+}
+
+function fail(variable: string, message: string): never {
+  throw new ConfigError(variable, message);
+}
+
+function port(value: string | undefined): number {
+  if (value === undefined || value === '') return 3000;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > 65535)
+    fail('PORT', `must be a port number 0–65535, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+function duration(env: Env, variable: string, fallback: string): number {
+  return parseDuration(env[variable] || fallback, variable);
+}
+
+function choice<T>(env: Env, variable: string, options: Record<string, T>, fallback: T): T {
+  const raw = env[variable];
+  if (raw === undefined || raw === '') return fallback;
+  const key = raw.trim().toLowerCase();
+  if (!Object.hasOwn(options, key))
+    fail(variable, `must be one of ${Object.keys(options).join(', ')}; got ${JSON.stringify(raw)}`);
+  return options[key] as T;
+}
+
+function url(env: Env, variable: string, protocols: string[]): string | null {
+  const raw = env[variable];
+  if (!raw) return null;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    return fail(variable, `must be a URL such as ${protocols[0]}//host:port (the value is not shown)`);
+  }
+  if (!protocols.includes(parsed.protocol)) fail(variable, `must start with ${protocols.join(' or ')}//`);
+  return raw;
+}
+
+function trustedOrigins(raw: string | undefined): string[] {
+  const list = (raw ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  return [...normalizeTrustedOrigins(list, 'CLOAKROOM_TRUSTED_ORIGINS')];
+}
+
+function admin(env: Env): ServerConfig['admin'] {
+  const username = env.CLOAKROOM_ADMIN_USER;
+  const password = env.CLOAKROOM_ADMIN_PASSWORD;
+  if (!username && !password) return null;
+  if (!username) fail('CLOAKROOM_ADMIN_USER', 'is required when CLOAKROOM_ADMIN_PASSWORD is set');
+  if (!password) fail('CLOAKROOM_ADMIN_PASSWORD', 'is required when CLOAKROOM_ADMIN_USER is set');
+  return { username, password };
+}
+
+function limit(env: Env, variable: string, fallback: string): { failures: number; windowMs: number } {
+  const raw = env[variable] || fallback;
+  const match = /^(\d+)\/(.+)$/.exec(raw.trim());
+  const failures = match ? Number(match[1]) : 0;
+  if (!match || failures < 1)
+    fail(variable, `must look like 5/15m (failures per window), got ${JSON.stringify(raw)}`);
+  return { failures, windowMs: parseDuration(match[2]!, variable) };
+}
+
+const SECRET_FILE = 'secret';
+
+function checkSecrets(secrets: string[], variable: string): string[] {
+  if (secrets.length === 0) fail(variable, 'holds no secret; generate one with `npx cloakroom secret new`');
+  if (secrets.length > MAX_SECRETS) fail(variable, `holds ${secrets.length} secrets; at most ${MAX_SECRETS}`);
+  secrets.forEach((secret, i) => {
+    const weakness = secretWeakness(secret);
+    if (weakness)
+      fail(variable, `secret #${i + 1} ${weakness}; generate one with \`npx cloakroom secret new\``);
+  });
+  return secrets;
+}
+
+function loadSecrets(
+  env: Env,
+  production: boolean,
+  dataDir: string,
+): { secrets: string[]; source: ServerConfig['secretsSource'] } {
+  if (env.CLOAKROOM_SECRETS) {
+    const list = env.CLOAKROOM_SECRETS.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    return { secrets: checkSecrets(list, 'CLOAKROOM_SECRETS'), source: 'CLOAKROOM_SECRETS' };
+  }
+  if (env.CLOAKROOM_SECRETS_FILE) {
+    let text: string;
+    try {
+      text = readFileSync(env.CLOAKROOM_SECRETS_FILE, 'utf8');
+    } catch {
+      return fail('CLOAKROOM_SECRETS_FILE', `cannot read ${env.CLOAKROOM_SECRETS_FILE}`);
+    }
+    const list = text
+      .split(/\r?\n/)
+      .map((s) => s.trim())
+      .filter((s) => s && !s.startsWith('#'));
+    return { secrets: checkSecrets(list, 'CLOAKROOM_SECRETS_FILE'), source: 'CLOAKROOM_SECRETS_FILE' };
+  }
+  if (production) {
+    fail(
+      'CLOAKROOM_SECRETS',
+      'is required when NODE_ENV=production; generate one with `npx cloakroom secret new`',
+    );
+  }
+  // Development: one secret generated into the data dir, reused on every start, so sessions
+  // survive restarts without anyone handling a secret.
+  const file = join(dataDir, SECRET_FILE);
+  if (existsSync(file)) {
+    const list = readFileSync(file, 'utf8')
+      .split(/\r?\n/)
+      .map((s) => s.trim())
+      .filter(Boolean);
+    return { secrets: checkSecrets(list, file), source: 'data-dir' };
+  }
+  mkdirSync(dataDir, { recursive: true });
+  const secret = randomBytes(32).toString('base64url');
+  writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return { secrets: [secret], source: 'generated' };
+}
+
+/** Validates role names given on the command line or in the API. */
+export function assertRoles(roles: string[], variable: string): void {
+  for (const role of roles)
+    if (!isValidRole(role)) fail(variable, `${JSON.stringify(role)} is not a valid role name`);
+}

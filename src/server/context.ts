@@ -1,0 +1,69 @@
+import type { Hono } from 'hono';
+import type { Logger } from 'pino';
+import type { CloakroomEnv, HonoAuth } from '../adapters/hono/index.js';
+import type { PasswordHasher } from '../auth/passwords.js';
+import type { Throttle } from '../auth/throttle.js';
+import type { CounterStore, UserRecord, UserStore } from '../auth/types.js';
+import type { Clock } from '../core/clock.js';
+import type { Session, SessionInfo } from '../core/session.js';
+import type { Sessions } from '../core/sessions.js';
+import type { ServerConfig } from './config.js';
+import type { Metrics } from './metrics.js';
+
+/** Everything a route needs, built once at start-up. */
+export interface ServerDeps {
+  config: ServerConfig;
+  sessions: Sessions;
+  users: UserStore;
+  counters: CounterStore;
+  passwords: PasswordHasher;
+  throttle: Throttle;
+  auth: HonoAuth;
+  logger: Logger;
+  metrics: Metrics;
+  clock: Clock;
+  /** Resolves when every store answers (readiness). */
+  ping(): Promise<void>;
+  /** Closes the stores. */
+  close(): Promise<void>;
+}
+
+export type App = Hono<CloakroomEnv>;
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** The `session` object of the API. */
+export function sessionJson(session: Session) {
+  return {
+    id: session.id,
+    createdAt: iso(session.createdAt),
+    lastSeenAt: iso(session.lastSeenAt),
+    idleExpiresAt: iso(session.idleExpiresAt),
+    absoluteExpiresAt: iso(session.absoluteExpiresAt),
+  };
+}
+
+/** One entry of `GET /api/sessions`. */
+export function sessionInfoJson(info: SessionInfo) {
+  return {
+    id: info.id,
+    current: info.current,
+    createdAt: iso(info.createdAt),
+    lastSeenAt: iso(info.lastSeenAt),
+    ip: info.ip,
+    userAgent: info.userAgent,
+  };
+}
+
+/** A user as admins see it: status and times too, never the hash. */
+export function adminUserJson(user: UserRecord) {
+  return {
+    id: user.id,
+    username: user.username,
+    displayName: user.displayName,
+    roles: [...user.roles],
+    locked: user.locked,
+    createdAt: iso(user.createdAt),
+    updatedAt: iso(user.updatedAt),
+  };
+}

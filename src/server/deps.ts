@@ -1,0 +1,87 @@
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { createHonoAuth } from '../adapters/hono/index.js';
+import { createPasswordHasher } from '../auth/passwords.js';
+import { createThrottle } from '../auth/throttle.js';
+import { type Clock, systemClock } from '../core/clock.js';
+import { ConfigError } from '../core/errors.js';
+import { createSessions } from '../core/sessions.js';
+import { createSqliteStore } from '../stores/sqlite/index.js';
+import type { ServerConfig } from './config.js';
+import type { ServerDeps } from './context.js';
+import { errorResponse } from './http.js';
+import { audit } from './logger.js';
+import { createMetrics } from './metrics.js';
+
+/** The SQLite file inside the data dir. */
+export function databasePath(config: ServerConfig): string {
+  return join(config.dataDir, 'cloakroom.db');
+}
+
+/** Opens the stores the configuration names and wires the core, auth and adapter. */
+export function createDeps(config: ServerConfig, logger: Logger, clock: Clock = systemClock): ServerDeps {
+  if (config.redisUrl) {
+    throw new ConfigError(
+      'REDIS_URL',
+      'the Redis store is not part of this release yet; unset it to use the embedded SQLite store',
+    );
+  }
+  if (config.databaseUrl) {
+    throw new ConfigError(
+      'DATABASE_URL',
+      'the PostgreSQL store is not part of this release yet; unset it to use the embedded SQLite store',
+    );
+  }
+  // Readers never wait in WAL; a writer waits at most 2 s for another process's lock, so a
+  // stuck database answers 503 quickly instead of hanging requests.
+  const store = createSqliteStore({
+    path: databasePath(config),
+    clock,
+    busyTimeoutMs: 2_000,
+    onSweepError: (error) => logger.warn({ event: 'sweep.failed', cause: error.message }, 'sweep failed'),
+  });
+  const metrics = createMetrics();
+  const sessions = createSessions({
+    secrets: config.secrets,
+    store: store.sessions,
+    clock,
+    idleTimeout: config.idleTimeoutMs / 1000,
+    absoluteTimeout: config.absoluteTimeoutMs / 1000,
+    rememberTimeout: config.rememberTimeoutMs / 1000,
+    rememberIdleTimeout: config.rememberIdleTimeoutMs / 1000,
+    touchInterval: config.touchIntervalMs / 1000,
+    cookie: { secure: config.cookieSecure, sameSite: config.cookieSameSite },
+    trustedOrigins: config.trustedOrigins,
+  });
+  const auth = createHonoAuth({
+    sessions,
+    users: store.users,
+    trustProxy: config.trustProxy,
+    onUnavailable: (c, error) => {
+      metrics.storeErrors.inc();
+      audit(logger, 'store.unavailable', { route: c.req.path, cause: error.message });
+      return errorResponse(c, 'unavailable', 'A store is unavailable; try again shortly.');
+    },
+  });
+  return {
+    config,
+    sessions,
+    users: store.users,
+    counters: store.counters,
+    passwords: createPasswordHasher(),
+    throttle: createThrottle({
+      counters: store.counters,
+      clock,
+      account: { failures: config.throttleAccount.failures, window: config.throttleAccount.windowMs / 1000 },
+      ip: { failures: config.throttleIp.failures, window: config.throttleIp.windowMs / 1000 },
+    }),
+    auth,
+    logger,
+    metrics,
+    clock,
+    async ping() {
+      await store.sessions.ping();
+    },
+    close: () => store.close(),
+  };
+}

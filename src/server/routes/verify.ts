@@ -1,0 +1,52 @@
+import { isValidRole } from '../../auth/usernames.js';
+import type { App, ServerDeps } from '../context.js';
+import { ApiError } from '../http.js';
+import { audit } from '../logger.js';
+
+const METHOD = /^[A-Z]{1,16}$/;
+
+/**
+ * Forward auth for nginx `auth_request`, Traefik `ForwardAuth` and Caddy `forward_auth`:
+ * 200 with identity headers when the session is valid (and has the role asked for), 401
+ * without one, 403 without the role. Identity headers come from a fixed set and only on 200.
+ * If the proxy says the original request was unsafe (`X-Forwarded-Method` /
+ * `X-Original-Method`), the CSRF origin gate runs on it too: the upstream service gets no
+ * cross-site POST on the strength of the cookie alone.
+ */
+export function verifyRoutes(app: App, deps: ServerDeps): void {
+  const { sessions, logger, metrics } = deps;
+  app.get('/auth/verify', (c) => {
+    c.header('Cache-Control', 'no-store');
+    const role = c.req.query('role');
+    if (role !== undefined && !isValidRole(role))
+      throw new ApiError('bad_request', 'role must be a role name.');
+    const user = c.var.user;
+    if (!c.var.session || !user) {
+      metrics.forwardAuth.inc({ result: 'unauthenticated' });
+      throw new ApiError('unauthenticated', 'Sign in first.');
+    }
+    const forwarded = c.req.header('x-forwarded-method') ?? c.req.header('x-original-method');
+    if (forwarded !== undefined) {
+      const method = forwarded.trim().toUpperCase();
+      if (!METHOD.test(method))
+        throw new ApiError('bad_request', 'X-Forwarded-Method is not an HTTP method.');
+      const refusal = sessions.checkOrigin({ ...c.var.cloakroomRequest, method });
+      if (refusal) {
+        metrics.forwardAuth.inc({ result: 'csrf' });
+        metrics.csrfRefusals.inc({ reason: refusal });
+        audit(logger, 'csrf.refused', { route: 'verify', reason: refusal, userId: user.id });
+        throw new ApiError('csrf', 'Cross-site request refused.');
+      }
+    }
+    if (role !== undefined && !user.roles.includes(role)) {
+      metrics.forwardAuth.inc({ result: 'forbidden' });
+      audit(logger, 'forward-auth.denied', { userId: user.id, role });
+      throw new ApiError('forbidden', 'You do not have the role this needs.');
+    }
+    metrics.forwardAuth.inc({ result: 'ok' });
+    c.header('X-Auth-User', user.username);
+    c.header('X-Auth-User-Id', user.id);
+    c.header('X-Auth-Roles', user.roles.join(','));
+    return c.body(null, 200);
+  });
+}

@@ -1,0 +1,76 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import type { Logger } from 'pino';
+import type { Clock } from '../core/clock.js';
+import { createApp } from './app.js';
+import { bootstrapAdmin } from './bootstrap.js';
+import type { ServerConfig } from './config.js';
+import type { ServerDeps } from './context.js';
+import { createDeps } from './deps.js';
+
+/** A running server. */
+export interface RunningServer {
+  url: string;
+  deps: ServerDeps;
+  /** Stops accepting, lets in-flight requests finish (up to `graceMs`), closes the stores. */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** Opens the stores, bootstraps the first admin if asked, and listens. */
+export async function startServer(
+  config: ServerConfig,
+  logger: Logger,
+  clock?: Clock,
+): Promise<RunningServer> {
+  const deps = createDeps(config, logger, clock);
+  try {
+    const outcome = await bootstrapAdmin(deps);
+    if (outcome === 'no-users') {
+      logger.warn(
+        { event: 'setup.needed' },
+        'no user exists yet: create the first admin with `npx cloakroom user add NAME --role admin`, or set CLOAKROOM_ADMIN_USER and CLOAKROOM_ADMIN_PASSWORD',
+      );
+    }
+  } catch (error) {
+    await deps.close();
+    throw error;
+  }
+  const app = createApp(deps);
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () =>
+      resolve(s as Server),
+    ) as Server;
+    s.once('error', reject);
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const url = `http://${host}:${port}`;
+  logger.info(
+    { event: 'listening', url, store: 'sqlite', dataDir: config.dataDir },
+    `cloakroom listening on ${url}`,
+  );
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    deps,
+    close(graceMs = 10_000) {
+      closing ??= (async () => {
+        await new Promise<void>((resolve) => {
+          const force = setTimeout(() => server.closeAllConnections(), graceMs);
+          force.unref();
+          server.close(() => {
+            clearTimeout(force);
+            resolve();
+          });
+          // Keep-alive connections with no request in flight close now; busy ones finish first.
+          server.closeIdleConnections();
+        });
+        await deps.close();
+        logger.info({ event: 'stopped' }, 'cloakroom stopped');
+      })();
+      return closing;
+    },
+  };
+}
