@@ -1,4 +1,4 @@
-import type { Clock } from '../core/clock.js';
+import { type Clock, systemClock } from '../core/clock.js';
 import type { IncomingRequest } from '../core/request.js';
 import type { Issued, Sessions } from '../core/sessions.js';
 import { MAX_PASSWORD_BYTES, type PasswordHasher } from './passwords.js';
@@ -25,7 +25,8 @@ export interface SignInDeps {
   users: UserStore;
   passwords: PasswordHasher;
   throttle: Throttle;
-  clock: Clock;
+  /** Default: the system clock. */
+  clock?: Clock;
 }
 
 /**
@@ -69,7 +70,7 @@ export async function signIn(
   }
   await deps.throttle.succeed(username);
   if (check.needsRehash) {
-    await deps.users.update(user.id, { passwordHash: await deps.passwords.hash(password) }, deps.clock.now());
+    await deps.users.update(user.id, { passwordHash: await deps.passwords.hash(password) }, (deps.clock ?? systemClock).now());
   }
   const issued = await deps.sessions.create(request, { userId: user.id, remember: remember === true });
   return { ok: true, user: toUser(user), issued, rehashed: check.needsRehash };

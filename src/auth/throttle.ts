@@ -1,4 +1,4 @@
-import type { Clock } from '../core/clock.js';
+import { type Clock, systemClock } from '../core/clock.js';
 import { type Duration, parseDuration } from '../core/duration.js';
 import { ConfigError } from '../core/errors.js';
 import { throttleKeyOfIp } from './ip.js';
@@ -12,7 +12,8 @@ export interface ThrottleLimit {
 
 export interface ThrottleOptions {
   counters: CounterStore;
-  clock: Clock;
+  /** Default: the system clock. */
+  clock?: Clock;
   /** Per account (canonical username). Default 5 in 15 minutes. */
   account?: ThrottleLimit;
   /** Per client address (IPv6 by /64). Default 100 in 15 minutes. */
@@ -42,7 +43,8 @@ export interface Throttle {
 const DAY_MS = 86_400_000;
 
 export function createThrottle(options: ThrottleOptions): Throttle {
-  const { counters, clock } = options;
+  const { counters } = options;
+  const clock = options.clock ?? systemClock;
   const resolve = (limit: ThrottleLimit | undefined, fallback: number, name: string) => {
     const failures = limit?.failures ?? fallback;
     if (!Number.isInteger(failures) || failures < 1)
