@@ -6,17 +6,27 @@ import { MAX_BODY_BYTES } from './body.js';
 import type { App, ServerDeps } from './context.js';
 import { ApiError, errorResponse } from './http.js';
 import { audit } from './logger.js';
+import { isApiPath, pageError } from './pages/refusals.js';
+import { STYLESHEET } from './pages/style.js';
 import { accountRoutes } from './routes/account.js';
 import { adminRoutes } from './routes/admin.js';
 import { loginRoutes } from './routes/login.js';
 import { opsRoutes } from './routes/ops.js';
+import { accountPages } from './routes/pages-account.js';
+import { adminPages } from './routes/pages-admin.js';
+import { authPages } from './routes/pages-auth.js';
 import { verifyRoutes } from './routes/verify.js';
+import type { SetupToken } from './setup-token.js';
+
+/** Pages carry no script; styles come only from /assets/cloakroom.css. */
+const CSP =
+  "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /**
  * The login service: the JSON API of DESIGN.md on the Hono adapter. Every answer a client
  * can provoke is a 2xx, 3xx or 4xx with `{"error","message"}`; a store outage is 503.
  */
-export function createApp(deps: ServerDeps): App {
+export function createApp(deps: ServerDeps, setup: SetupToken | null = null): App {
   const { auth, logger, metrics } = deps;
   const app = new Hono<CloakroomEnv>();
 
@@ -24,9 +34,19 @@ export function createApp(deps: ServerDeps): App {
     await next();
     c.header('X-Content-Type-Options', 'nosniff');
     c.header('X-Frame-Options', 'DENY');
-    c.header('Referrer-Policy', 'no-referrer');
+    // same-origin, not no-referrer: with no-referrer browsers send `Origin: null` on form posts, which
+    // the CSRF origin gate would (rightly) refuse. Other sites still get no Referer.
+    c.header('Referrer-Policy', 'same-origin');
+    // No script at all, styles only from our own stylesheet, forms only to ourselves, no framing.
+    c.header('Content-Security-Policy', CSP);
     if (!c.res.headers.has('Cache-Control')) c.header('Cache-Control', 'no-store');
   });
+  app.get('/assets/cloakroom.css', (c) =>
+    c.body(STYLESHEET, 200, {
+      'Content-Type': 'text/css; charset=utf-8',
+      'Cache-Control': 'public, max-age=3600',
+    }),
+  );
 
   // Health and metrics never depend on the session store: /healthz stays 200 during an outage.
   opsRoutes(app, deps);
@@ -46,17 +66,36 @@ export function createApp(deps: ServerDeps): App {
   // Sign-in has its own login-CSRF checks and replaces whatever session it came with,
   // so it is registered before the session CSRF guard.
   loginRoutes(app, deps);
+  authPages(app, deps, setup);
   app.use(auth.csrf());
   accountRoutes(app, deps);
   adminRoutes(app, deps);
   verifyRoutes(app, deps);
+  accountPages(app, deps);
+  adminPages(app, deps);
 
-  app.notFound((c) => errorResponse(c, 'not_found', 'No such route.'));
+  app.notFound((c) =>
+    isApiPath(c.req.path)
+      ? errorResponse(c, 'not_found', 'No such route.')
+      : pageError(c, 404, 'Page not found', 'There is nothing at this address.'),
+  );
   app.onError((error, c) => {
-    if (error instanceof ApiError) return errorResponse(c, error.code, error.message, error.headers);
+    const api = isApiPath(c.req.path);
+    if (error instanceof ApiError) {
+      if (api) return errorResponse(c, error.code, error.message, error.headers);
+      const status = error.status === 413 ? 413 : 400;
+      return pageError(c, status, status === 413 ? 'Too large' : 'Bad request', error.message);
+    }
     if (error instanceof StoreError) {
       metrics.storeErrors.inc();
       audit(logger, 'store.unavailable', { route: c.req.routePath, cause: error.message });
+      if (!api)
+        return pageError(
+          c,
+          503,
+          'Briefly unavailable',
+          'The service cannot reach its store. Please try again in a moment.',
+        );
       return errorResponse(c, 'unavailable', 'A store is unavailable; try again shortly.');
     }
     logger.error({ err: error, route: c.req.routePath }, 'unhandled error');

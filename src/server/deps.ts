@@ -12,6 +12,7 @@ import type { ServerDeps } from './context.js';
 import { errorResponse } from './http.js';
 import { audit } from './logger.js';
 import { createMetrics } from './metrics.js';
+import { isApiPath, pageError, pageRefusal } from './pages/refusals.js';
 
 /** The SQLite file inside the data dir. */
 export function databasePath(config: ServerConfig): string {
@@ -60,7 +61,28 @@ export function createDeps(config: ServerConfig, logger: Logger, clock: Clock = 
     onUnavailable: (c, error) => {
       metrics.storeErrors.inc();
       audit(logger, 'store.unavailable', { route: c.req.path, cause: error.message });
+      if (!isApiPath(c.req.path)) {
+        return pageError(
+          c,
+          503,
+          'Briefly unavailable',
+          'The service cannot reach its store. Please try again in a moment.',
+        );
+      }
       return errorResponse(c, 'unavailable', 'A store is unavailable; try again shortly.');
+    },
+    onRefused: (c, refusal) => {
+      if (refusal.error === 'csrf') metrics.csrfRefusals.inc({ reason: refusal.reason });
+      if (refusal.error === 'csrf')
+        audit(logger, 'csrf.refused', { route: c.req.path, reason: refusal.reason });
+      if (!isApiPath(c.req.path)) return pageRefusal(c, refusal);
+      const message =
+        refusal.error === 'unauthenticated'
+          ? 'Sign in first.'
+          : refusal.error === 'forbidden'
+            ? 'You do not have the role this needs.'
+            : 'This request failed the cross-site request forgery check.';
+      return errorResponse(c, refusal.error, message);
     },
   });
   return {

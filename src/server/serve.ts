@@ -8,6 +8,7 @@ import { bootstrapAdmin } from './bootstrap.js';
 import type { ServerConfig } from './config.js';
 import type { ServerDeps } from './context.js';
 import { createDeps } from './deps.js';
+import { createSetupToken, type SetupToken } from './setup-token.js';
 
 /** A running server. */
 export interface RunningServer {
@@ -24,19 +25,14 @@ export async function startServer(
   clock?: Clock,
 ): Promise<RunningServer> {
   const deps = createDeps(config, logger, clock);
+  let setup: SetupToken | null = null;
   try {
-    const outcome = await bootstrapAdmin(deps);
-    if (outcome === 'no-users') {
-      logger.warn(
-        { event: 'setup.needed' },
-        'no user exists yet: create the first admin with `npx cloakroom user add NAME --role admin`, or set CLOAKROOM_ADMIN_USER and CLOAKROOM_ADMIN_PASSWORD',
-      );
-    }
+    if ((await bootstrapAdmin(deps)) === 'no-users') setup = createSetupToken(deps.clock);
   } catch (error) {
     await deps.close();
     throw error;
   }
-  const app = createApp(deps);
+  const app = createApp(deps, setup);
   const server = await new Promise<Server>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () =>
       resolve(s as Server),
@@ -50,6 +46,13 @@ export async function startServer(
     { event: 'listening', url, store: 'sqlite', dataDir: config.dataDir },
     `cloakroom listening on ${url}`,
   );
+  if (setup) {
+    // The one-time link is meant to be read from this output by whoever started the server.
+    logger.warn(
+      { event: 'setup.needed', setupUrl: `${url}/setup?token=${setup.token}`, validFor: '1h' },
+      `no user exists yet: open ${url}/setup?token=${setup.token} within an hour to create the first admin, or run \`npx cloakroom user add NAME --role admin\``,
+    );
+  }
 
   let closing: Promise<void> | undefined;
   return {

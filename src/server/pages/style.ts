@@ -1,0 +1,79 @@
+/**
+ * The pages' only stylesheet, served from /assets/cloakroom.css so the Content-Security-Policy
+ * can stay `style-src 'self'` (no inline styles, no inline script anywhere).
+ */
+export const STYLESHEET = `
+:root {
+  --bg: #f4f5f7; --card: #ffffff; --text: #1d2330; --muted: #5c6475; --line: #e2e5ea;
+  --accent: #2f5bd3; --accent-ink: #ffffff; --danger: #b3261e; --ok: #1e7b45; --warn: #8a5a00;
+  --radius: 10px; --shadow: 0 1px 2px rgba(16,24,40,.06), 0 4px 16px rgba(16,24,40,.06);
+  color-scheme: light;
+}
+* { box-sizing: border-box; }
+html { font-size: 16px; }
+body { margin: 0; background: var(--bg); color: var(--text);
+  font: 1rem/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", "Helvetica Neue", Arial, sans-serif; }
+a { color: var(--accent); }
+header.top { background: var(--card); border-bottom: 1px solid var(--line); }
+header.top .bar { max-width: 60rem; margin: 0 auto; padding: .75rem 1rem; display: flex; align-items: center; gap: 1rem; }
+.brand { font-weight: 700; letter-spacing: .02em; color: var(--text); text-decoration: none; display: flex; align-items: center; gap: .5rem; }
+.brand .mark { display: inline-grid; place-items: center; width: 1.75rem; height: 1.75rem; border-radius: 6px;
+  background: var(--accent); color: var(--accent-ink); font-size: .9rem; }
+nav.links { display: flex; gap: 1rem; margin-left: auto; align-items: center; flex-wrap: wrap; }
+nav.links a { text-decoration: none; color: var(--muted); }
+nav.links form { display: flex; margin: 0; }
+nav.links a[aria-current="page"] { color: var(--text); font-weight: 600; }
+main { max-width: 60rem; margin: 0 auto; padding: 1.5rem 1rem 3rem; }
+main.narrow { max-width: 26rem; padding-top: 4rem; }
+h1 { font-size: 1.5rem; margin: 0 0 1rem; }
+h2 { font-size: 1.1rem; margin: 0 0 .75rem; }
+.card { background: var(--card); border: 1px solid var(--line); border-radius: var(--radius); box-shadow: var(--shadow);
+  padding: 1.25rem; margin-bottom: 1.25rem; }
+.grid { display: grid; gap: 1.25rem; grid-template-columns: repeat(auto-fit, minmax(18rem, 1fr)); margin-bottom: 1.25rem; }
+.card .grid { margin-bottom: 0; }
+.grid .card { margin-bottom: 0; }
+label { display: block; font-weight: 600; font-size: .9rem; margin: .75rem 0 .25rem; }
+input[type=text], input[type=password] { width: 100%; padding: .6rem .7rem; font: inherit; color: inherit;
+  border: 1px solid #c9ced8; border-radius: 8px; background: #fff; }
+input:focus-visible, button:focus-visible, a:focus-visible { outline: 3px solid rgba(47,91,211,.35); outline-offset: 1px; border-color: var(--accent); }
+.check { display: flex; align-items: center; gap: .5rem; margin: .9rem 0; font-weight: 400; }
+.check input { width: 1.1rem; height: 1.1rem; }
+button { font: inherit; font-weight: 600; padding: .55rem 1rem; border-radius: 8px; border: 1px solid var(--accent);
+  background: var(--accent); color: var(--accent-ink); cursor: pointer; }
+button.wide { width: 100%; margin-top: 1rem; padding: .7rem 1rem; }
+button.quiet { background: #fff; color: var(--text); border-color: #c9ced8; }
+button.danger { background: #fff; color: var(--danger); border-color: #e6b7b3; }
+button.small { padding: .3rem .65rem; font-size: .875rem; }
+.actions { display: flex; gap: .5rem; flex-wrap: wrap; align-items: center; margin-top: 1rem; }
+.inline { display: inline; }
+.flash { border-radius: 8px; padding: .7rem .9rem; margin-bottom: 1rem; border: 1px solid; }
+.flash.ok { background: #eaf6ef; border-color: #b8e0c7; color: var(--ok); }
+.flash.error { background: #fbeceb; border-color: #efc2be; color: var(--danger); }
+.flash.warn { background: #fff6e5; border-color: #f0d9a8; color: var(--warn); }
+.muted { color: var(--muted); }
+.hint { color: var(--muted); font-size: .875rem; margin: .25rem 0 0; }
+dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .35rem 1rem; margin: 0; }
+dl.facts dt { color: var(--muted); }
+dl.facts dd { margin: 0; font-weight: 500; }
+.tag { display: inline-block; padding: .05rem .5rem; border-radius: 999px; background: #eef1f8; color: #334; font-size: .8rem; margin-right: .25rem; }
+.tag.locked { background: #fbeceb; color: var(--danger); }
+.tag.here { background: #eaf6ef; color: var(--ok); }
+table { width: 100%; border-collapse: collapse; }
+th, td { text-align: left; padding: .6rem .5rem; border-bottom: 1px solid var(--line); vertical-align: middle; }
+th { font-size: .8rem; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); font-weight: 600; }
+tr:last-child td { border-bottom: 0; }
+td form { margin: 0; }
+td .actions { margin-top: 0; gap: .4rem; }
+.roles-form { display: flex; gap: .4rem; }
+.roles-form input { max-width: 11rem; padding: .35rem .5rem; }
+.center { text-align: center; }
+.big { font-size: 3rem; font-weight: 800; margin: 0; color: var(--muted); }
+footer.small { text-align: center; color: var(--muted); font-size: .8rem; margin-top: 2rem; }
+@media (max-width: 40rem) {
+  main.narrow { padding-top: 1.5rem; }
+  table.responsive thead { display: none; }
+  table.responsive tr { display: block; border-bottom: 1px solid var(--line); padding: .5rem 0; }
+  table.responsive td { display: flex; justify-content: space-between; gap: 1rem; border: 0; padding: .3rem 0; }
+  table.responsive td::before { content: attr(data-label); color: var(--muted); font-size: .8rem; }
+}
+`;
