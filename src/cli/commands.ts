@@ -95,6 +95,20 @@ export async function userCommand(config: ServerConfig, args: string[], flags: F
       }
       case 'list': {
         const users = await store.users.list();
+        if (flags.json) {
+          // Same shape as the admin API: roles as an array, never the hash.
+          const rows = users.map((u) => ({
+            id: u.id,
+            username: u.username,
+            displayName: u.displayName,
+            roles: u.roles,
+            locked: u.locked,
+            createdAt: iso(u.createdAt),
+            updatedAt: iso(u.updatedAt),
+          }));
+          process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+          return;
+        }
         printTable(
           users.map((u) => ({
             id: u.id,
@@ -104,7 +118,7 @@ export async function userCommand(config: ServerConfig, args: string[], flags: F
             locked: u.locked,
             createdAt: iso(u.createdAt),
           })),
-          flags.json,
+          false,
         );
         return;
       }

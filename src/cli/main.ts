@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { AccountError } from '../auth/users.js';
 import { ConfigError, StoreError } from '../core/errors.js';
 import { loadConfig } from '../server/config.js';
 import { createLogger } from '../server/logger.js';
@@ -102,7 +103,8 @@ async function serveCommand(): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
-  const known = error instanceof ConfigError || error instanceof CliError || error instanceof StoreError;
+  const known =
+    error instanceof ConfigError || error instanceof CliError || error instanceof StoreError || error instanceof AccountError;
   const text = error instanceof Error ? error.message : String(error);
   const message =
     known || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')

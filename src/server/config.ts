@@ -180,6 +180,9 @@ function loadSecrets(
   production: boolean,
   dataDir: string,
 ): { secrets: string[]; source: ServerConfig['secretsSource'] } {
+  if (env.CLOAKROOM_SECRETS && env.CLOAKROOM_SECRETS_FILE) {
+    fail('CLOAKROOM_SECRETS_FILE', 'set either CLOAKROOM_SECRETS or CLOAKROOM_SECRETS_FILE, not both');
+  }
   if (env.CLOAKROOM_SECRETS) {
     const list = env.CLOAKROOM_SECRETS.split(',')
       .map((s) => s.trim())
@@ -215,7 +218,7 @@ function loadSecrets(
       .filter(Boolean);
     return { secrets: checkSecrets(list, file), source: 'data-dir' };
   }
-  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const secret = randomBytes(32).toString('base64url');
   writeFileSync(file, `${secret}\n`, { mode: 0o600 });
   chmodSync(file, 0o600);

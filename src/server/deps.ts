@@ -1,3 +1,4 @@
+import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { createHonoAuth } from '../adapters/hono/index.js';
@@ -35,12 +36,15 @@ export function createDeps(config: ServerConfig, logger: Logger, clock: Clock = 
   }
   // Readers never wait in WAL; a writer waits at most 2 s for another process's lock, so a
   // stuck database answers 503 quickly instead of hanging requests.
+  // The database holds password hashes: owner-only, whatever the umask.
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const store = createSqliteStore({
     path: databasePath(config),
     clock,
     busyTimeoutMs: 2_000,
     onSweepError: (error) => logger.warn({ event: 'sweep.failed', cause: error.message }, 'sweep failed'),
   });
+  chmodSync(databasePath(config), 0o600);
   const metrics = createMetrics();
   const sessions = createSessions({
     secrets: config.secrets,
@@ -102,7 +106,9 @@ export function createDeps(config: ServerConfig, logger: Logger, clock: Clock = 
     metrics,
     clock,
     async ping() {
+      // Both interfaces must answer: sessions for every request, users for every signed-in one.
       await store.sessions.ping();
+      await store.users.count();
     },
     close: () => store.close(),
   };

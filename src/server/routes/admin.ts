@@ -67,7 +67,7 @@ export function adminRoutes(app: App, deps: ServerDeps): void {
     const updated = await users.update(id, patch, clock.now());
     if (!updated) throw new ApiError('not_found', 'No such user.');
     const by = c.var.user!.id;
-    if (patch.roles && patch.roles.join() !== target.roles.join()) {
+    if (patch.roles && [...patch.roles].sort().join() !== [...target.roles].sort().join()) {
       // Roles are read on every request, so the change applies to the user's very next one.
       audit(logger, 'role.changed', { userId: id, from: target.roles, to: updated.roles, by });
     }
