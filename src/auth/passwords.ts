@@ -56,7 +56,9 @@ export function createPasswordHasher(params: Partial<Argon2Params> = {}): Passwo
     throw new ConfigError('argon2', 'parameters below m=19456 KiB, t=2, p=1 are refused (OWASP minimum)');
   }
   const options = { algorithm: ARGON2ID, ...p };
-  let dummy: Promise<string> | undefined;
+  // Made now, not on first use: otherwise the first unknown-user sign-in costs two hashes.
+  const dummy = argonHash('cloakroom dummy password for timing equalisation', options);
+  dummy.catch(() => {});
 
   const isOutdated = (stored: string): boolean => {
     const m = /^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$/.exec(stored);
@@ -84,7 +86,6 @@ export function createPasswordHasher(params: Partial<Argon2Params> = {}): Passwo
       return { ok, needsRehash: ok && isOutdated(stored) };
     },
     async verifyDummy(password) {
-      dummy ??= argonHash('cloakroom dummy password for timing equalisation', options);
       try {
         await argonVerify(await dummy, password.slice(0, MAX_PASSWORD_BYTES));
       } catch {

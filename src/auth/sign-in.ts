@@ -56,7 +56,7 @@ export async function signIn(
     return { ok: false, error: 'bad_request', message: 'username and password are required' };
   }
 
-  const verdict = await deps.throttle.check(username, request.ip);
+  const verdict = await deps.throttle.admit(username, request.ip);
   if (verdict.throttled) return { ok: false, error: 'throttled', username, ...verdict };
 
   const user = await deps.users.getByUsername(username);
@@ -65,12 +65,16 @@ export async function signIn(
   else await deps.passwords.verifyDummy(password);
 
   if (!user || !check.ok || user.locked) {
-    const lockout = await deps.throttle.fail(username, request.ip);
+    const lockout = await deps.throttle.fail(username, request.ip, { admitted: true });
     return { ok: false, error: 'invalid_credentials', username, lockout };
   }
   await deps.throttle.succeed(username);
   if (check.needsRehash) {
-    await deps.users.update(user.id, { passwordHash: await deps.passwords.hash(password) }, (deps.clock ?? systemClock).now());
+    await deps.users.update(
+      user.id,
+      { passwordHash: await deps.passwords.hash(password) },
+      (deps.clock ?? systemClock).now(),
+    );
   }
   const issued = await deps.sessions.create(request, { userId: user.id, remember: remember === true });
   return { ok: true, user: toUser(user), issued, rehashed: check.needsRehash };

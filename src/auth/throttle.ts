@@ -33,9 +33,21 @@ export type ThrottleVerdict =
  * Unknown usernames are counted exactly like real ones.
  */
 export interface Throttle {
+  /** Whether a lockout is running for the account or the address. Counts nothing. */
   check(username: string, ip: string | null): Promise<ThrottleVerdict>;
+  /**
+   * `check`, then counts this attempt on the account *before* its password is verified.
+   * With check-then-count, N concurrent guesses would all pass `check` before the first
+   * failure is recorded; counting first admits at most the limit. Pair with
+   * `fail(…, { admitted: true })` on failure and `succeed` on success.
+   */
+  admit(username: string, ip: string | null): Promise<ThrottleVerdict>;
   /** Records a failure; returns the scopes that a lockout just started for. */
-  fail(username: string, ip: string | null): Promise<Array<'account' | 'ip'>>;
+  fail(
+    username: string,
+    ip: string | null,
+    options?: { admitted?: boolean },
+  ): Promise<Array<'account' | 'ip'>>;
   /** Clears the account's failure count after a successful sign-in. */
   succeed(username: string): Promise<void>;
 }
@@ -61,10 +73,19 @@ export function createThrottle(options: ThrottleOptions): Throttle {
     ip: `ip:${throttleKeyOfIp(ip)}`,
   });
 
-  async function strike(scope: 'account' | 'ip', key: string, now: number): Promise<boolean> {
+  async function strike(
+    scope: 'account' | 'ip',
+    key: string,
+    now: number,
+    counted = false,
+  ): Promise<boolean> {
     const { failures, windowMs } = scopes[scope];
-    const count = await counters.increment(`fail:${key}`, windowMs, now);
-    if (count.count < failures) return false;
+    const count = counted
+      ? await counters.get(`fail:${key}`, now)
+      : await counters.increment(`fail:${key}`, windowMs, now);
+    if (count === null || count.count < failures) return false;
+    // Concurrent failures can all see the limit reached: only one starts (and escalates) a lockout.
+    if (await counters.get(`block:${key}`, now)) return false;
     const strikes = await counters.increment(`strikes:${key}`, DAY_MS, now);
     const lockMs = Math.min(windowMs * 2 ** Math.min(strikes.count - 1, 20), maxLockMs);
     await counters.increment(`block:${key}`, lockMs, now);
@@ -72,31 +93,46 @@ export function createThrottle(options: ThrottleOptions): Throttle {
     return true;
   }
 
+  async function check(username: string, ip: string | null): Promise<ThrottleVerdict> {
+    const now = clock.now();
+    const keys = keysOf(username, ip);
+    const [account, byIp] = await Promise.all([
+      counters.get(`block:${keys.account}`, now),
+      counters.get(`block:${keys.ip}`, now),
+    ]);
+    const blocked = account
+      ? { state: account, scope: 'account' as const }
+      : byIp
+        ? { state: byIp, scope: 'ip' as const }
+        : null;
+    if (!blocked) return { throttled: false };
+    return {
+      throttled: true,
+      scope: blocked.scope,
+      retryAfterSeconds: Math.max(1, Math.ceil((blocked.state.resetAt - now) / 1000)),
+    };
+  }
+
   return {
-    async check(username, ip) {
+    check,
+    async admit(username, ip) {
+      const verdict = await check(username, ip);
+      if (verdict.throttled) return verdict;
       const now = clock.now();
-      const keys = keysOf(username, ip);
-      const [account, byIp] = await Promise.all([
-        counters.get(`block:${keys.account}`, now),
-        counters.get(`block:${keys.ip}`, now),
-      ]);
-      const blocked = account
-        ? { state: account, scope: 'account' as const }
-        : byIp
-          ? { state: byIp, scope: 'ip' as const }
-          : null;
-      if (!blocked) return { throttled: false };
+      const { failures, windowMs } = scopes.account;
+      const tries = await counters.increment(`fail:${keysOf(username, ip).account}`, windowMs, now);
+      if (tries.count <= failures) return { throttled: false };
       return {
         throttled: true,
-        scope: blocked.scope,
-        retryAfterSeconds: Math.max(1, Math.ceil((blocked.state.resetAt - now) / 1000)),
+        scope: 'account',
+        retryAfterSeconds: Math.max(1, Math.ceil((tries.resetAt - now) / 1000)),
       };
     },
-    async fail(username, ip) {
+    async fail(username, ip, { admitted = false } = {}) {
       const now = clock.now();
       const keys = keysOf(username, ip);
       const started: Array<'account' | 'ip'> = [];
-      if (await strike('account', keys.account, now)) started.push('account');
+      if (await strike('account', keys.account, now, admitted)) started.push('account');
       if (await strike('ip', keys.ip, now)) started.push('ip');
       return started;
     },

@@ -12,10 +12,13 @@ export const MAX_USERNAME_LENGTH = 64;
 export function normalizeUsername(input: unknown): string | null {
   if (typeof input !== 'string' || input.length > MAX_USERNAME_BYTES) return null;
   if (Buffer.byteLength(input) > MAX_USERNAME_BYTES) return null;
-  const canonical = input.normalize('NFKC').toLowerCase().trim();
+  const folded = input.normalize('NFKC').toLowerCase();
+  // Checked before trimming, so `alice\n` is refused rather than quietly becoming `alice`.
+  // Format characters (zero-width space and joiners, bidi overrides, soft hyphen, BOM) survive
+  // NFKC and are invisible: `al\u200Bice` would be a second account that displays as `alice`.
+  if (/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.test(folded)) return null;
+  const canonical = folded.trim();
   if (canonical === '' || [...canonical].length > MAX_USERNAME_LENGTH) return null;
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
-  if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(canonical)) return null;
   return canonical;
 }
 

@@ -6,6 +6,7 @@ import { createPasswordHasher } from '../auth/passwords.js';
 import { createThrottle } from '../auth/throttle.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { ConfigError } from '../core/errors.js';
+import type { Session } from '../core/session.js';
 import { createSessions } from '../core/sessions.js';
 import { createSqliteStore } from '../stores/sqlite/index.js';
 import type { ServerConfig } from './config.js';
@@ -79,7 +80,10 @@ export function createDeps(config: ServerConfig, logger: Logger, clock: Clock = 
       if (refusal.error === 'csrf') metrics.csrfRefusals.inc({ reason: refusal.reason });
       if (refusal.error === 'csrf')
         audit(logger, 'csrf.refused', { route: c.req.path, reason: refusal.reason });
-      if (!isApiPath(c.req.path)) return pageRefusal(c, refusal);
+      if (!isApiPath(c.req.path)) {
+        const session = c.get('session' as never) as Session | null | undefined;
+        return pageRefusal(c, refusal, session ? sessions.csrfToken(session) : undefined);
+      }
       const message =
         refusal.error === 'unauthenticated'
           ? 'Sign in first.'

@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import type { Refusal } from '../../adapters/hono/index.js';
+import type { User } from '../../auth/users.js';
 import { MessagePage } from './layout.js';
 
 /** JSON for the API and forward auth; HTML pages for everything a browser navigates to. */
@@ -8,7 +9,7 @@ export function isApiPath(path: string): boolean {
 }
 
 /** A guard's refusal on a page: signed-out → /login and back; 403 → a real page. */
-export function pageRefusal(c: Context, refusal: Refusal): Response {
+export function pageRefusal(c: Context, refusal: Refusal, csrf?: string): Response {
   if (refusal.status === 401) {
     const url = new URL(c.req.url);
     const back = c.req.method === 'GET' ? `${url.pathname}${url.search}` : '/account';
@@ -18,7 +19,12 @@ export function pageRefusal(c: Context, refusal: Refusal): Response {
     refusal.error === 'csrf'
       ? 'This form was sent from another site or has expired. Go back, reload the page and try again.'
       : 'You do not have access to this page.';
-  return c.html(<MessagePage status={403} title="Request refused" text={text} />, 403) as Response;
+  // The visitor may well still be signed in (a refused forgery changes nothing): keep the header.
+  const user = (c.get('user' as never) as User | null | undefined) ?? null;
+  return c.html(
+    <MessagePage status={403} title="Request refused" text={text} user={user} {...(csrf ? { csrf } : {})} />,
+    403,
+  ) as Response;
 }
 
 /** An error page for a status (404, 400, 503, 413). */

@@ -40,6 +40,7 @@ input:focus-visible, button:focus-visible, a:focus-visible { outline: 3px solid 
 .check input { width: 1.1rem; height: 1.1rem; }
 button { font: inherit; font-weight: 600; padding: .55rem 1rem; border-radius: 8px; border: 1px solid var(--accent);
   background: var(--accent); color: var(--accent-ink); cursor: pointer; }
+button:disabled { opacity: .5; cursor: not-allowed; }
 button.wide { width: 100%; margin-top: 1rem; padding: .7rem 1rem; }
 button.quiet { background: #fff; color: var(--text); border-color: #c9ced8; }
 button.danger { background: #fff; color: var(--danger); border-color: #e6b7b3; }
@@ -52,6 +53,7 @@ button.small { padding: .3rem .65rem; font-size: .875rem; }
 .flash.warn { background: #fff6e5; border-color: #f0d9a8; color: var(--warn); }
 .muted { color: var(--muted); }
 .hint { color: var(--muted); font-size: .875rem; margin: .25rem 0 0; }
+.actions .hint { margin: 0; }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .35rem 1rem; margin: 0; }
 dl.facts dt { color: var(--muted); }
 dl.facts dd { margin: 0; font-weight: 500; }
@@ -71,6 +73,10 @@ td .actions { margin-top: 0; gap: .4rem; }
 footer.small { text-align: center; color: var(--muted); font-size: .8rem; margin-top: 2rem; }
 @media (max-width: 40rem) {
   main.narrow { padding-top: 1.5rem; }
+  header.top .bar { flex-wrap: wrap; gap: .5rem; }
+  nav.links { gap: .6rem; }
+  table.responsive td br { display: none; }
+  table.responsive td strong { margin-right: .4rem; }
   table.responsive thead { display: none; }
   table.responsive tr { display: block; border-bottom: 1px solid var(--line); padding: .5rem 0; }
   table.responsive td { display: flex; justify-content: space-between; gap: 1rem; border: 0; padding: .3rem 0; }

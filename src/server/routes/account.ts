@@ -47,7 +47,7 @@ export function accountRoutes(app: App, deps: ServerDeps): void {
     const next = stringField(input, 'newPassword', { max: 1024 })!;
     const user = c.var.user!;
     const req = c.var.cloakroomRequest;
-    const verdict = await deps.throttle.check(user.username, req.ip);
+    const verdict = await deps.throttle.admit(user.username, req.ip);
     if (verdict.throttled) {
       throw new ApiError('throttled', 'Too many failed attempts; try again later.', {
         'Retry-After': String(verdict.retryAfterSeconds),
@@ -57,10 +57,11 @@ export function accountRoutes(app: App, deps: ServerDeps): void {
     const check = record ? await deps.passwords.verify(record.passwordHash, current) : { ok: false };
     if (!record || !check.ok) {
       // A wrong current password counts towards the account's lockout like a failed sign-in.
-      await deps.throttle.fail(user.username, req.ip);
+      await deps.throttle.fail(user.username, req.ip, { admitted: true });
       audit(logger, 'login.failure', { userId: user.id, route: 'password', ip: req.ip });
       throw new ApiError('invalid_credentials', 'The current password is wrong.');
     }
+    await deps.throttle.succeed(user.username);
     const problem = passwordPolicyError(next);
     if (problem) throw new ApiError('bad_request', `The new password ${problem}.`);
     await deps.users.update(user.id, { passwordHash: await deps.passwords.hash(next) }, deps.clock.now());

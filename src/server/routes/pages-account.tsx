@@ -93,7 +93,7 @@ export function accountPages(app: App, deps: ServerDeps): void {
       setFlash(c, 'password-mismatch');
       return c.redirect('/account', 303);
     }
-    const verdict = await deps.throttle.check(user.username, req.ip);
+    const verdict = await deps.throttle.admit(user.username, req.ip);
     if (verdict.throttled) {
       setFlash(c, 'too-many-attempts');
       return c.redirect('/account', 303);
@@ -103,11 +103,12 @@ export function accountPages(app: App, deps: ServerDeps): void {
       ? await deps.passwords.verify(record.passwordHash, field(fields, 'currentPassword'))
       : { ok: false };
     if (!record || !check.ok) {
-      await deps.throttle.fail(user.username, req.ip);
+      await deps.throttle.fail(user.username, req.ip, { admitted: true });
       audit(logger, 'login.failure', { userId: user.id, route: 'password-page', ip: req.ip });
       setFlash(c, 'password-wrong');
       return c.redirect('/account', 303);
     }
+    await deps.throttle.succeed(user.username);
     if (passwordPolicyError(next)) {
       setFlash(c, 'password-weak');
       return c.redirect('/account', 303);

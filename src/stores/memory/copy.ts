@@ -6,7 +6,9 @@ import type { JsonValue, SessionRecord } from '../../core/store.js';
  * `structuredClone` keeps an own `__proto__` key an own key, unlike spreading.
  */
 export function copyRecord(record: SessionRecord): SessionRecord {
-  return { ...record, data: structuredClone(record.data) };
+  // Most sessions carry no data: skip the clone (about 1 µs) on the per-request read.
+  for (const _ in record.data) return { ...record, data: structuredClone(record.data) };
+  return { ...record, data: {} };
 }
 
 /**

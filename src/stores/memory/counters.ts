@@ -10,11 +10,25 @@ export interface MemoryCounters extends CounterStore {
 /**
  * Fixed-window counters in a `Map`, bounded to `maxCounters`. Throttling keys include client
  * IPs, which an attacker can vary, so an unbounded map would be a memory leak on demand.
- * When full, the counter whose window started first is evicted: a window restart re-inserts
- * its key, so `Map` insertion order is start order and eviction is O(1).
+ * When full, the counter whose window started first is evicted (a window restart re-inserts
+ * its key, so `Map` insertion order is start order) — except a running lockout (`block:` keys of
+ * the throttle): otherwise an attacker could flush a victim's lockout by filling the map from
+ * many addresses. Lockouts are evicted only when nothing else is left.
  */
 export function createMemoryCounters(maxCounters: number): MemoryCounters {
   const counters = new Map<string, CounterState>();
+
+  const evictOne = (now: number): void => {
+    let fallback: string | undefined;
+    for (const [key, state] of counters) {
+      if (now >= state.resetAt || !key.startsWith('block:')) {
+        counters.delete(key);
+        return;
+      }
+      fallback ??= key;
+    }
+    if (fallback !== undefined) counters.delete(fallback);
+  };
 
   return {
     get size() {
@@ -28,10 +42,7 @@ export function createMemoryCounters(maxCounters: number): MemoryCounters {
         return { ...current };
       }
       counters.delete(key);
-      if (counters.size >= maxCounters) {
-        const oldest = counters.keys().next();
-        if (oldest.done !== true) counters.delete(oldest.value);
-      }
+      if (counters.size >= maxCounters) evictOne(now);
       const fresh = { count: 1, resetAt: now + windowMs };
       counters.set(key, fresh);
       return { ...fresh };

@@ -1,0 +1,305 @@
+/**
+ * What one authenticated request costs the core, against the sum of its parts.
+ *
+ * `sessions.validate(request)` on a valid cookie does one HMAC-SHA256 (signature check), one
+ * SHA-256 (token → store key) and one store read, plus parsing and glue. This bench measures,
+ * in ONE process and run, each part on its own and the whole validation on two stores (memory,
+ * and SQLite with 100k sessions in the table), then prints validate / (HMAC + SHA-256 + read)
+ * per store. The target is ≤ 1.5x: the glue must not cost more than half the real work.
+ * It also measures an awaited `crypto.subtle` HMAC and digest, the reason the core calls
+ * synchronous `node:crypto` through `SessionCrypto` (DESIGN.md, performance notes).
+ *
+ * Method: tinybench, tasks run one after another (never concurrently). Each task gets ~1 s of
+ * samples in total, taken in 4 interleaved rounds of 250 ms (all tasks, then all tasks again),
+ * so a burst of load from elsewhere on a shared box lands on every task rather than on one;
+ * the samples of the rounds are pooled for mean, p50 and p99. Each task is warmed up (250 ms
+ * in the first round, 50 ms after), a full GC runs before each task, one sample is one call
+ * timed with `process.hrtime`, with the calibrated timer overhead subtracted. Async calls are
+ * awaited, as the core awaits its store. The session validated was just created under a
+ * fixed (manual) clock, so it is inside the touch interval and validation never writes (checked
+ * after the run). Nothing is pinned to a CPU. The SQLite file (and its WAL) lives in a fresh
+ * temp directory that is removed on exit, on error and on Ctrl-C.
+ *
+ * Run: `npm run bench:core`
+ */
+import { createHmac, randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { Bench, type Task } from 'tinybench';
+import { manualClock } from '../src/core/clock.js';
+import { nodeCrypto } from '../src/core/node-crypto.js';
+import type { IncomingRequest } from '../src/core/request.js';
+import { createSessions } from '../src/core/sessions.js';
+import type { SessionRecord, SessionStore } from '../src/core/store.js';
+import { createMemoryStore } from '../src/stores/memory/index.js';
+import { createSqliteStore } from '../src/stores/sqlite/index.js';
+
+const ROWS = 100_000;
+/** Sampling time per task, split over interleaved rounds so a burst of load elsewhere hits all tasks alike. */
+const TASK_MS = 1_000;
+const ROUNDS = 4;
+const PREFIX = 'cloakroom-core-bench-';
+
+// tsx escalates Ctrl-C to SIGKILL when its child does not answer within ~60 ms (a busy
+// benchmark often cannot), and a killed run cannot clean up. So the directory names its
+// process, and each run first removes the directories of runs whose process is gone.
+const isAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0); // signal 0: an existence check, nothing is sent
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+for (const name of readdirSync(tmpdir())) {
+  const pid = new RegExp(`^${PREFIX}(\\d+)-`).exec(name)?.[1];
+  if (pid !== undefined && !isAlive(Number(pid)))
+    rmSync(join(tmpdir(), name), { recursive: true, force: true });
+}
+const dir = mkdtempSync(join(tmpdir(), `${PREFIX}${process.pid}-`));
+const cleanUp = () => rmSync(dir, { recursive: true, force: true });
+process.on('exit', cleanUp);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => process.exit(130));
+}
+
+/** Results go here so the engine cannot drop a call whose result is unused. */
+let sink: unknown;
+
+/**
+ * Awaiting a resolved promise only runs microtasks; a signal handler needs a macrotask turn.
+ * Without these, Ctrl-C would wait for the whole run (and skip nothing but the clean-up).
+ */
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+// A full collection before each task, so the garbage of setup or of the previous task is not
+// charged to the next one. `--expose-gc` set at run time, since `npm run bench:core` passes no flags.
+setFlagsFromString('--expose-gc');
+const collectGarbage = runInNewContext('gc') as () => void;
+
+const clock = manualClock(Date.now());
+const secret = randomBytes(32).toString('base64url');
+
+function filler(i: number): SessionRecord {
+  const now = clock.now();
+  return {
+    id: nodeCrypto.sha256Base64url(randomBytes(32).toString('base64url')),
+    userId: `user-${i % 5_000}`,
+    createdAt: now,
+    lastSeenAt: now,
+    idleExpiresAt: now + 30 * 60_000,
+    absoluteExpiresAt: now + 12 * 3_600_000,
+    idleTimeoutMs: 30 * 60_000,
+    remember: false,
+    csrfSecret: randomBytes(32).toString('base64url'),
+    ip: '203.0.113.7',
+    userAgent: 'Mozilla/5.0 (X11; Linux x86_64) bench',
+    data: {},
+  };
+}
+
+async function fill(store: SessionStore, rows: number): Promise<void> {
+  for (let i = 0; i < rows; i++) {
+    await store.create(filler(i));
+    if (i % 10_000 === 0) await yieldToEventLoop();
+  }
+}
+
+/** A store with ROWS sessions, the core on it, and a request carrying one of them. */
+async function setUp(store: SessionStore, inTransaction?: (run: () => Promise<void>) => Promise<void>) {
+  const sessions = createSessions({ secrets: [secret], store, clock });
+  const run = inTransaction ?? ((f: () => Promise<void>) => f());
+  await run(() => fill(store, ROWS / 2));
+  const issued = await sessions.create(request(''), { userId: 'alice' });
+  await run(() => fill(store, ROWS / 2 - 1));
+  const cookie = issued.setCookie[0]!.split(';')[0]!;
+  const req = request(cookie);
+  const checked = await sessions.validate(req);
+  if (!checked.session || checked.setCookie.length > 0) {
+    throw new Error('bench setup: expected a valid, untouched session');
+  }
+  const token = cookie.slice(cookie.indexOf('=') + 1, cookie.indexOf('.'));
+  return { sessions, req, id: nodeCrypto.sha256Base64url(token), token };
+}
+
+function request(cookie: string): IncomingRequest {
+  const headers = new Headers({ 'user-agent': 'bench' });
+  if (cookie) headers.set('cookie', cookie);
+  return { method: 'GET', headers, https: false, host: 'app.test', ip: '127.0.0.1' };
+}
+
+const memory = createMemoryStore({ clock, sweepIntervalMs: 0, maxSessions: ROWS * 2 });
+const sqlite = createSqliteStore({ path: join(dir, 'bench.db'), clock, sweepIntervalMs: 0 });
+
+try {
+  const mem = await setUp(memory);
+  const sql = await setUp(sqlite.sessions, async (run) => {
+    sqlite.database.exec('BEGIN');
+    await run();
+    sqlite.database.exec('COMMIT');
+  });
+  const rowCount = sqlite.database.prepare('SELECT count(*) FROM sessions').pluck().get();
+  const lastSeenBefore = (await sqlite.sessions.get(sql.id))!.lastSeenAt;
+
+  const hmacKey = randomBytes(32);
+  const token = mem.token;
+  const tokenBytes = new TextEncoder().encode(token);
+  const subtleKey = await crypto.subtle.importKey('raw', hmacKey, { name: 'HMAC', hash: 'SHA-256' }, false, [
+    'sign',
+  ]);
+
+  const tasks: Array<[string, () => unknown]> = [
+    [
+      'HMAC-SHA256, node:crypto createHmac (43-char token)',
+      () => {
+        sink = createHmac('sha256', hmacKey).update(token).digest();
+      },
+    ],
+    [
+      'SHA-256, nodeCrypto.sha256Base64url (core path)',
+      () => {
+        sink = nodeCrypto.sha256Base64url(token);
+      },
+    ],
+    [
+      'store read: memory get (hot record)',
+      async () => {
+        sink = await memory.get(mem.id);
+      },
+    ],
+    [
+      `store read: sqlite sessions.get (hot row of ${rowCount})`,
+      async () => {
+        sink = await sqlite.sessions.get(sql.id);
+      },
+    ],
+    [
+      'validate(): memory store',
+      async () => {
+        sink = await mem.sessions.validate(mem.req);
+      },
+    ],
+    [
+      `validate(): sqlite store (${rowCount} rows)`,
+      async () => {
+        sink = await sql.sessions.validate(sql.req);
+      },
+    ],
+    [
+      'contrast: await crypto.subtle HMAC-SHA256',
+      async () => {
+        sink = await crypto.subtle.sign('HMAC', subtleKey, tokenBytes);
+      },
+    ],
+    [
+      'contrast: await crypto.subtle SHA-256 digest',
+      async () => {
+        sink = await crypto.subtle.digest('SHA-256', tokenBytes);
+      },
+    ],
+  ];
+
+  const samples = new Map<string, number[]>(tasks.map(([name]) => [name, []]));
+  for (let round = 0; round < ROUNDS; round++) {
+    const bench = new Bench({
+      time: TASK_MS / ROUNDS,
+      warmupTime: round === 0 ? 250 : 50,
+      timestampProvider: 'hrtimeNow',
+      subtractTimerOverhead: true,
+      retainSamples: true,
+      throws: true,
+      setup: async () => {
+        await yieldToEventLoop();
+        collectGarbage();
+      },
+    });
+    for (const [name, fn] of tasks) bench.add(name, fn);
+    for (const task of await bench.run()) {
+      const pooled = samples.get(task.name)!;
+      for (const sample of samplesOf(task)) pooled.push(sample);
+    }
+  }
+  if ((await sqlite.sessions.get(sql.id))!.lastSeenAt !== lastSeenBefore) {
+    throw new Error('validate wrote to the store: the measurement is not of the read-only path');
+  }
+  void sink;
+  report(new Map([...samples].map(([name, ms]) => [name, statsOf(ms)])));
+} finally {
+  await sqlite.close();
+  await memory.close();
+  cleanUp();
+}
+
+interface Stats {
+  mean: number;
+  p50: number;
+  p99: number;
+  samples: number;
+}
+
+function samplesOf(task: Task): number[] {
+  const result = task.result;
+  if (!('latency' in result) || !result.latency.samples) throw new Error(`${task.name}: ${result.state}`);
+  return result.latency.samples;
+}
+
+/** Mean and percentiles in µs of samples in ms (nearest rank). */
+function statsOf(samplesMs: number[]): Stats {
+  const sorted = samplesMs.sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! * 1000;
+  const mean = (sorted.reduce((sum, x) => sum + x, 0) / sorted.length) * 1000;
+  return { mean, p50: at(0.5), p99: at(0.99), samples: sorted.length };
+}
+
+function report(stats: Map<string, Stats>): void {
+  const find = (prefix: string): Stats => {
+    for (const [name, s] of stats) if (name.startsWith(prefix)) return s;
+    throw new Error(`no task ${prefix}`);
+  };
+  const f = (n: number) => n.toFixed(2).padStart(9);
+  const width = Math.max(...[...stats.keys()].map((name) => name.length));
+
+  // The load average says how far to trust the means: on a busy shared box, p50 is the steadier figure.
+  const load = loadavg()[0]!.toFixed(2);
+  console.log(
+    `\ncloakroom core bench — Node ${process.version}, ${process.platform}/${process.arch}, ` +
+      `${availableParallelism()} CPUs, load average ${load} at the end`,
+  );
+  console.log(`${'task'.padEnd(width)}   mean µs    p50 µs    p99 µs   samples`);
+  for (const [name, s] of stats) {
+    console.log(
+      `${name.padEnd(width)} ${f(s.mean)} ${f(s.p50)} ${f(s.p99)} ${String(s.samples).padStart(9)}`,
+    );
+  }
+
+  const hmac = find('HMAC-SHA256');
+  const sha = find('SHA-256');
+  const rows: Array<[string, Stats, Stats]> = [
+    ['memory', find('validate(): memory'), find('store read: memory')],
+    ['sqlite', find('validate(): sqlite'), find('store read: sqlite')],
+  ];
+  console.log('\nvalidate() vs sum of parts (HMAC + SHA-256 + store read), target ≤ 1.5x');
+  console.log(
+    'store     validate mean   parts mean   ratio | validate p50   parts p50   ratio | ≤ 1.5x (mean, p50)',
+  );
+  for (const [store, validate, read] of rows) {
+    const partsMean = hmac.mean + sha.mean + read.mean;
+    const partsP50 = hmac.p50 + sha.p50 + read.p50;
+    const ratioMean = validate.mean / partsMean;
+    const ratioP50 = validate.p50 / partsP50;
+    const verdict = (ratio: number) => (ratio <= 1.5 ? 'met' : 'MISSED');
+    console.log(
+      `${store.padEnd(8)} ${f(validate.mean)} µs ${f(partsMean)} µs ${ratioMean.toFixed(2).padStart(6)}x |` +
+        ` ${f(validate.p50)} µs ${f(partsP50)} µs ${ratioP50.toFixed(2).padStart(6)}x | ${verdict(ratioMean)}, ${verdict(ratioP50)}`,
+    );
+  }
+  const subtle = find('contrast: await crypto.subtle HMAC');
+  console.log(
+    `\nawaited crypto.subtle HMAC costs ${(subtle.p50 / hmac.p50).toFixed(1)}x the synchronous createHmac ` +
+      `(p50 ${subtle.p50.toFixed(2)} µs vs ${hmac.p50.toFixed(2)} µs; mean ${subtle.mean.toFixed(2)} µs vs ` +
+      `${hmac.mean.toFixed(2)} µs): why the core's crypto is synchronous.`,
+  );
+}

@@ -1,0 +1,217 @@
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  type Browser,
+  type BrowserContext,
+  type BrowserContextOptions,
+  chromium,
+  type Locator,
+  type Page,
+  type Response,
+} from 'playwright-core';
+import { createAccount, type User } from '../../src/auth/users.js';
+import { type Env, loadConfig } from '../../src/server/config.js';
+import type { ServerDeps } from '../../src/server/context.js';
+import { createLogger } from '../../src/server/logger.js';
+import { startServer } from '../../src/server/serve.js';
+
+/** Debian's Chromium; the e2e suite fails (never skips) without it. */
+export const CHROMIUM = '/usr/bin/chromium';
+/** A fixed, strong keyring secret for the e2e servers (32 random bytes, base64url). Tests only. */
+export const E2E_SECRET = 'Qm7vX2cRk9TnY4pLw8sJd1fHa6uGe3zBq0oVi5xNtKc';
+/** The password of every user the e2e helpers create unless told otherwise. */
+export const PASSWORD = 'correct horse battery staple';
+/** Generous limits: a real browser on a busy CI machine. */
+export const E2E_TIMEOUT_MS = 60_000;
+
+const SCREENSHOTS = fileURLToPath(new URL('./screenshots/', import.meta.url));
+
+/** Launches headless Chromium; throws a clear, actionable error when it is not installed. */
+export async function launchBrowser(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium`);
+  }
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+      '--disable-sync',
+    ],
+    timeout: E2E_TIMEOUT_MS,
+  });
+}
+
+/** A fresh context (own cookie jar) with generous timeouts. */
+export async function newContext(
+  browser: Browser,
+  options: BrowserContextOptions = {},
+): Promise<BrowserContext> {
+  const context = await browser.newContext(options);
+  context.setDefaultTimeout(30_000);
+  context.setDefaultNavigationTimeout(30_000);
+  return context;
+}
+
+/** One parsed pino line. */
+export type LogLine = Record<string, unknown> & { event?: string; level?: string; msg?: string };
+
+export interface E2EServer {
+  /** `http://127.0.0.1:PORT` */
+  url: string;
+  /** Same as `url`: the origin the browser sees. */
+  origin: string;
+  deps: ServerDeps;
+  /** Every log line the server wrote, parsed. */
+  logs: LogLine[];
+  /** The one-time set-up link, when the server logged `setup.needed`. */
+  setupUrl: string | null;
+  dataDir: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the real login server in-process (loadConfig + startServer) on 127.0.0.1, a free
+ * port, a fresh data dir and a fixed strong keyring, with every log line captured.
+ */
+export async function startE2EServer(overrides: Env = {}): Promise<E2EServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'cloakroom-e2e-'));
+  const env: Env = {
+    HOST: '127.0.0.1',
+    PORT: '0',
+    CLOAKROOM_DATA_DIR: dataDir,
+    CLOAKROOM_SECRETS: E2E_SECRET,
+    LOG_LEVEL: 'info',
+    ...overrides,
+  };
+  const logs: LogLine[] = [];
+  const destination = {
+    write(chunk: string) {
+      for (const line of chunk.split('\n')) {
+        if (line.trim() !== '') logs.push(JSON.parse(line) as LogLine);
+      }
+    },
+  };
+  let server: Awaited<ReturnType<typeof startServer>>;
+  try {
+    const config = loadConfig(env);
+    server = await startServer(config, createLogger(config.logLevel, destination));
+  } catch (error) {
+    rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  }
+  const setup = logs.find((l) => l.event === 'setup.needed');
+  let closed = false;
+  return {
+    url: server.url,
+    origin: new URL(server.url).origin,
+    deps: server.deps,
+    logs,
+    setupUrl: typeof setup?.setupUrl === 'string' ? setup.setupUrl : null,
+    dataDir,
+    async close() {
+      if (closed) return;
+      closed = true;
+      try {
+        await server.close(1_000);
+      } finally {
+        rmSync(dataDir, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+/** Creates a user directly in the store (not through the UI). */
+export function createUser(
+  server: E2EServer,
+  username: string,
+  options: { roles?: string[]; password?: string; displayName?: string } = {},
+): Promise<User> {
+  const { deps } = server;
+  return createAccount(
+    deps.users,
+    deps.passwords,
+    {
+      username,
+      password: options.password ?? PASSWORD,
+      roles: options.roles ?? [],
+      ...(options.displayName ? { displayName: options.displayName } : {}),
+    },
+    deps.clock.now(),
+  );
+}
+
+/**
+ * Clicks something that submits a form and waits for the resulting navigation to settle.
+ * Returns the final main-frame response (after any redirects).
+ */
+export async function submit(page: Page, click: () => Promise<void>): Promise<Response | null> {
+  // waitForNavigation is the one API that resolves with the *final* response of a POST that
+  // may or may not redirect, on the same URL or another; the Promise.all pattern avoids its race.
+  const [response] = await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), click()]);
+  return response;
+}
+
+/**
+ * Signs in through the real /login form: opens `path` (default /login) unless `navigate` is
+ * false (the page already shows the form), fills it and submits. Returns the final response
+ * (normally /account or the `next` page); asserts nothing, so wrong passwords can use it too.
+ */
+export async function signIn(
+  page: Page,
+  url: string,
+  username: string,
+  password: string = PASSWORD,
+  options: { remember?: boolean; path?: string; navigate?: boolean } = {},
+): Promise<Response | null> {
+  if (options.navigate !== false) await page.goto(`${url}${options.path ?? '/login'}`);
+  await page.locator('input[name="username"]').fill(username);
+  await page.locator('input[name="password"]').fill(password);
+  if (options.remember) await page.locator('input[name="remember"]').check();
+  return submit(page, () => page.locator('form[action="/login"] button[type="submit"]').click());
+}
+
+/** Saves a full-page PNG to test/e2e/screenshots/<name>.png. */
+export async function shot(page: Page, name: string): Promise<string> {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  const path = join(SCREENSHOTS, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  return path;
+}
+
+/** `GET /api/session` from inside the page's context (its cookies): status and username. */
+export async function whoAmI(
+  context: BrowserContext,
+  url: string,
+): Promise<{ status: number; username: string | null }> {
+  const response = await context.request.get(`${url}/api/session`, { failOnStatusCode: false });
+  const status = response.status();
+  if (status !== 200) return { status, username: null };
+  const body = (await response.json()) as { user: { username: string } };
+  return { status, username: body.user.username };
+}
+
+/** The text a person sees in an element (rendered text, as Playwright's `innerText()`). */
+export function textOf(locator: Locator): Promise<string> {
+  // biome-ignore lint/performance/useDomNodeTextContent: Playwright's innerText() is the rendered text we assert on, not the DOM property
+  return locator.innerText();
+}
+
+/** The text of the flash message on the page, or null. */
+export async function flashText(page: Page): Promise<string | null> {
+  const flash = page.locator('main > .flash');
+  return (await flash.count()) > 0 ? (await textOf(flash.first())).trim() : null;
+}
+
+/** How many CSS pixels the page is wider than the viewport (0 when nothing scrolls sideways). */
+export async function horizontalOverflow(page: Page): Promise<number> {
+  return page.evaluate<number>(
+    'Math.max(0, document.documentElement.scrollWidth - document.documentElement.clientWidth)',
+  );
+}
