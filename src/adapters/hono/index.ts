@@ -87,6 +87,14 @@ export function createHonoAuth(options: HonoAuthOptions) {
     for (const cookie of cookies) c.var.cloakroomCookies.set(cookieNameOf(cookie), cookie);
   };
 
+  /** A new session replaces the request's: the user of the old one must not linger. */
+  const takeOver = (c: Ctx, issued: Issued) => {
+    queue(c, issued.setCookie);
+    c.set('session', issued.session);
+    if (c.var.user && c.var.user.id !== issued.session.userId) c.set('user', null);
+    c.set('authReason', null);
+  };
+
   const middleware: MiddlewareHandler<CloakroomEnv> = async (c, next) => {
     const request = fromWebRequest(c.req.raw, { trustProxy, remoteAddress: remote(c) });
     c.set('cloakroomRequest', request);
@@ -159,14 +167,12 @@ export function createHonoAuth(options: HonoAuthOptions) {
     /** Starts a fresh session for `userId` (the request's old one is destroyed) and sets the cookie. */
     async startSession(c: Ctx, create: CreateOptions): Promise<Issued> {
       const issued = await sessions.create(c.var.cloakroomRequest, create);
-      queue(c, issued.setCookie);
-      c.set('session', issued.session);
+      takeOver(c, issued);
       return issued;
     },
     /** Takes over a session issued elsewhere (e.g. by `signIn` of `cloakroom`). */
     adopt(c: Ctx, issued: Issued): void {
-      queue(c, issued.setCookie);
-      c.set('session', issued.session);
+      takeOver(c, issued);
     },
     /** Ends the request's session server-side and clears the cookie. */
     async endSession(c: Ctx): Promise<boolean> {

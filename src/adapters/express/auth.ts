@@ -1,0 +1,152 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { UserStore } from '../../auth/types.js';
+import type { User } from '../../auth/users.js';
+import { StoreError } from '../../core/errors.js';
+import { isSafeMethod } from '../../core/request.js';
+import type { Session } from '../../core/session.js';
+import type { CreateOptions, Issued, Sessions } from '../../core/sessions.js';
+import { type AuthState, adoptSession, type NoUserReason, resolveAuth } from '../shared/auth-state.js';
+import { submittedToken } from '../shared/csrf-token.js';
+import { fromNodeRequest } from '../shared/node-request.js';
+import {
+  csrfRefusal,
+  type Refusal,
+  refusalBody,
+  roleRefusal,
+  UNAVAILABLE_BODY,
+  userRefusal,
+} from '../shared/refusal.js';
+import { appendSetCookie } from '../shared/set-cookie.js';
+
+/** What the middleware attaches as `req.cloakroom`. */
+export type CloakroomState = AuthState;
+
+// `req.session` belongs to express-session's typings, so cloakroom keeps to its own property.
+declare global {
+  namespace Express {
+    interface Request {
+      /** Set by cloakroom's `middleware`; absent on routes it does not run for. */
+      cloakroom: CloakroomState;
+    }
+  }
+}
+
+export interface ExpressAuthOptions {
+  sessions: Sessions;
+  /** Loads the user on every request, so role changes and locks apply at once. */
+  users?: UserStore;
+  /** Honour X-Forwarded-Proto/-Host/-For. Only behind a proxy you control. Default `false`. */
+  trustProxy?: boolean;
+  /** Answer when the store is down. Default: `503 {"error":"unavailable"}`. */
+  onUnavailable?: (req: Request, res: Response, error: StoreError) => void;
+  /** Answer when a guard refuses. Default: JSON errors of DESIGN.md (401/403). */
+  onRefused?: (req: Request, res: Response, refusal: Refusal) => void;
+}
+
+function stateOf(req: Request): CloakroomState {
+  const state = req.cloakroom as CloakroomState | undefined;
+  if (!state) throw new TypeError('cloakroom: app.use(auth.middleware) must run before this route');
+  return state;
+}
+
+/**
+ * The Express adapter (Express 5; Express 4 works too: nothing here relies on Express 5's
+ * promise handling). Cookies are written to the response as soon as they are known, with the
+ * last value per cookie name kept, so nothing patches `res.end`.
+ * @example
+ * const auth = createExpressAuth({ sessions, users: store.users });
+ * app.use(express.json(), express.urlencoded({ extended: false }), auth.middleware, auth.csrf());
+ * app.get('/admin', auth.requireRole('admin'), (req, res) => res.json(req.cloakroom.user));
+ */
+export function createExpressAuth(options: ExpressAuthOptions) {
+  const { sessions, users } = options;
+  const trustProxy = options.trustProxy ?? false;
+  const unavailable =
+    options.onUnavailable ?? ((_req: Request, res: Response) => res.status(503).json(UNAVAILABLE_BODY));
+  const refused =
+    options.onRefused ??
+    ((_req: Request, res: Response, r: Refusal) => res.status(r.status).json(refusalBody(r)));
+
+  const guard =
+    (decide: (state: CloakroomState) => Refusal | null): RequestHandler =>
+    (req, res, next) => {
+      const refusal = decide(stateOf(req));
+      if (refusal) refused(req, res, refusal);
+      else next();
+    };
+
+  /** Validates the session cookie and loads the user into `req.cloakroom`; a down store answers 503. */
+  const middleware: RequestHandler = (req, res, next: NextFunction) => {
+    resolveAuth(sessions, users, fromNodeRequest(req, trustProxy)).then(
+      ({ state, setCookie }) => {
+        req.cloakroom = state;
+        appendSetCookie(res, setCookie);
+        next();
+      },
+      (error: unknown) => {
+        if (error instanceof StoreError) unavailable(req, res, error);
+        else next(error);
+      },
+    );
+  };
+
+  return {
+    middleware,
+    /** Refuses with 401 unless a user is signed in. */
+    requireUser: (): RequestHandler => guard((state) => userRefusal(state, users !== undefined)),
+    /** Refuses with 401 when signed out and 403 without `role`. Roles are read fresh on every request. */
+    requireRole: (role: string): RequestHandler => guard((state) => roleRefusal(state, role)),
+    /**
+     * CSRF protection for unsafe methods: the origin gate, then a token from `X-CSRF-Token` or
+     * the `_csrf` field of a URL-encoded or multipart body — so mount a body parser
+     * (`express.urlencoded()`, multer) before it. Never from the query string.
+     */
+    csrf: (): RequestHandler => (req, res, next) => {
+      const state = stateOf(req);
+      if (isSafeMethod(state.request.method)) return next();
+      const refusal = csrfRefusal(sessions, state, submittedToken(state.request.headers, req.body));
+      if (refusal) refused(req, res, refusal);
+      else next();
+    },
+    /** Starts a fresh session for `userId` (the request's old one is destroyed) and sets the cookie. */
+    async startSession(req: Request, res: Response, create: CreateOptions): Promise<Issued> {
+      const state = stateOf(req);
+      const issued = await sessions.create(state.request, create);
+      appendSetCookie(res, issued.setCookie);
+      adoptSession(state, issued.session);
+      return issued;
+    },
+    /** Takes over a session issued elsewhere (e.g. by `signIn` of `cloakroom`). */
+    adopt(req: Request, res: Response, issued: Issued): void {
+      appendSetCookie(res, issued.setCookie);
+      adoptSession(stateOf(req), issued.session);
+    },
+    /** Ends the request's session server-side and clears the cookie. */
+    async endSession(req: Request, res: Response): Promise<boolean> {
+      const state = stateOf(req);
+      const { destroyed, setCookie } = await sessions.destroy(state.request);
+      appendSetCookie(res, setCookie);
+      state.session = null;
+      state.user = null;
+      return destroyed;
+    },
+    /** New ticket for the same sign-in (after a privilege change). */
+    async rotate(req: Request, res: Response): Promise<Issued> {
+      const state = stateOf(req);
+      if (!state.session) throw new TypeError('rotate: no session on this request');
+      const issued = await sessions.rotate(state.request, state.session);
+      appendSetCookie(res, issued.setCookie);
+      adoptSession(state, issued.session);
+      return issued;
+    },
+    /** Adds extra Set-Cookie values (e.g. the login CSRF nonce), last value per name winning. */
+    setCookies(res: Response, cookies: readonly string[]): void {
+      appendSetCookie(res, cookies);
+    },
+  };
+}
+
+/** The adapter instance type. */
+export type ExpressAuth = ReturnType<typeof createExpressAuth>;
+
+export type { NoUserReason, Refusal, Session, User };

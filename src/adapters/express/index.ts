@@ -1,0 +1,7 @@
+export type { NoUserReason, Refusal, Session, User } from './auth.js';
+export {
+  type CloakroomState,
+  createExpressAuth,
+  type ExpressAuth,
+  type ExpressAuthOptions,
+} from './auth.js';

@@ -1,0 +1,130 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { UserStore } from '../../auth/types.js';
+import type { User } from '../../auth/users.js';
+import { StoreError } from '../../core/errors.js';
+import { isSafeMethod } from '../../core/request.js';
+import type { Session } from '../../core/session.js';
+import type { CreateOptions, Issued, Sessions } from '../../core/sessions.js';
+import { type AuthState, adoptSession, type NoUserReason, resolveAuth } from '../shared/auth-state.js';
+import { submittedToken } from '../shared/csrf-token.js';
+import { fromNodeRequest } from '../shared/node-request.js';
+import {
+  csrfRefusal,
+  type Refusal,
+  refusalBody,
+  roleRefusal,
+  UNAVAILABLE_BODY,
+  userRefusal,
+} from '../shared/refusal.js';
+import { appendSetCookie } from '../shared/set-cookie.js';
+
+/** What {@link NodeAuth.authenticate} returns; the helpers update it in place. */
+export type NodeAuthState = AuthState;
+
+export interface NodeAuthOptions {
+  sessions: Sessions;
+  /** Loads the user on every request, so role changes and locks apply at once. */
+  users?: UserStore;
+  /** Honour X-Forwarded-Proto/-Host/-For. Only behind a proxy you control. Default `false`. */
+  trustProxy?: boolean;
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  // writeHead merges with headers set earlier by setHeader, so queued Set-Cookie values survive.
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(body));
+}
+
+/**
+ * The adapter for plain `node:http`: no middleware chain, so each step is a call that either
+ * returns what the handler needs or has already answered (guards return `false` after a
+ * 401/403; `authenticate` returns `null` after a 503). Cookies go on the response at once.
+ * @example
+ * const auth = createNodeAuth({ sessions, users: store.users });
+ * http.createServer(async (req, res) => {
+ *   const state = await auth.authenticate(req, res);
+ *   if (!state || !auth.requireUser(state, res)) return;
+ *   res.end(`hello ${state.user!.displayName}`);
+ * });
+ */
+export function createNodeAuth(options: NodeAuthOptions) {
+  const { sessions, users } = options;
+  const trustProxy = options.trustProxy ?? false;
+
+  const answer = (res: ServerResponse, refusal: Refusal | null): boolean => {
+    if (refusal) sendJson(res, refusal.status, refusalBody(refusal));
+    return refusal === null;
+  };
+
+  return {
+    /** Validates the session cookie and loads the user; `null` once it has answered 503 (store down). */
+    async authenticate(req: IncomingMessage, res: ServerResponse): Promise<NodeAuthState | null> {
+      try {
+        const { state, setCookie } = await resolveAuth(sessions, users, fromNodeRequest(req, trustProxy));
+        appendSetCookie(res, setCookie);
+        return state;
+      } catch (error) {
+        if (!(error instanceof StoreError)) throw error;
+        sendJson(res, 503, UNAVAILABLE_BODY);
+        return null;
+      }
+    },
+    /** `true` when a user is signed in; otherwise answers 401 and returns `false`. */
+    requireUser(state: NodeAuthState, res: ServerResponse): boolean {
+      return answer(res, userRefusal(state, users !== undefined));
+    },
+    /** `true` when the user has `role`; otherwise answers 401 (signed out) or 403 and returns `false`. */
+    requireRole(state: NodeAuthState, res: ServerResponse, role: string): boolean {
+      return answer(res, roleRefusal(state, role));
+    },
+    /** The CSRF check alone: `null` when the request may go on, else why not. Safe methods pass. */
+    checkCsrf(state: NodeAuthState, token: string | null): Refusal | null {
+      return isSafeMethod(state.request.method) ? null : csrfRefusal(sessions, state, token);
+    },
+    /**
+     * `true` when an unsafe request passes the origin gate and presents a valid token, from
+     * `X-CSRF-Token` or `_csrf` of `form` (the body you parsed, only for form content types);
+     * otherwise answers 403 and returns `false`. Never reads the query string.
+     */
+    csrf(state: NodeAuthState, res: ServerResponse, form?: unknown): boolean {
+      if (isSafeMethod(state.request.method)) return true;
+      return answer(res, csrfRefusal(sessions, state, submittedToken(state.request.headers, form)));
+    },
+    /** A fresh masked CSRF token for the client (the sign-in answer carries one too). */
+    csrfToken(state: NodeAuthState): string | null {
+      return state.session ? sessions.csrfToken(state.session) : null;
+    },
+    /** Starts a fresh session for `userId` (the request's old one is destroyed) and sets the cookie. */
+    async startSession(state: NodeAuthState, res: ServerResponse, create: CreateOptions): Promise<Issued> {
+      const issued = await sessions.create(state.request, create);
+      appendSetCookie(res, issued.setCookie);
+      adoptSession(state, issued.session);
+      return issued;
+    },
+    /** Takes over a session issued elsewhere (e.g. by `signIn` of `cloakroom`). */
+    adopt(state: NodeAuthState, res: ServerResponse, issued: Issued): void {
+      appendSetCookie(res, issued.setCookie);
+      adoptSession(state, issued.session);
+    },
+    /** Ends the request's session server-side and clears the cookie. */
+    async endSession(state: NodeAuthState, res: ServerResponse): Promise<boolean> {
+      const { destroyed, setCookie } = await sessions.destroy(state.request);
+      appendSetCookie(res, setCookie);
+      state.session = null;
+      state.user = null;
+      return destroyed;
+    },
+    /** New ticket for the same sign-in (after a privilege change). */
+    async rotate(state: NodeAuthState, res: ServerResponse): Promise<Issued> {
+      if (!state.session) throw new TypeError('rotate: no session on this request');
+      const issued = await sessions.rotate(state.request, state.session);
+      appendSetCookie(res, issued.setCookie);
+      adoptSession(state, issued.session);
+      return issued;
+    },
+  };
+}
+
+/** The adapter instance type. */
+export type NodeAuth = ReturnType<typeof createNodeAuth>;
+
+export type { NoUserReason, Refusal, Session, User };

@@ -1,0 +1,2 @@
+export type { NoUserReason, Refusal, Session, User } from './auth.js';
+export { createNodeAuth, type NodeAuth, type NodeAuthOptions, type NodeAuthState } from './auth.js';

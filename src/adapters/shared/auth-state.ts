@@ -1,0 +1,56 @@
+import type { UserStore } from '../../auth/types.js';
+import { toUser, type User } from '../../auth/users.js';
+import type { IncomingRequest } from '../../core/request.js';
+import type { NoSessionReason, Session } from '../../core/session.js';
+import type { Sessions } from '../../core/sessions.js';
+
+/** Why a request has no signed-in user: a core reason, or the account is gone or locked. */
+export type NoUserReason = NoSessionReason | 'user-missing' | 'user-locked';
+
+/** What an adapter attaches to each request. Helpers that sign in or out update it in place. */
+export interface AuthState {
+  /** The validated session, or `null`. */
+  session: Session | null;
+  /** The signed-in user (loaded fresh on every request when a user store is given), or `null`. */
+  user: User | null;
+  /** Why there is no user, or `null` when there is one. For logs and metrics, never for the client. */
+  reason: NoUserReason | null;
+  /** The request as the core sees it (https, host and ip already decided). */
+  request: IncomingRequest;
+}
+
+/**
+ * Validates the request's cookie and loads its user. A locked or deleted user has no session
+ * (the cookie stays: an unlock revives it, a revocation ends it). Store failures throw
+ * `StoreError`; nothing is written before both reads succeeded, so a 503 sets no cookie.
+ */
+export async function resolveAuth(
+  sessions: Sessions,
+  users: UserStore | undefined,
+  request: IncomingRequest,
+): Promise<{ state: AuthState; setCookie: string[] }> {
+  const result = await sessions.validate(request);
+  const state: AuthState = { session: null, user: null, reason: result.reason, request };
+  if (result.session) {
+    const record = users ? await users.getById(result.session.userId) : null;
+    if (users && (!record || record.locked)) {
+      state.reason = record ? 'user-locked' : 'user-missing';
+    } else {
+      state.session = result.session;
+      state.user = record ? toUser(record) : null;
+    }
+  }
+  return { state, setCookie: result.setCookie };
+}
+
+/**
+ * Puts a newly issued session on the state. The user loaded on the way in belonged to the
+ * request's previous session: if the new session is someone else's (a sign-in over a planted or
+ * shared cookie), that user must not stay on the request, or code after the sign-in would act
+ * for the wrong account. The new user is not loaded here; `signIn` returns it.
+ */
+export function adoptSession(state: AuthState, session: Session): void {
+  state.session = session;
+  if (state.user && state.user.id !== session.userId) state.user = null;
+  state.reason = null;
+}
