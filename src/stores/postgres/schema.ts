@@ -1,0 +1,137 @@
+import { StoreError } from '../../core/errors.js';
+import type { PgPoolLike } from './client.js';
+import { wrapError } from './errors.js';
+import { type Tables, tablesIn } from './tables.js';
+
+/**
+ * The schema, one SQL script per version: `MIGRATIONS[i]` takes the database from version `i`
+ * to `i + 1`. Append only — a shipped script never changes, or databases already past it would
+ * silently differ from new ones. Names are unqualified: `migrate` runs each script with
+ * `search_path` set to the store's schema.
+ *
+ * Times are BIGINT milliseconds since the epoch, like every other store: no `timestamptz`,
+ * so no session or time-zone setting can shift a deadline.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE cloakroom_sessions (
+    id text PRIMARY KEY,
+    user_id text NOT NULL,
+    created_at bigint NOT NULL,
+    last_seen_at bigint NOT NULL,
+    idle_expires_at bigint NOT NULL,
+    absolute_expires_at bigint NOT NULL,
+    idle_timeout_ms bigint NOT NULL,
+    remember boolean NOT NULL,
+    csrf_secret text NOT NULL,
+    ip text,
+    user_agent text,
+    data jsonb NOT NULL DEFAULT '{}',
+    -- Generated, never written by the code: it cannot disagree with the two deadlines, and
+    -- the sweep and listByUser find expired rows through its index.
+    expires_at bigint GENERATED ALWAYS AS (LEAST(idle_expires_at, absolute_expires_at)) STORED
+  );
+  CREATE INDEX cloakroom_sessions_user_id ON cloakroom_sessions (user_id, expires_at);
+  CREATE INDEX cloakroom_sessions_expires_at ON cloakroom_sessions (expires_at);
+
+  CREATE TABLE cloakroom_users (
+    id text PRIMARY KEY,
+    -- Canonical usernames compare byte for byte (COLLATE "C"): the UNIQUE index and ORDER BY
+    -- then agree with the other stores whatever the database's locale.
+    username text COLLATE "C" NOT NULL UNIQUE,
+    display_name text NOT NULL,
+    password_hash text NOT NULL,
+    roles text[] NOT NULL DEFAULT '{}',
+    locked boolean NOT NULL DEFAULT false,
+    created_at bigint NOT NULL,
+    updated_at bigint NOT NULL
+  );
+
+  CREATE TABLE cloakroom_counters (
+    key text PRIMARY KEY,
+    count integer NOT NULL,
+    reset_at bigint NOT NULL
+  );
+  CREATE INDEX cloakroom_counters_reset_at ON cloakroom_counters (reset_at);
+  `,
+];
+
+/** Options of {@link migrate}. */
+export interface MigrateOptions {
+  /** The schema holding cloakroom's tables; created if missing. Default `public`. */
+  schema?: string;
+  /** Stamped on each applied version. Default `Date.now()`. */
+  now?: number;
+}
+
+/**
+ * Brings the schema up to date; safe on every start and from many instances at once. The
+ * whole run is one transaction holding `pg_advisory_xact_lock` on a key derived from the
+ * schema name: a second instance starting at the same moment waits, then finds the versions
+ * already recorded and applies nothing (DDL is transactional in PostgreSQL, so a failed
+ * script leaves no half-made tables). The lock ends with the transaction, even if the
+ * connection dies. A database from a newer cloakroom is refused rather than used half-understood.
+ * @returns the schema version now in place
+ */
+export async function migrate(pool: PgPoolLike, options: MigrateOptions = {}): Promise<number> {
+  const tables = tablesIn(options.schema ?? 'public');
+  let client: Awaited<ReturnType<PgPoolLike['connect']>>;
+  try {
+    client = await pool.connect();
+  } catch (error) {
+    throw wrapError('postgres', 'migrate', error);
+  }
+  try {
+    await client.query({ text: 'BEGIN' });
+    const version = await migrateLocked(client, tables, options.now ?? Date.now());
+    await client.query({ text: 'COMMIT' });
+    return version;
+  } catch (error) {
+    await client.query({ text: 'ROLLBACK' }).catch(() => {});
+    throw wrapError('postgres', 'migrate', error);
+  } finally {
+    client.release();
+  }
+}
+
+async function migrateLocked(
+  client: Pick<PgPoolLike, 'query'>,
+  tables: Tables,
+  now: number,
+): Promise<number> {
+  const { schema } = tables;
+  await client.query({
+    text: 'SELECT pg_advisory_xact_lock(hashtextextended($1, 0))',
+    values: [`cloakroom.migrate:${schema}`],
+  });
+  // Looked up first: CREATE SCHEMA IF NOT EXISTS needs the CREATE right even when the schema
+  // exists, which an application role often lacks on `public`.
+  const found = await client.query({
+    text: 'SELECT 1 FROM pg_namespace WHERE nspname = $1',
+    values: [schema],
+  });
+  if (found.rows.length === 0) await client.query({ text: `CREATE SCHEMA "${schema}"` });
+  await client.query({
+    text: `CREATE TABLE IF NOT EXISTS ${tables.migrations} (version integer PRIMARY KEY, applied_at bigint NOT NULL)`,
+  });
+  const { rows } = await client.query({
+    text: `SELECT coalesce(max(version), 0) AS v FROM ${tables.migrations}`,
+  });
+  const current = Number((rows[0] as { v: unknown }).v);
+  const target = MIGRATIONS.length;
+  if (current > target) {
+    throw new StoreError(
+      `postgres store: schema "${schema}" is at version ${current}, newer than this cloakroom (${target}); upgrade cloakroom`,
+    );
+  }
+  if (current === target) return target;
+  await client.query({ text: `SET LOCAL search_path TO "${schema}"` });
+  for (let version = current; version < target; version++) {
+    await client.query({ text: MIGRATIONS[version]! });
+    await client.query({
+      text: `INSERT INTO ${tables.migrations} (version, applied_at) VALUES ($1, $2)`,
+      values: [version + 1, now],
+    });
+  }
+  return target;
+}

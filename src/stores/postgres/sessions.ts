@@ -1,0 +1,174 @@
+import type { JsonValue, SessionRecord, SessionStore } from '../../core/store.js';
+import { execute, int, type PgPoolLike, statement } from './client.js';
+import { conflictError, isUniqueViolation, wrapError } from './errors.js';
+import type { Tables } from './tables.js';
+
+/** The PostgreSQL session store, with a sweep that takes a batch size. */
+export interface PostgresSessionStore extends SessionStore {
+  /** Deletes up to `limit` rows expired at `now` (one indexed batch); returns how many. */
+  sweep(now: number, limit: number): Promise<number>;
+  ping(): Promise<void>;
+}
+
+// Column order shared by every SELECT below.
+const COLUMNS = `user_id, created_at, last_seen_at, idle_expires_at, absolute_expires_at,
+  idle_timeout_ms, remember, csrf_secret, ip, user_agent, data`;
+
+interface Row {
+  id?: string;
+  user_id: string;
+  created_at: string;
+  last_seen_at: string;
+  idle_expires_at: string;
+  absolute_expires_at: string;
+  idle_timeout_ms: string;
+  remember: boolean;
+  csrf_secret: string;
+  ip: string | null;
+  user_agent: string | null;
+  data: Record<string, JsonValue>;
+}
+
+// pg parses jsonb with JSON.parse, which keeps a `__proto__` key an own property, and hands
+// back a fresh object per query: nothing the caller mutates reaches the store.
+const toRecord = (id: string, row: Row): SessionRecord => ({
+  id,
+  userId: row.user_id,
+  createdAt: int(row.created_at),
+  lastSeenAt: int(row.last_seen_at),
+  idleExpiresAt: int(row.idle_expires_at),
+  absoluteExpiresAt: int(row.absolute_expires_at),
+  idleTimeoutMs: int(row.idle_timeout_ms),
+  remember: row.remember,
+  csrfSecret: row.csrf_secret,
+  ip: row.ip,
+  userAgent: row.user_agent,
+  data: row.data,
+});
+
+/**
+ * Sessions in `cloakroom_sessions`. Each method is ONE statement (no transaction, no
+ * read-modify-write in JavaScript); each statement is named, so pg prepares it once per
+ * pooled connection.
+ */
+export function createPostgresSessions(pool: PgPoolLike, tables: Tables): PostgresSessionStore {
+  const t = tables.sessions;
+  const get = statement(`SELECT ${COLUMNS} FROM ${t} WHERE id = $1`);
+  const insert = statement(
+    `INSERT INTO ${t} (id, user_id, created_at, last_seen_at, idle_expires_at, absolute_expires_at,
+      idle_timeout_ms, remember, csrf_secret, ip, user_agent, data)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb)`,
+  );
+  // GREATEST keeps both deadlines monotonic under out-of-order requests, and an UPDATE of a
+  // missing row changes nothing: a touch never resurrects a deleted session.
+  const touch = statement(
+    `UPDATE ${t} SET last_seen_at = GREATEST(last_seen_at, $2), idle_expires_at = GREATEST(idle_expires_at, $3)
+     WHERE id = $1`,
+  );
+  // Key by key inside PostgreSQL: `||` replaces top-level keys whole (no deep merge, null
+  // stays null), `- text[]` removes keys, taken literally (never paths). Removal comes last,
+  // so a key both set and removed ends up removed. The row lock serialises concurrent
+  // changes, and each UPDATE re-reads the row it waited for: no change is ever lost.
+  const updateData = statement(`UPDATE ${t} SET data = (data || $2::jsonb) - $3::text[] WHERE id = $1`);
+  const remove = statement(`DELETE FROM ${t} WHERE id = $1`);
+  const removeByUser = statement(`DELETE FROM ${t} WHERE user_id = $1 AND id IS DISTINCT FROM $2::text`);
+  const listByUser = statement(`SELECT id, ${COLUMNS} FROM ${t} WHERE user_id = $1 AND expires_at > $2`);
+  // A small batch through the expires_at index; SKIP LOCKED lets the sweeps of several
+  // instances take different rows instead of queueing behind each other.
+  const sweep = statement(
+    `DELETE FROM ${t} WHERE id IN
+       (SELECT id FROM ${t} WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+  );
+
+  return {
+    async get(id) {
+      try {
+        const { rows } = await execute(pool, get, [id]);
+        const row = rows[0] as Row | undefined;
+        return row === undefined ? null : toRecord(id, row);
+      } catch (error) {
+        throw wrapError('session', 'get', error);
+      }
+    },
+
+    async create(record) {
+      try {
+        await execute(pool, insert, [
+          record.id,
+          record.userId,
+          record.createdAt,
+          record.lastSeenAt,
+          record.idleExpiresAt,
+          record.absoluteExpiresAt,
+          record.idleTimeoutMs,
+          record.remember,
+          record.csrfSecret,
+          record.ip,
+          record.userAgent,
+          JSON.stringify(record.data),
+        ]);
+      } catch (error) {
+        if (isUniqueViolation(error)) throw conflictError('session', 'a session with this id', error);
+        throw wrapError('session', 'create', error);
+      }
+    },
+
+    async touch(id, lastSeenAt, idleExpiresAt) {
+      try {
+        return ((await execute(pool, touch, [id, lastSeenAt, idleExpiresAt])).rowCount ?? 0) > 0;
+      } catch (error) {
+        throw wrapError('session', 'touch', error);
+      }
+    },
+
+    async updateData(id, change) {
+      try {
+        const values = [id, JSON.stringify(change.set ?? {}), change.remove ?? []];
+        return ((await execute(pool, updateData, values)).rowCount ?? 0) > 0;
+      } catch (error) {
+        throw wrapError('session', 'updateData', error);
+      }
+    },
+
+    async delete(id) {
+      try {
+        return ((await execute(pool, remove, [id])).rowCount ?? 0) > 0;
+      } catch (error) {
+        throw wrapError('session', 'delete', error);
+      }
+    },
+
+    async deleteByUser(userId, exceptId) {
+      try {
+        return (await execute(pool, removeByUser, [userId, exceptId ?? null])).rowCount ?? 0;
+      } catch (error) {
+        throw wrapError('session', 'deleteByUser', error);
+      }
+    },
+
+    async listByUser(userId, now) {
+      try {
+        const { rows } = await execute(pool, listByUser, [userId, now]);
+        return (rows as Row[]).map((row) => toRecord(row.id!, row));
+      } catch (error) {
+        throw wrapError('session', 'listByUser', error);
+      }
+    },
+
+    async sweep(now, limit) {
+      try {
+        return (await execute(pool, sweep, [now, limit])).rowCount ?? 0;
+      } catch (error) {
+        throw wrapError('session', 'sweep', error);
+      }
+    },
+
+    async ping() {
+      try {
+        await pool.query({ text: 'SELECT 1' });
+      } catch (error) {
+        throw wrapError('session', 'ping', error);
+      }
+    },
+  };
+}

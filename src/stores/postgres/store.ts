@@ -1,0 +1,99 @@
+import { type Clock, systemClock } from '../../core/clock.js';
+import { ConfigError, type StoreError } from '../../core/errors.js';
+import type { PgPoolLike } from './client.js';
+import { createPostgresCounters, type PostgresCounterStore } from './counters.js';
+import { wrapError } from './errors.js';
+import { migrate } from './schema.js';
+import { createPostgresSessions, type PostgresSessionStore } from './sessions.js';
+import { createSweeper, type SweepResult } from './sweep.js';
+import { tablesIn } from './tables.js';
+import { createPostgresUsers, type PostgresUserStore } from './users.js';
+
+/** Options of {@link createPostgresStore}. */
+export interface PostgresStoreOptions {
+  /**
+   * A `pg.Pool`, owned by the caller: the store never creates, configures or ends it. Give it
+   * `connectionTimeoutMillis` (fail fast while PostgreSQL is down) and an `error` listener.
+   */
+  pool: PgPoolLike;
+  /** The schema holding the `cloakroom_*` tables; created by the migration if missing. Default `public`. */
+  schema?: string;
+  /** Where "now" comes from for the sweep. Default: the system clock. */
+  clock?: Clock;
+  /** How often expired rows are swept, in ms; `0` starts no timer. Default 60,000. */
+  sweepIntervalMs?: number;
+  /** Rows deleted per sweep statement. Default 500. */
+  sweepBatch?: number;
+  /** Apply pending migrations before returning. Default `true`; `false` for a role without DDL rights. */
+  migrate?: boolean;
+  /** Told about a failed timed sweep (a timer has nobody to throw to). Default: ignored. */
+  onSweepError?: (error: StoreError) => void;
+}
+
+/** The three stores on one PostgreSQL database, behind separate interfaces. */
+export interface PostgresStore {
+  sessions: PostgresSessionStore;
+  users: PostgresUserStore;
+  counters: PostgresCounterStore;
+  /** Runs a full sweep now (expired sessions, ended counters) in batches of `sweepBatch`. */
+  sweep(): Promise<SweepResult>;
+  /** Resolves when PostgreSQL answers `SELECT 1`; rejects with `StoreError` otherwise (`/readyz`). */
+  ping(): Promise<void>;
+  /** Stops the sweep timer. The pool is the caller's: it stays open. Idempotent. */
+  close(): Promise<void>;
+}
+
+const checkInteger = (option: string, value: number, min: number): number => {
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw new ConfigError(option, `must be an integer >= ${min}, got ${String(value)}`);
+  }
+  return value;
+};
+
+/**
+ * Sessions, users and throttling counters in PostgreSQL through the caller's `pg.Pool`:
+ * migrations under an advisory lock, every statement prepared once per connection, expired
+ * rows swept in small batches by an `unref()`'d timer. Driver failures become `StoreError`.
+ * @example
+ * import pg from 'pg';
+ * const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, connectionTimeoutMillis: 2_000 });
+ * pool.on('error', (error) => log.warn({ err: error }, 'postgres'));
+ * const store = await createPostgresStore({ pool });
+ * // sessions: store.sessions, users: store.users, counters: store.counters
+ */
+export async function createPostgresStore(options: PostgresStoreOptions): Promise<PostgresStore> {
+  const { pool } = options;
+  if (pool === null || typeof pool !== 'object' || typeof pool.query !== 'function') {
+    throw new ConfigError('pool', 'give a pg.Pool (new pg.Pool({ connectionString }) from `pg`)');
+  }
+  const tables = tablesIn(options.schema ?? 'public');
+  const clock = options.clock ?? systemClock;
+  const sweepIntervalMs = checkInteger('sweepIntervalMs', options.sweepIntervalMs ?? 60_000, 0);
+  const sweepBatch = checkInteger('sweepBatch', options.sweepBatch ?? 500, 1);
+  if (options.migrate !== false) await migrate(pool, { schema: tables.schema, now: clock.now() });
+
+  const sessions = createPostgresSessions(pool, tables);
+  const counters = createPostgresCounters(pool, tables);
+  let closed = false;
+  const sweeper = createSweeper({ sessions, counters, clock, batch: sweepBatch, isClosed: () => closed });
+  let timer: NodeJS.Timeout | undefined;
+  if (sweepIntervalMs > 0) {
+    timer = setInterval(() => {
+      sweeper.run().catch((error: unknown) => options.onSweepError?.(wrapError('postgres', 'sweep', error)));
+    }, sweepIntervalMs);
+    // Housekeeping must never be what keeps a process alive.
+    timer.unref();
+  }
+
+  return {
+    sessions,
+    users: createPostgresUsers(pool, tables),
+    counters,
+    sweep: () => sweeper.run(),
+    ping: () => sessions.ping(),
+    async close() {
+      closed = true;
+      clearInterval(timer);
+    },
+  };
+}

@@ -1,0 +1,144 @@
+import { randomUUID } from 'node:crypto';
+import type { UserRecord, UserStore } from '../../auth/types.js';
+import { execute, int, type PgPoolLike, statement } from './client.js';
+import { conflictError, isUniqueViolation, wrapError } from './errors.js';
+import type { Tables } from './tables.js';
+
+interface UserRow {
+  id: string;
+  username: string;
+  display_name: string;
+  password_hash: string;
+  roles: string[];
+  locked: boolean;
+  created_at: string;
+  updated_at: string;
+}
+
+const COLUMNS = 'id, username, display_name, password_hash, roles, locked, created_at, updated_at';
+
+// pg builds fresh arrays and objects per query, so returned users are the caller's to mutate.
+const toUser = (row: UserRow): UserRecord => ({
+  id: row.id,
+  username: row.username,
+  displayName: row.display_name,
+  passwordHash: row.password_hash,
+  roles: row.roles,
+  locked: row.locked,
+  createdAt: int(row.created_at),
+  updatedAt: int(row.updated_at),
+});
+
+/** The PostgreSQL user store, with a readiness check. */
+export interface PostgresUserStore extends UserStore {
+  ping(): Promise<void>;
+}
+
+/**
+ * Users in `cloakroom_users`. The session store never reads this table: a user id is only an
+ * opaque string to it, so users can live in PostgreSQL while sessions live in Redis.
+ */
+export function createPostgresUsers(pool: PgPoolLike, tables: Tables): PostgresUserStore {
+  const t = tables.users;
+  const byId = statement(`SELECT ${COLUMNS} FROM ${t} WHERE id = $1`);
+  const byUsername = statement(`SELECT ${COLUMNS} FROM ${t} WHERE username = $1`);
+  const insert = statement(
+    `INSERT INTO ${t} (${COLUMNS}) VALUES ($1, $2, $3, $4, $5::text[], $6, $7, $7) RETURNING ${COLUMNS}`,
+  );
+  // One statement with COALESCE: a field left out of the patch (bound as NULL) keeps its stored
+  // value, and two concurrent patches of different fields both stick.
+  const update = statement(
+    `UPDATE ${t} SET
+       display_name = COALESCE($2::text, display_name),
+       password_hash = COALESCE($3::text, password_hash),
+       roles = COALESCE($4::text[], roles),
+       locked = COALESCE($5::boolean, locked),
+       updated_at = $6
+     WHERE id = $1
+     RETURNING ${COLUMNS}`,
+  );
+  const list = statement(`SELECT ${COLUMNS} FROM ${t} ORDER BY username`);
+  const count = statement(`SELECT count(*)::integer AS n FROM ${t}`);
+
+  const one = (rows: unknown[]): UserRecord | null => {
+    const row = rows[0] as UserRow | undefined;
+    return row === undefined ? null : toUser(row);
+  };
+
+  return {
+    async getById(id) {
+      try {
+        return one((await execute(pool, byId, [id])).rows);
+      } catch (error) {
+        throw wrapError('user', 'getById', error);
+      }
+    },
+
+    async getByUsername(username) {
+      try {
+        return one((await execute(pool, byUsername, [username])).rows);
+      } catch (error) {
+        throw wrapError('user', 'getByUsername', error);
+      }
+    },
+
+    async create(user, now) {
+      try {
+        const { rows } = await execute(pool, insert, [
+          randomUUID(),
+          user.username,
+          user.displayName,
+          user.passwordHash,
+          user.roles,
+          user.locked === true,
+          now,
+        ]);
+        return one(rows)!;
+      } catch (error) {
+        if (isUniqueViolation(error)) throw conflictError('user', 'a user with this username', error);
+        throw wrapError('user', 'create', error);
+      }
+    },
+
+    async update(id, patch, now) {
+      try {
+        const { rows } = await execute(pool, update, [
+          id,
+          patch.displayName ?? null,
+          patch.passwordHash ?? null,
+          patch.roles ?? null,
+          patch.locked ?? null,
+          now,
+        ]);
+        return one(rows);
+      } catch (error) {
+        throw wrapError('user', 'update', error);
+      }
+    },
+
+    async list() {
+      try {
+        return ((await execute(pool, list, [])).rows as UserRow[]).map(toUser);
+      } catch (error) {
+        throw wrapError('user', 'list', error);
+      }
+    },
+
+    async count() {
+      try {
+        const { rows } = await execute(pool, count, []);
+        return (rows[0] as { n: number }).n;
+      } catch (error) {
+        throw wrapError('user', 'count', error);
+      }
+    },
+
+    async ping() {
+      try {
+        await pool.query({ text: 'SELECT 1' });
+      } catch (error) {
+        throw wrapError('user', 'ping', error);
+      }
+    },
+  };
+}

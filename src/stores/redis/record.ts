@@ -1,0 +1,104 @@
+import type { JsonValue, SessionRecord } from '../../core/store.js';
+import { hashEntries } from './client.js';
+
+/**
+ * Hash field of each column. Short names on purpose: a small hash is stored as a listpack
+ * with every field name inline, so each byte here is paid once per session.
+ */
+export const FIELD = {
+  userId: 'uid',
+  createdAt: 'created',
+  lastSeenAt: 'seen',
+  idleExpiresAt: 'idle',
+  absoluteExpiresAt: 'abs',
+  idleTimeoutMs: 'idleMs',
+  remember: 'remember',
+  csrfSecret: 'csrf',
+  ip: 'ip',
+  userAgent: 'ua',
+} as const;
+
+/**
+ * Each data key is its own field, `d:<key>` → JSON of the value, so a data change writes
+ * only the fields it names. The prefix keeps data keys apart from the columns above.
+ */
+export const DATA_PREFIX = 'd:';
+
+/** The earliest deadline: when the session is over and Redis should drop it. */
+export const expiryOf = (record: SessionRecord): number =>
+  Math.min(record.idleExpiresAt, record.absoluteExpiresAt);
+
+/** The record as HSET arguments: field, value, field, value, … A `null` ip or user agent is no field. */
+export function toHashFields(record: SessionRecord): string[] {
+  const fields = [
+    FIELD.userId,
+    record.userId,
+    FIELD.createdAt,
+    String(record.createdAt),
+    FIELD.lastSeenAt,
+    String(record.lastSeenAt),
+    FIELD.idleExpiresAt,
+    String(record.idleExpiresAt),
+    FIELD.absoluteExpiresAt,
+    String(record.absoluteExpiresAt),
+    FIELD.idleTimeoutMs,
+    String(record.idleTimeoutMs),
+    FIELD.remember,
+    record.remember ? '1' : '0',
+    FIELD.csrfSecret,
+    record.csrfSecret,
+  ];
+  if (record.ip !== null) fields.push(FIELD.ip, record.ip);
+  if (record.userAgent !== null) fields.push(FIELD.userAgent, record.userAgent);
+  for (const [key, value] of Object.entries(record.data))
+    fields.push(DATA_PREFIX + key, JSON.stringify(value));
+  return fields;
+}
+
+/**
+ * The record of an `HGETALL` reply, or `null` for a missing key (Redis answers an empty hash).
+ * Data keys are defined as own properties: a key named `__proto__` stays a plain key and
+ * never changes the object's prototype.
+ */
+export function fromHash(id: string, reply: unknown): SessionRecord | null {
+  const fields = new Map<string, string>();
+  const data: Record<string, JsonValue> = {};
+  for (const [field, value] of hashEntries(reply)) {
+    if (field.startsWith(DATA_PREFIX)) {
+      Object.defineProperty(data, field.slice(DATA_PREFIX.length), {
+        value: JSON.parse(value) as JsonValue,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    } else {
+      fields.set(field, value);
+    }
+  }
+  const userId = fields.get(FIELD.userId);
+  if (userId === undefined) return null;
+  const num = (field: string): number => Number(fields.get(field));
+  return {
+    id,
+    userId,
+    createdAt: num(FIELD.createdAt),
+    lastSeenAt: num(FIELD.lastSeenAt),
+    idleExpiresAt: num(FIELD.idleExpiresAt),
+    absoluteExpiresAt: num(FIELD.absoluteExpiresAt),
+    idleTimeoutMs: num(FIELD.idleTimeoutMs),
+    remember: fields.get(FIELD.remember) === '1',
+    csrfSecret: fields.get(FIELD.csrfSecret) ?? '',
+    ip: fields.get(FIELD.ip) ?? null,
+    userAgent: fields.get(FIELD.userAgent) ?? null,
+    data,
+  };
+}
+
+/** HSET/HDEL arguments of a data change: `[n, field, json, … (n pairs), removed field, …]`. */
+export function dataChangeArguments(set: Record<string, JsonValue>, remove: readonly string[]): string[] {
+  const entries = Object.entries(set);
+  const args = [String(entries.length)];
+  for (const [key, value] of entries) args.push(DATA_PREFIX + key, JSON.stringify(value));
+  for (const key of remove) args.push(DATA_PREFIX + key);
+  return args;
+}

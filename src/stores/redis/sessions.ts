@@ -1,0 +1,160 @@
+import type { Clock } from '../../core/clock.js';
+import type { SessionRecord, SessionStore } from '../../core/store.js';
+import { assertReady, type RedisClientLike } from './client.js';
+import { conflictError, wrapError } from './errors.js';
+import type { RedisKeys } from './keys.js';
+import { dataChangeArguments, expiryOf, fromHash, toHashFields } from './record.js';
+import { CREATE, DELETE, runScript, TOUCH, UPDATE_DATA } from './scripts.js';
+import { createUserIndex } from './user-index.js';
+
+/** The Redis session store; Redis expires records itself, so there is no sweep. */
+export interface RedisSessionStore extends SessionStore {
+  ping(): Promise<void>;
+}
+
+/*
+ * A session hash and its user's index live in different cluster slots (see keys.ts), so no
+ * operation may span both atomically. Correctness comes from the ORDER of single-key steps,
+ * with these invariants:
+ *
+ * 1. A session is written before its id enters the index (create). So an index member whose
+ *    hash is missing is dead for good (deleted or expired: ids are never reused), and any
+ *    reader may drop it — dropping it can never hide a live session.
+ * 2. A session is deleted before its id leaves the index (delete, deleteByUser). So while a
+ *    session exists, its id stays in the index: revoke-all and the session list never miss it.
+ * 3. The only live session missing from the index is one whose create has not returned yet.
+ *    If the index step fails, create deletes the session again and rejects; had the process
+ *    died in between, the token was never sent to anyone and the hash expires by its TTL.
+ * 4. Nothing but create writes a whole hash, and create refuses an existing key; touch and
+ *    updateData change fields of an existing hash only. A dead session is never resurrected.
+ *
+ * On a single server a MULTI across both keys would also work, but would break on Cluster;
+ * this order is correct on both, and the hot path (`get`) stays one HGETALL.
+ */
+export function createRedisSessions(
+  client: RedisClientLike,
+  keys: RedisKeys,
+  clock: Clock,
+): RedisSessionStore {
+  const index = createUserIndex(client, keys);
+
+  const deleteSession = async (id: string, owner?: string): Promise<string | null> => {
+    const user = await runScript(client, DELETE, keys.session(id), owner === undefined ? [] : [owner]);
+    // A bulk string (or a Buffer, under a Buffer type mapping); nil comes back as null.
+    return typeof user === 'string' || Buffer.isBuffer(user) ? String(user) : null;
+  };
+
+  return {
+    async get(id) {
+      try {
+        assertReady(client);
+        return fromHash(id, await client.hGetAll(keys.session(id)));
+      } catch (error) {
+        throw wrapError('session', 'get', error);
+      }
+    },
+
+    async create(record) {
+      try {
+        assertReady(client);
+        // Relative TTL on the store's clock (the one the core computed the deadlines with),
+        // so a skew between this host's clock and Redis's does not shorten sessions.
+        const now = clock.now();
+        const ttl = Math.max(expiryOf(record) - now, 1);
+        const created = await runScript(client, CREATE, keys.session(record.id), [
+          String(ttl),
+          ...toHashFields(record),
+        ]);
+        if (created !== 1) throw conflictError('session', 'a session with this id');
+        try {
+          await index.add(record.userId, record.id, record.absoluteExpiresAt, now);
+        } catch (error) {
+          // Invariant 3: never leave a live session that revoke-all cannot find.
+          await deleteSession(record.id).catch(() => {});
+          throw error;
+        }
+      } catch (error) {
+        throw wrapError('session', 'create', error);
+      }
+    },
+
+    async touch(id, lastSeenAt, idleExpiresAt) {
+      try {
+        assertReady(client);
+        const args = [String(lastSeenAt), String(idleExpiresAt), String(clock.now())];
+        return (await runScript(client, TOUCH, keys.session(id), args)) === 1;
+      } catch (error) {
+        throw wrapError('session', 'touch', error);
+      }
+    },
+
+    async updateData(id, change) {
+      try {
+        assertReady(client);
+        const args = dataChangeArguments(change.set ?? {}, change.remove ?? []);
+        return (await runScript(client, UPDATE_DATA, keys.session(id), args)) === 1;
+      } catch (error) {
+        throw wrapError('session', 'updateData', error);
+      }
+    },
+
+    async delete(id) {
+      try {
+        assertReady(client);
+        const userId = await deleteSession(id);
+        if (userId === null) return false;
+        // Invariant 2: the hash is gone first. Should this step fail, the stale member is
+        // harmless (invariant 1) and dropped by the next list or by its score; the session
+        // itself IS deleted, so report that rather than a false failure.
+        await index.remove(userId, [id]).catch(() => {});
+        return true;
+      } catch (error) {
+        throw wrapError('session', 'delete', error);
+      }
+    },
+
+    async deleteByUser(userId, exceptId) {
+      try {
+        assertReady(client);
+        const ids = (await index.members(userId, clock.now())).filter((id) => id !== exceptId);
+        if (ids.length === 0) return 0;
+        // One script per session, each on its own key's node; node-redis pipelines them. The
+        // owner check skips an id that (against invariant 1) names another user's session.
+        const owners = await Promise.all(ids.map((id) => deleteSession(id, userId)));
+        await index.remove(userId, ids);
+        return owners.filter((owner) => owner !== null).length;
+      } catch (error) {
+        throw wrapError('session', 'deleteByUser', error);
+      }
+    },
+
+    async listByUser(userId, now) {
+      try {
+        assertReady(client);
+        const ids = await index.members(userId, clock.now());
+        const replies = await Promise.all(ids.map((id) => client.hGetAll(keys.session(id))));
+        const live: SessionRecord[] = [];
+        const stale: string[] = [];
+        ids.forEach((id, i) => {
+          const record = fromHash(id, replies[i]);
+          if (record === null || record.userId !== userId) stale.push(id);
+          else if (now < expiryOf(record)) live.push(record);
+        });
+        // Invariant 1: a member without its hash can be dropped safely.
+        await index.remove(userId, stale);
+        return live;
+      } catch (error) {
+        throw wrapError('session', 'listByUser', error);
+      }
+    },
+
+    async ping() {
+      try {
+        assertReady(client);
+        await client.ping();
+      } catch (error) {
+        throw wrapError('session', 'ping', error);
+      }
+    },
+  };
+}
