@@ -3,6 +3,7 @@ import { createPasswordHasher } from '../auth/passwords.js';
 import { AccountError, checkRoles, createAccount } from '../auth/users.js';
 import { publicIdOf } from '../core/token.js';
 import type { ServerConfig } from '../server/config.js';
+import type { OpenStores } from '../server/stores.js';
 import { CliError, printTable, readPassword } from './io.js';
 import { findUser, openStore } from './store.js';
 
@@ -18,11 +19,8 @@ export interface Flags {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-async function withStore<T>(
-  config: ServerConfig,
-  run: (store: ReturnType<typeof openStore>) => Promise<T>,
-): Promise<T> {
-  const store = openStore(config);
+async function withStore<T>(config: ServerConfig, run: (store: OpenStores) => Promise<T>): Promise<T> {
+  const store = await openStore(config);
   try {
     return await run(store);
   } finally {
@@ -190,7 +188,6 @@ export function secretCommand(args: string[]): void {
 
 export async function migrateCommand(config: ServerConfig): Promise<void> {
   await withStore(config, async (store) => {
-    const version = store.database.pragma('user_version', { simple: true });
-    process.stdout.write(`database ${config.dataDir}/cloakroom.db is at schema version ${String(version)}\n`);
+    process.stdout.write(`migrations applied; the schema is up to date (${store.description})\n`);
   });
 }

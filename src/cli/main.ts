@@ -104,7 +104,10 @@ async function serveCommand(): Promise<void> {
 
 main(process.argv.slice(2)).catch((error: unknown) => {
   const known =
-    error instanceof ConfigError || error instanceof CliError || error instanceof StoreError || error instanceof AccountError;
+    error instanceof ConfigError ||
+    error instanceof CliError ||
+    error instanceof StoreError ||
+    error instanceof AccountError;
   const text = error instanceof Error ? error.message : String(error);
   const message =
     known || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')

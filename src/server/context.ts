@@ -22,6 +22,8 @@ export interface ServerDeps {
   logger: Logger;
   metrics: Metrics;
   clock: Clock;
+  /** Which stores are in use, e.g. `sessions=redis users=postgres`. */
+  storeDescription: string;
   /** Resolves when every store answers (readiness). */
   ping(): Promise<void>;
   /** Closes the stores. */

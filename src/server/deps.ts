@@ -1,51 +1,27 @@
-import { chmodSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { createHonoAuth } from '../adapters/hono/index.js';
 import { createPasswordHasher } from '../auth/passwords.js';
 import { createThrottle } from '../auth/throttle.js';
 import { type Clock, systemClock } from '../core/clock.js';
-import { ConfigError } from '../core/errors.js';
 import type { Session } from '../core/session.js';
 import { createSessions } from '../core/sessions.js';
-import { createSqliteStore } from '../stores/sqlite/index.js';
 import type { ServerConfig } from './config.js';
 import type { ServerDeps } from './context.js';
 import { errorResponse } from './http.js';
 import { audit } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { isApiPath, pageError, pageRefusal } from './pages/refusals.js';
+import { openStores } from './stores.js';
 
-/** The SQLite file inside the data dir. */
-export function databasePath(config: ServerConfig): string {
-  return join(config.dataDir, 'cloakroom.db');
-}
+export { databasePath } from './stores.js';
 
 /** Opens the stores the configuration names and wires the core, auth and adapter. */
-export function createDeps(config: ServerConfig, logger: Logger, clock: Clock = systemClock): ServerDeps {
-  if (config.redisUrl) {
-    throw new ConfigError(
-      'REDIS_URL',
-      'the Redis store is not part of this release yet; unset it to use the embedded SQLite store',
-    );
-  }
-  if (config.databaseUrl) {
-    throw new ConfigError(
-      'DATABASE_URL',
-      'the PostgreSQL store is not part of this release yet; unset it to use the embedded SQLite store',
-    );
-  }
-  // Readers never wait in WAL; a writer waits at most 2 s for another process's lock, so a
-  // stuck database answers 503 quickly instead of hanging requests.
-  // The database holds password hashes: owner-only, whatever the umask.
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  const store = createSqliteStore({
-    path: databasePath(config),
-    clock,
-    busyTimeoutMs: 2_000,
-    onSweepError: (error) => logger.warn({ event: 'sweep.failed', cause: error.message }, 'sweep failed'),
-  });
-  chmodSync(databasePath(config), 0o600);
+export async function createDeps(
+  config: ServerConfig,
+  logger: Logger,
+  clock: Clock = systemClock,
+): Promise<ServerDeps> {
+  const store = await openStores(config, logger, clock);
   const metrics = createMetrics();
   const sessions = createSessions({
     secrets: config.secrets,
@@ -109,11 +85,8 @@ export function createDeps(config: ServerConfig, logger: Logger, clock: Clock = 
     logger,
     metrics,
     clock,
-    async ping() {
-      // Both interfaces must answer: sessions for every request, users for every signed-in one.
-      await store.sessions.ping();
-      await store.users.count();
-    },
+    storeDescription: store.description,
+    ping: () => store.ping(),
     close: () => store.close(),
   };
 }

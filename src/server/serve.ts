@@ -24,7 +24,7 @@ export async function startServer(
   logger: Logger,
   clock?: Clock,
 ): Promise<RunningServer> {
-  const deps = createDeps(config, logger, clock);
+  const deps = await createDeps(config, logger, clock);
   let setup: SetupToken | null = null;
   try {
     if ((await bootstrapAdmin(deps)) === 'no-users') setup = createSetupToken(deps.clock);
@@ -43,7 +43,7 @@ export async function startServer(
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host}:${port}`;
   logger.info(
-    { event: 'listening', url, store: 'sqlite', dataDir: config.dataDir },
+    { event: 'listening', url, stores: deps.storeDescription, dataDir: config.dataDir },
     `cloakroom listening on ${url}`,
   );
   if (setup) {
