@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { CloakroomEnv } from '../adapters/hono/index.js';
 import { StoreError } from '../core/errors.js';
+import { isSafeMethod } from '../core/request.js';
 import { MAX_BODY_BYTES } from './body.js';
 import type { App, ServerDeps } from './context.js';
 import { ApiError, errorResponse } from './http.js';
@@ -30,8 +31,9 @@ export function createApp(deps: ServerDeps, setup: SetupToken | null = null): Ap
   const { auth, logger, metrics } = deps;
   const app = new Hono<CloakroomEnv>();
 
+  // Set before the handler runs, so they are part of the response it builds: setting headers
+  // after `next()` makes the node adapter rebuild every Response (measured: ~60 µs a request).
   app.use(async (c, next) => {
-    await next();
     c.header('X-Content-Type-Options', 'nosniff');
     c.header('X-Frame-Options', 'DENY');
     // same-origin, not no-referrer: with no-referrer browsers send `Origin: null` on form posts, which
@@ -39,7 +41,8 @@ export function createApp(deps: ServerDeps, setup: SetupToken | null = null): Ap
     c.header('Referrer-Policy', 'same-origin');
     // No script at all, styles only from our own stylesheet, forms only to ourselves, no framing.
     c.header('Content-Security-Policy', CSP);
-    if (!c.res.headers.has('Cache-Control')) c.header('Cache-Control', 'no-store');
+    c.header('Cache-Control', 'no-store');
+    await next();
   });
   app.get('/assets/cloakroom.css', (c) =>
     c.body(STYLESHEET, 200, {
@@ -51,13 +54,16 @@ export function createApp(deps: ServerDeps, setup: SetupToken | null = null): Ap
   // Health and metrics never depend on the session store: /healthz stays 200 during an outage.
   opsRoutes(app, deps);
 
-  app.use(
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: (c) =>
-        errorResponse(c, 'payload_too_large', `Request bodies are limited to ${MAX_BODY_BYTES} bytes.`),
-    }),
-  );
+  const limitBody = bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: (c) =>
+      isApiPath(c.req.path)
+        ? errorResponse(c, 'payload_too_large', `Request bodies are limited to ${MAX_BODY_BYTES} bytes.`)
+        : pageError(c, 413, 'Too large', 'That form was too large to accept.'),
+  });
+  // Only where a body can matter: on GET the limiter would make the node adapter build a full
+  // Request per call (measured: ~70 µs of the forward-auth hot path).
+  app.use((c, next) => (isSafeMethod(c.req.method) ? next() : limitBody(c, next)));
   app.use(auth.middleware);
   app.use(async (c, next) => {
     metrics.validations.inc({ result: c.var.authReason ?? 'ok' });

@@ -1,0 +1,56 @@
+/**
+ * Peer: Express 5 + express-session. BENCH_STORE=memory uses express-session's default
+ * MemoryStore (what its docs say not to deploy, but the usual starting point);
+ * BENCH_STORE=sqlite uses better-sqlite3-session-store on a better-sqlite3 file with the same
+ * journal settings as cloakroom's store. `GET /healthz` is registered before the session
+ * middleware, so it is the bare route of the same app; `GET /api/me` reads
+ * `req.session.userId`; `POST /api/login` regenerates the session and sets `userId` (no
+ * password check: only the session is measured). Started by bench/http.bench.ts.
+ */
+import { join } from 'node:path';
+import express from 'express';
+import session from 'express-session';
+
+const port = Number(process.env.PORT);
+const kind = process.env.BENCH_STORE ?? 'memory';
+
+let store;
+if (kind === 'sqlite') {
+  const { default: Database } = await import('better-sqlite3');
+  const { default: sqliteStore } = await import('better-sqlite3-session-store');
+  const SqliteStore = sqliteStore(session);
+  const db = new Database(join(process.env.BENCH_DATA_DIR ?? '.', 'express-sessions.db'));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  store = new SqliteStore({ client: db, expired: { clear: true, intervalMs: 15 * 60 * 1000 } });
+} else if (kind !== 'memory') {
+  throw new Error(`BENCH_STORE must be memory or sqlite, got ${kind}`);
+}
+
+const app = express();
+app.get('/healthz', (_req, res) => {
+  res.json({ status: 'ok' });
+});
+app.use(
+  session({
+    secret: 'bench-only-secret-bench-only-secret-0123456789',
+    name: 'sid',
+    resave: false,
+    saveUninitialized: false,
+    cookie: { httpOnly: true, sameSite: 'lax', secure: false, maxAge: 30 * 60 * 1000 },
+    ...(store ? { store } : {}),
+  }),
+);
+app.post('/api/login', (req, res, next) => {
+  req.session.regenerate((error) => {
+    if (error) return next(error);
+    req.session.userId = 'u1';
+    req.session.save((saveError) => (saveError ? next(saveError) : res.json({ user: { id: 'u1' } })));
+  });
+});
+app.get('/api/me', (req, res) => {
+  const userId = req.session.userId;
+  if (!userId) return res.status(401).json({ error: 'unauthenticated' });
+  res.json({ user: { id: userId } });
+});
+app.listen(port, '127.0.0.1');
