@@ -56,10 +56,13 @@ export function createApp(deps: ServerDeps, setup: SetupToken | null = null): Ap
 
   const limitBody = bodyLimit({
     maxSize: MAX_BODY_BYTES,
-    onError: (c) =>
-      isApiPath(c.req.path)
+    onError: (c) => {
+      // The rest of the body is left unread and the node adapter drops the socket: say so.
+      c.header('Connection', 'close');
+      return isApiPath(c.req.path)
         ? errorResponse(c, 'payload_too_large', `Request bodies are limited to ${MAX_BODY_BYTES} bytes.`)
-        : pageError(c, 413, 'Too large', 'That form was too large to accept.'),
+        : pageError(c, 413, 'Too large', 'That form was too large to accept.');
+    },
   });
   // Only where a body can matter: on GET the limiter would make the node adapter build a full
   // Request per call (measured: ~70 µs of the forward-auth hot path).

@@ -63,8 +63,13 @@ export async function startServer(
         await new Promise<void>((resolve) => {
           const force = setTimeout(() => server.closeAllConnections(), graceMs);
           force.unref();
+          // A connection that goes idle after its last in-flight response closes at once,
+          // instead of waiting for its keep-alive timeout.
+          const sweep = setInterval(() => server.closeIdleConnections(), 50);
+          sweep.unref();
           server.close(() => {
             clearTimeout(force);
+            clearInterval(sweep);
             resolve();
           });
           // Keep-alive connections with no request in flight close now; busy ones finish first.

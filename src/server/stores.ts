@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { Logger } from 'pino';
@@ -66,6 +66,10 @@ export async function openStores(config: ServerConfig, logger: Logger, clock: Cl
     } else {
       // The database holds password hashes: owner-only, whatever the umask.
       mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+      // Created 0600 before SQLite opens it: SQLite gives the -wal and -shm files the same mode,
+      // whatever the directory's (a container volume may be world-readable).
+      closeSync(openSync(databasePath(config), 'a', 0o600));
+      chmodSync(databasePath(config), 0o600);
       // Readers never wait in WAL; a writer waits at most 2 s for another process's lock, so a
       // stuck database answers 503 quickly instead of hanging requests.
       const store = createSqliteStore({
@@ -74,7 +78,6 @@ export async function openStores(config: ServerConfig, logger: Logger, clock: Cl
         busyTimeoutMs: 2_000,
         onSweepError: (error) => logger.warn({ event: 'sweep.failed', cause: error.message }, 'sweep failed'),
       });
-      chmodSync(databasePath(config), 0o600);
       closers.push(() => store.close());
       pings.push(async () => {
         await store.sessions.ping();

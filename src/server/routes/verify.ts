@@ -6,6 +6,15 @@ import { audit } from '../logger.js';
 const METHOD = /^[A-Z]{1,16}$/;
 
 /**
+ * Header values are bytes, and `Headers` refuses characters outside Latin-1: a username such
+ * as `иван` is sent percent-encoded as UTF-8 (`%D0%B8…`). Printable ASCII other than `%` passes
+ * unchanged, so e-mail-style names look as they are. Usernames never contain CR/LF.
+ */
+function headerValue(text: string): string {
+  return text.replace(/[^\x21-\x24\x26-\x7e]/gu, (ch) => encodeURIComponent(ch));
+}
+
+/**
  * Forward auth for nginx `auth_request`, Traefik `ForwardAuth` and Caddy `forward_auth`:
  * 200 with identity headers when the session is valid (and has the role asked for), 401
  * without one, 403 without the role. Identity headers come from a fixed set and only on 200.
@@ -25,8 +34,12 @@ export function verifyRoutes(app: App, deps: ServerDeps): void {
       metrics.forwardAuth.inc({ result: 'unauthenticated' });
       throw new ApiError('unauthenticated', 'Sign in first.');
     }
-    const forwarded = c.req.header('x-forwarded-method') ?? c.req.header('x-original-method');
-    if (forwarded !== undefined) {
+    // Both names are read, not the first one present: a proxy sets one, and the other may be the
+    // client's own (nginx passes client headers on to the auth subrequest), so a client-sent
+    // `X-Forwarded-Method: GET` must not vouch for a cross-site POST. Any unsafe one runs the gate.
+    for (const name of ['x-forwarded-method', 'x-original-method']) {
+      const forwarded = c.req.header(name);
+      if (forwarded === undefined) continue;
       const method = forwarded.trim().toUpperCase();
       if (!METHOD.test(method))
         throw new ApiError('bad_request', 'X-Forwarded-Method is not an HTTP method.');
@@ -44,7 +57,7 @@ export function verifyRoutes(app: App, deps: ServerDeps): void {
       throw new ApiError('forbidden', 'You do not have the role this needs.');
     }
     metrics.forwardAuth.inc({ result: 'ok' });
-    c.header('X-Auth-User', user.username);
+    c.header('X-Auth-User', headerValue(user.username));
     c.header('X-Auth-User-Id', user.id);
     c.header('X-Auth-Roles', user.roles.join(','));
     return c.body(null, 200);
