@@ -1,0 +1,130 @@
+// A JSON API on Fastify 5 with cloakroom, and a single-page app (plain HTML + one external
+// script, no build step) that signs in and then sends the `X-CSRF-Token` from the sign-in answer.
+//
+//   npx tsx examples/fastify-spa/server.ts
+//
+// In your own project the imports below are `cloakroom`, `cloakroom/fastify` and
+// `cloakroom/sqlite`; here they point at the repository's source so the example runs unpublished.
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import Fastify from 'fastify';
+import { adopt, cloakroomPlugin, csrf, endSession, requireUser } from '../../src/adapters/fastify/index.js';
+import {
+  AccountError,
+  createAccount,
+  createPasswordHasher,
+  createSessions,
+  createThrottle,
+  StoreError,
+  signIn,
+} from '../../src/index.js';
+import { createSqliteStore } from '../../src/stores/sqlite/index.js';
+
+const PORT = Number(process.env.PORT ?? 3000);
+const HOST = process.env.HOST ?? '127.0.0.1';
+const DATA_DIR = process.env.EXAMPLE_DATA_DIR ?? fileURLToPath(new URL('./data/', import.meta.url));
+const DEMO_USER = 'demo';
+const DEMO_PASSWORD = 'demo-password';
+
+const secrets = process.env.CLOAKROOM_SECRETS?.split(',') ?? [randomBytes(32).toString('base64url')];
+if (!process.env.CLOAKROOM_SECRETS) console.warn('CLOAKROOM_SECRETS not set: using a throw-away secret');
+
+const store = createSqliteStore({ path: `${DATA_DIR}/app.db` });
+const sessions = createSessions({ secrets, store: store.sessions });
+const passwords = createPasswordHasher();
+const throttle = createThrottle({ counters: store.counters });
+const signInDeps = { sessions, users: store.users, passwords, throttle };
+
+try {
+  await createAccount(store.users, passwords, { username: DEMO_USER, password: DEMO_PASSWORD }, Date.now());
+} catch (error) {
+  if (!(error instanceof AccountError && error.code === 'taken')) throw error;
+}
+
+// The single-page app: three static files, read once.
+const PUBLIC = new URL('./public/', import.meta.url);
+const files: Record<string, { type: string; body: string }> = {
+  '/': { type: 'text/html; charset=utf-8', body: readFileSync(new URL('index.html', PUBLIC), 'utf8') },
+  '/app.js': {
+    type: 'text/javascript; charset=utf-8',
+    body: readFileSync(new URL('app.js', PUBLIC), 'utf8'),
+  },
+  '/style.css': { type: 'text/css; charset=utf-8', body: readFileSync(new URL('style.css', PUBLIC), 'utf8') },
+};
+
+const app = Fastify({ bodyLimit: 16 * 1024 });
+// Before the routes: a route keeps the error handler that was in force when it was added.
+app.setErrorHandler((error, _request, reply) => {
+  if (error instanceof StoreError) return reply.code(503).send({ error: 'unavailable' });
+  reply.send(error);
+});
+// No inline script anywhere: the page's code is /app.js, allowed by script-src 'self'.
+app.addHook('onSend', async (_request, reply) => {
+  reply.header(
+    'content-security-policy',
+    "default-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+  );
+  reply.header('x-content-type-options', 'nosniff');
+  reply.header('referrer-policy', 'same-origin');
+});
+await app.register(cloakroomPlugin, { sessions, users: store.users });
+
+for (const [path, file] of Object.entries(files)) {
+  app.get(path, async (_request, reply) => reply.type(file.type).send(file.body));
+}
+app.get('/favicon.ico', async (_request, reply) => reply.code(204).send());
+
+// Sign-in: JSON only. Login CSRF is the origin gate (a browser always sends Origin on a
+// cross-site POST); the answer carries the CSRF token the app sends back as X-CSRF-Token.
+app.post('/api/login', async (request, reply) => {
+  if (sessions.checkOrigin(request.cloakroom.request)) return reply.code(403).send({ error: 'csrf' });
+  const result = await signIn(signInDeps, request.cloakroom.request, (request.body ?? {}) as object);
+  if (!result.ok) {
+    const status = result.error === 'throttled' ? 429 : result.error === 'bad_request' ? 400 : 401;
+    return reply.code(status).send({ error: result.error });
+  }
+  adopt(request, reply, result.issued);
+  return { user: result.user, csrfToken: result.issued.csrfToken };
+});
+
+// Everything in this scope is CSRF-checked: unsafe methods need the X-CSRF-Token header.
+await app.register(async (api) => {
+  api.addHook('preHandler', csrf());
+
+  // The app calls this on load: a reload keeps the session and gets a fresh token.
+  api.get('/api/me', { preHandler: requireUser() }, async (request, reply) => {
+    reply.header('cache-control', 'no-store');
+    const session = request.cloakroom.session!;
+    return {
+      user: request.cloakroom.user,
+      csrfToken: sessions.csrfToken(session),
+      clicks: typeof session.data.clicks === 'number' ? session.data.clicks : 0,
+    };
+  });
+
+  // A state change: counted in the session's data (key by key, no lost updates between keys).
+  api.post('/api/clicks', { preHandler: requireUser() }, async (request) => {
+    const session = request.cloakroom.session!;
+    const clicks = (typeof session.data.clicks === 'number' ? session.data.clicks : 0) + 1;
+    await sessions.updateData(session, { set: { clicks } });
+    return { clicks };
+  });
+
+  api.post('/api/logout', { preHandler: requireUser() }, async (request, reply) => {
+    await endSession(request, reply);
+    return reply.code(204).send();
+  });
+});
+
+const address = await app.listen({ port: PORT, host: HOST });
+console.log(`fastify-spa example listening on ${address} (sign in as ${DEMO_USER} / ${DEMO_PASSWORD})`);
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    void app
+      .close()
+      .then(() => store.close())
+      .then(() => process.exit(0));
+  });
+}
