@@ -69,7 +69,7 @@ export function createApp(deps: ServerDeps, setup: SetupToken | null = null): Ap
   app.use((c, next) => (isSafeMethod(c.req.method) ? next() : limitBody(c, next)));
   app.use(auth.middleware);
   app.use(async (c, next) => {
-    metrics.validations.inc({ result: c.var.authReason ?? 'ok' });
+    metrics.validations.inc({ result: c.get('authReason') ?? 'ok' });
     await next();
   });
   // Sign-in has its own login-CSRF checks and replaces whatever session it came with,

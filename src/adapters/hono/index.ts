@@ -69,7 +69,7 @@ function cookieNameOf(setCookie: string): string {
  * const auth = createHonoAuth({ sessions, users });
  * const app = new Hono<CloakroomEnv>();
  * app.use(auth.middleware);
- * app.get('/admin', auth.requireRole('admin'), (c) => c.text(`hello ${c.var.user!.displayName}`));
+ * app.get('/admin', auth.requireRole('admin'), (c) => c.text(`hello ${c.get('user')!.displayName}`));
  */
 export function createHonoAuth(options: HonoAuthOptions) {
   const { sessions, users } = options;
@@ -84,14 +84,15 @@ export function createHonoAuth(options: HonoAuthOptions) {
     ((c: Context, r: Refusal) => c.json({ error: r.error, message: MESSAGES[r.error] }, r.status));
 
   const queue = (c: Ctx, cookies: readonly string[]) => {
-    for (const cookie of cookies) c.var.cloakroomCookies.set(cookieNameOf(cookie), cookie);
+    for (const cookie of cookies) c.get('cloakroomCookies').set(cookieNameOf(cookie), cookie);
   };
 
   /** A new session replaces the request's: the user of the old one must not linger. */
   const takeOver = (c: Ctx, issued: Issued) => {
     queue(c, issued.setCookie);
     c.set('session', issued.session);
-    if (c.var.user && c.var.user.id !== issued.session.userId) c.set('user', null);
+    const user = c.get('user');
+    if (user && user.id !== issued.session.userId) c.set('user', null);
     c.set('authReason', null);
   };
 
@@ -119,7 +120,7 @@ export function createHonoAuth(options: HonoAuthOptions) {
       throw error;
     }
     await next();
-    const cookies = c.var.cloakroomCookies;
+    const cookies = c.get('cloakroomCookies');
     if (cookies.size > 0) {
       for (const cookie of cookies.values()) c.header('Set-Cookie', cookie, { append: true });
       // A response that sets a session cookie must never be stored by a shared cache.
@@ -129,7 +130,7 @@ export function createHonoAuth(options: HonoAuthOptions) {
 
   /** Refuses with 401 unless a user is signed in. */
   const requireUser = (): MiddlewareHandler<CloakroomEnv> => async (c, next) => {
-    if (!c.var.session || (users && !c.var.user))
+    if (!c.get('session') || (users && !c.get('user')))
       return refused(c, { status: 401, error: 'unauthenticated' });
     await next();
   };
@@ -138,8 +139,9 @@ export function createHonoAuth(options: HonoAuthOptions) {
   const requireRole =
     (role: string): MiddlewareHandler<CloakroomEnv> =>
     async (c, next) => {
-      if (!c.var.session || !c.var.user) return refused(c, { status: 401, error: 'unauthenticated' });
-      if (!c.var.user.roles.includes(role)) return refused(c, { status: 403, error: 'forbidden', role });
+      const user = c.get('user');
+      if (!c.get('session') || !user) return refused(c, { status: 401, error: 'unauthenticated' });
+      if (!user.roles.includes(role)) return refused(c, { status: 403, error: 'forbidden', role });
       await next();
     };
 
@@ -149,9 +151,9 @@ export function createHonoAuth(options: HonoAuthOptions) {
    * string. Requests without a session only pass through the origin gate.
    */
   const csrf = (): MiddlewareHandler<CloakroomEnv> => async (c, next) => {
-    const request = c.var.cloakroomRequest;
+    const request = c.get('cloakroomRequest');
     if (isSafeMethod(request.method)) return next();
-    const session = c.var.session;
+    const session = c.get('session');
     const refusal = session
       ? sessions.checkCsrf(request, session, await submittedToken(c))
       : sessions.checkOrigin(request);
@@ -166,7 +168,7 @@ export function createHonoAuth(options: HonoAuthOptions) {
     csrf,
     /** Starts a fresh session for `userId` (the request's old one is destroyed) and sets the cookie. */
     async startSession(c: Ctx, create: CreateOptions): Promise<Issued> {
-      const issued = await sessions.create(c.var.cloakroomRequest, create);
+      const issued = await sessions.create(c.get('cloakroomRequest'), create);
       takeOver(c, issued);
       return issued;
     },
@@ -176,7 +178,7 @@ export function createHonoAuth(options: HonoAuthOptions) {
     },
     /** Ends the request's session server-side and clears the cookie. */
     async endSession(c: Ctx): Promise<boolean> {
-      const { destroyed, setCookie } = await sessions.destroy(c.var.cloakroomRequest);
+      const { destroyed, setCookie } = await sessions.destroy(c.get('cloakroomRequest'));
       queue(c, setCookie);
       c.set('session', null);
       c.set('user', null);
@@ -184,9 +186,9 @@ export function createHonoAuth(options: HonoAuthOptions) {
     },
     /** New ticket for the same sign-in (after a privilege change). */
     async rotate(c: Ctx): Promise<Issued> {
-      const session = c.var.session;
+      const session = c.get('session');
       if (!session) throw new TypeError('rotate: no session on this request');
-      const issued = await sessions.rotate(c.var.cloakroomRequest, session);
+      const issued = await sessions.rotate(c.get('cloakroomRequest'), session);
       queue(c, issued.setCookie);
       c.set('session', issued.session);
       return issued;

@@ -35,7 +35,7 @@ export function adminRoutes(app: App, deps: ServerDeps): void {
       userId: user.id,
       username: user.username,
       roles: user.roles,
-      by: c.var.user!.id,
+      by: c.get('user')!.id,
     });
     return c.json({ user }, 201);
   });
@@ -56,7 +56,7 @@ export function adminRoutes(app: App, deps: ServerDeps): void {
     } catch (error) {
       asApiError(error);
     }
-    const self = id === c.var.user!.id;
+    const self = id === c.get('user')!.id;
     // An admin cannot lock themselves out of administration by accident.
     if (self && (patch.locked || (patch.roles && !patch.roles.includes('admin')))) {
       throw new ApiError(
@@ -66,7 +66,7 @@ export function adminRoutes(app: App, deps: ServerDeps): void {
     }
     const updated = await users.update(id, patch, clock.now());
     if (!updated) throw new ApiError('not_found', 'No such user.');
-    const by = c.var.user!.id;
+    const by = c.get('user')!.id;
     if (patch.roles && [...patch.roles].sort().join() !== [...target.roles].sort().join()) {
       // Roles are read on every request, so the change applies to the user's very next one.
       audit(logger, 'role.changed', { userId: id, from: target.roles, to: updated.roles, by });
@@ -83,7 +83,7 @@ export function adminRoutes(app: App, deps: ServerDeps): void {
     const id = c.req.param('id');
     if (!(await users.getById(id))) throw new ApiError('not_found', 'No such user.');
     const revoked = await sessions.revokeUser(id);
-    audit(logger, 'sessions.revoked', { userId: id, count: revoked, by: c.var.user!.id });
+    audit(logger, 'sessions.revoked', { userId: id, count: revoked, by: c.get('user')!.id });
     return c.json({ revoked });
   });
 }

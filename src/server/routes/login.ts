@@ -15,7 +15,7 @@ const WRONG = 'Wrong username or password.';
 export function loginRoutes(app: App, deps: ServerDeps): void {
   const { sessions, auth, logger, metrics } = deps;
   app.post('/api/login', async (c) => {
-    const req = c.var.cloakroomRequest;
+    const req = c.get('cloakroomRequest');
     // Login CSRF, first gate: a sign-in that says it comes from another origin is refused.
     const refusal = sessions.checkOrigin(req);
     if (refusal) {

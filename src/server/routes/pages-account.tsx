@@ -12,7 +12,7 @@ import { MessagePage } from '../pages/layout.js';
 /** Pages need a signed-in user: a signed-out browser goes to /login and comes back afterwards. */
 export function pageUser(): MiddlewareHandler<CloakroomEnv> {
   return async (c, next) => {
-    if (!c.var.user || !c.var.session) {
+    if (!c.get('user') || !c.get('session')) {
       const url = new URL(c.req.url);
       const back = c.req.method === 'GET' ? `${url.pathname}${url.search}` : '/account';
       return c.redirect(`/login?next=${encodeURIComponent(back)}`, 303);
@@ -24,14 +24,14 @@ export function pageUser(): MiddlewareHandler<CloakroomEnv> {
 /** Admin pages: a signed-in non-admin gets a proper 403 page. */
 export function pageAdmin(deps: ServerDeps): MiddlewareHandler<CloakroomEnv> {
   return async (c, next) => {
-    if (!c.var.user?.roles.includes('admin')) {
+    if (!c.get('user')?.roles.includes('admin')) {
       return c.html(
         <MessagePage
           status={403}
           title="Admins only"
           text="This page needs the admin role. Ask an administrator if you need access."
-          user={c.var.user}
-          csrf={deps.sessions.csrfToken(c.var.session!)}
+          user={c.get('user')}
+          csrf={deps.sessions.csrfToken(c.get('session')!)}
         />,
         403,
       );
@@ -47,21 +47,21 @@ const field = (fields: Record<string, unknown>, name: string) =>
 export function accountPages(app: App, deps: ServerDeps): void {
   const { sessions, auth, users, logger } = deps;
   app.post('/logout', async (c) => {
-    const session = c.var.session;
+    const session = c.get('session');
     await auth.endSession(c);
     if (session) audit(logger, 'logout', { userId: session.userId, session: session.id });
     setFlash(c, 'signed-out');
     return c.redirect('/login', 303);
   });
 
-  app.get('/', (c) => c.redirect(c.var.user ? '/account' : '/login', 302));
+  app.get('/', (c) => c.redirect(c.get('user') ? '/account' : '/login', 302));
 
   app.get('/account', pageUser(), async (c) => {
-    const list = await sessions.list(c.var.user!.id, c.var.session);
+    const list = await sessions.list(c.get('user')!.id, c.get('session'));
     return c.html(
       <AccountPage
-        user={c.var.user!}
-        csrf={sessions.csrfToken(c.var.session!)}
+        user={c.get('user')!}
+        csrf={sessions.csrfToken(c.get('session')!)}
         sessions={list}
         now={deps.clock.now()}
         flash={takeFlash(c)}
@@ -74,8 +74,8 @@ export function accountPages(app: App, deps: ServerDeps): void {
     try {
       const displayName = checkDisplayName(fields.displayName);
       if (!displayName) throw new AccountError('displayName', 'empty');
-      await users.update(c.var.user!.id, { displayName }, deps.clock.now());
-      audit(logger, 'profile.updated', { userId: c.var.user!.id });
+      await users.update(c.get('user')!.id, { displayName }, deps.clock.now());
+      audit(logger, 'profile.updated', { userId: c.get('user')!.id });
       setFlash(c, 'profile-saved');
     } catch (error) {
       if (!(error instanceof AccountError)) throw error;
@@ -86,8 +86,8 @@ export function accountPages(app: App, deps: ServerDeps): void {
 
   app.post('/account/password', pageUser(), async (c) => {
     const { fields } = await readInput(c);
-    const user = c.var.user!;
-    const req = c.var.cloakroomRequest;
+    const user = c.get('user')!;
+    const req = c.get('cloakroomRequest');
     const next = field(fields, 'newPassword');
     if (next !== field(fields, 'confirmPassword')) {
       setFlash(c, 'password-mismatch');
@@ -114,7 +114,7 @@ export function accountPages(app: App, deps: ServerDeps): void {
       return c.redirect('/account', 303);
     }
     await users.update(user.id, { passwordHash: await deps.passwords.hash(next) }, deps.clock.now());
-    const revoked = await sessions.revokeUser(user.id, { except: c.var.session });
+    const revoked = await sessions.revokeUser(user.id, { except: c.get('session') });
     await auth.rotate(c);
     audit(logger, 'password.changed', { userId: user.id, revokedSessions: revoked });
     setFlash(c, 'password-changed');
@@ -122,7 +122,7 @@ export function accountPages(app: App, deps: ServerDeps): void {
   });
 
   app.post('/account/sessions/revoke-others', pageUser(), async (c) => {
-    const session = c.var.session!;
+    const session = c.get('session')!;
     const revoked = await sessions.revokeUser(session.userId, { except: session });
     audit(logger, 'sessions.revoked', { userId: session.userId, count: revoked, kept: session.id });
     setFlash(c, 'others-signed-out', revoked);
@@ -131,7 +131,7 @@ export function accountPages(app: App, deps: ServerDeps): void {
 
   app.post('/account/sessions/:id/revoke', pageUser(), async (c) => {
     const id = c.req.param('id');
-    const session = c.var.session!;
+    const session = c.get('session')!;
     const done = await sessions.revoke(session.userId, id);
     if (done) audit(logger, 'session.revoked', { userId: session.userId, session: id, by: session.id });
     if (done && id === session.id) {

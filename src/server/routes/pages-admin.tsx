@@ -26,8 +26,8 @@ export function adminPages(app: App, deps: ServerDeps): void {
   app.get('/admin', async (c) =>
     c.html(
       <AdminPage
-        user={c.var.user!}
-        csrf={sessions.csrfToken(c.var.session!)}
+        user={c.get('user')!}
+        csrf={sessions.csrfToken(c.get('session')!)}
         users={await users.list()}
         flash={takeFlash(c)}
       />,
@@ -53,7 +53,7 @@ export function adminPages(app: App, deps: ServerDeps): void {
         userId: user.id,
         username: user.username,
         roles: user.roles,
-        by: c.var.user!.id,
+        by: c.get('user')!.id,
       });
       setFlash(c, 'user-created');
     } catch (error) {
@@ -71,7 +71,7 @@ export function adminPages(app: App, deps: ServerDeps): void {
       return c.redirect('/admin', 303);
     }
     const { fields } = await readInput(c);
-    const by = c.var.user!.id;
+    const by = c.get('user')!.id;
     const patch: UserPatch = {};
     try {
       if (action === 'roles') patch.roles = checkRoles(roleList(text(fields, 'roles')));
@@ -110,7 +110,7 @@ export function adminPages(app: App, deps: ServerDeps): void {
       return c.redirect('/admin', 303);
     }
     const revoked = await sessions.revokeUser(id);
-    audit(logger, 'sessions.revoked', { userId: id, count: revoked, by: c.var.user!.id });
+    audit(logger, 'sessions.revoked', { userId: id, count: revoked, by: c.get('user')!.id });
     setFlash(c, 'sessions-revoked', revoked);
     return c.redirect('/admin', 303);
   });

@@ -27,19 +27,19 @@ export function authPages(app: App, deps: ServerDeps, setup: SetupToken | null):
     next: string,
     extra: { username?: string; error?: string } = {},
   ) => {
-    const { token, setCookie } = sessions.issueLoginToken(c.var.cloakroomRequest);
+    const { token, setCookie } = sessions.issueLoginToken(c.get('cloakroomRequest'));
     auth.setCookies(c, setCookie);
     return c.html(<LoginPage token={token} next={next} flash={takeFlash(c)} {...extra} />, status);
   };
 
   app.get('/login', (c) => {
     const next = safeNext(c.req.query('next'));
-    if (c.var.user) return c.redirect(next, 303);
+    if (c.get('user')) return c.redirect(next, 303);
     return renderLogin(c, 200, next);
   });
 
   app.post('/login', async (c) => {
-    const req = c.var.cloakroomRequest;
+    const req = c.get('cloakroomRequest');
     const refusal = sessions.checkOrigin(req);
     if (refusal) {
       metrics.csrfRefusals.inc({ reason: refusal });
@@ -103,13 +103,13 @@ export function authPages(app: App, deps: ServerDeps, setup: SetupToken | null):
 
   app.get('/setup', async (c) => {
     if (!setup?.check(c.req.query('token')) || (await deps.users.count()) > 0) return closed(c);
-    const { token, setCookie } = sessions.issueLoginToken(c.var.cloakroomRequest);
+    const { token, setCookie } = sessions.issueLoginToken(c.get('cloakroomRequest'));
     auth.setCookies(c, setCookie);
     return c.html(<SetupPage setupToken={c.req.query('token')!} csrf={token} />);
   });
 
   app.post('/setup', async (c) => {
-    const req = c.var.cloakroomRequest;
+    const req = c.get('cloakroomRequest');
     const { fields } = await readInput(c);
     if (sessions.checkOrigin(req) || !sessions.checkLoginToken(req, fields._csrf as string | undefined)) {
       return c.html(

@@ -29,8 +29,8 @@ export function verifyRoutes(app: App, deps: ServerDeps): void {
     const role = c.req.query('role');
     if (role !== undefined && !isValidRole(role))
       throw new ApiError('bad_request', 'role must be a role name.');
-    const user = c.var.user;
-    if (!c.var.session || !user) {
+    const user = c.get('user');
+    if (!c.get('session') || !user) {
       metrics.forwardAuth.inc({ result: 'unauthenticated' });
       throw new ApiError('unauthenticated', 'Sign in first.');
     }
@@ -43,7 +43,7 @@ export function verifyRoutes(app: App, deps: ServerDeps): void {
       const method = forwarded.trim().toUpperCase();
       if (!METHOD.test(method))
         throw new ApiError('bad_request', 'X-Forwarded-Method is not an HTTP method.');
-      const refusal = sessions.checkOrigin({ ...c.var.cloakroomRequest, method });
+      const refusal = sessions.checkOrigin({ ...c.get('cloakroomRequest'), method });
       if (refusal) {
         metrics.forwardAuth.inc({ result: 'csrf' });
         metrics.csrfRefusals.inc({ reason: refusal });
