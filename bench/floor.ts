@@ -7,7 +7,11 @@
  * - SHA-256 of the same token (one-shot `crypto.hash` where Node has it, else `createHash`);
  * - one better-sqlite3 primary-key read of a row shaped like cloakroom's `sessions` row
  *   (11 columns, prepared once, `.raw()`) in a table of 100k rows: the same row every time
- *   ("hot", what the HTTP bench does with its one cookie) and a random row each time.
+ *   ("hot", what the HTTP bench does with its one cookie) and a random row each time;
+ * - with BENCH_REDIS_URL set: the client-side CPU of one node-redis `HGETALL` of a hash shaped
+ *   like a cloakroom session, 32 in flight at a time (as 32 connections' requests would be),
+ *   so node-redis pipelines them as it does under load. Redis's own CPU is not counted (it is
+ *   another process); the event-loop wake-ups and socket reads and writes are.
  *
  * Method: every operation runs in batches of `BATCH` calls after a warm-up; one batch is timed
  * in CPU time (`process.cpuUsage()`, as the servers are) and in wall time; the result is the
@@ -19,6 +23,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { createClient } from 'redis';
 
 const ROWS = 100_000;
 const BATCH = 5_000;
@@ -109,6 +114,55 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 
+/** The async twin of `measure`: `op` runs `IN_FLIGHT` at a time, `BATCH` calls per batch. */
+const IN_FLIGHT = 32;
+async function measureAsync(op: () => Promise<unknown>): Promise<{ cpu: number; wall: number }> {
+  const wave = () => Promise.all(Array.from({ length: IN_FLIGHT }, op));
+  const until = Date.now() + WARMUP_MS;
+  while (Date.now() < until) await wave();
+  const waves = Math.ceil(BATCH / IN_FLIGHT);
+  const cpu: number[] = [];
+  const wall: number[] = [];
+  for (let b = 0; b < BATCHES; b++) {
+    const startWall = process.hrtime.bigint();
+    const startCpu = process.cpuUsage();
+    for (let w = 0; w < waves; w++) await wave();
+    const used = process.cpuUsage(startCpu);
+    wall.push(Number(process.hrtime.bigint() - startWall) / 1_000 / (waves * IN_FLIGHT));
+    cpu.push((used.user + used.system) / (waves * IN_FLIGHT));
+  }
+  return { cpu: median(cpu), wall: median(wall) };
+}
+
+let redisRead: { cpu: number; wall: number } | null = null;
+const redisUrl = process.env.BENCH_REDIS_URL;
+if (redisUrl) {
+  const client = createClient({ url: redisUrl, disableOfflineQueue: true });
+  client.on('error', () => {});
+  await client.connect();
+  const key = `bench-floor:s:${createHash('sha256').update(randomBytes(32)).digest('base64url')}`;
+  const now = Date.now();
+  // The fields of a cloakroom session hash (src/stores/redis/record.ts), a short user agent.
+  await client.hSet(key, {
+    uid: 'user-1',
+    created: now,
+    seen: now,
+    idle: now + 1_800_000,
+    abs: now + 43_200_000,
+    idleMs: 1_800_000,
+    remember: '0',
+    csrf: randomBytes(32).toString('base64url'),
+    ip: '127.0.0.1',
+    ua: 'Mozilla/5.0 (X11; Linux x86_64)',
+  });
+  try {
+    redisRead = await measureAsync(() => client.hGetAll(key));
+  } finally {
+    await client.del(key);
+    await client.close();
+  }
+}
+
 process.stdout.write(
   `${JSON.stringify({
     hmacSha256Us: hmac.cpu,
@@ -116,11 +170,13 @@ process.stdout.write(
     sha256Api: oneShot ? 'crypto.hash' : 'createHash',
     storeReadHotUs: read.hot.cpu,
     storeReadRandomUs: read.random.cpu,
+    redisReadUs: redisRead?.cpu ?? null,
     wallUs: {
       hmacSha256: hmac.wall,
       sha256: sha256.wall,
       storeReadHot: read.hot.wall,
       storeReadRandom: read.random.wall,
+      redisRead: redisRead?.wall ?? null,
     },
     rows: ROWS,
     batch: BATCH,

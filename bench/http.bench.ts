@@ -1,6 +1,7 @@
 /**
- * What one authenticated HTTP request costs in server CPU: cloakroom's real server next to
- * peers (express-session, @fastify/session, better-auth), in ONE run, with ratios.
+ * What one authenticated HTTP request costs in server CPU: cloakroom's real server (on SQLite
+ * and on Redis), cloakroom through Express, and peers (express-session on three stores,
+ * @fastify/session, better-auth), in ONE run, with ratios and Redis commands per request.
  *
  * Method (docs/performance.md explains why):
  * - every server is a separate Node process pinned to CPU 1 (`taskset -c 1`); the load
@@ -13,24 +14,38 @@
  *   threads) is read, so CPU µs per request = ΔCPU / requests completed;
  * - "session cost" = CPU µs/request of the authenticated route − that of a bare route of the
  *   same server (framework overhead cancels), taken per round and then the median;
- * - "the floor" (bench/floor.ts): HMAC + SHA-256 + store read(s), timed alone on CPU 1.
+ * - "the floor" (bench/floor.ts): HMAC + SHA-256 + store read(s), timed alone on CPU 1;
+ * - Redis-backed targets share ONE private `redis-server` started here on a free port
+ *   (`--save '' --appendonly no`, pinned to CPU 0 with the load generator so it never takes
+ *   the servers' CPU, killed at the end), prefilled with 100k cloakroom sessions. Around each
+ *   timed run the bench also reads `INFO commandstats` (sum of calls, the bench's own INFO
+ *   excluded), so Redis commands per request = Δcalls / requests served (completed + the one
+ *   request wrk leaves in flight on each connection when it stops); after the rounds a
+ *   short MONITOR sample of sequential requests tells round trips from commands (see
+ *   `monitorSample`).
  *
  * Run: `npm run bench`. Knobs (env): BENCH_ROUNDS (5), BENCH_ROUND_SECONDS (3),
- * BENCH_WARMUP_SECONDS (2), BENCH_CONNECTIONS (32), BENCH_ONLY (comma-separated target ids),
- * BENCH_LOAD=autocannon (force the fallback), BENCH_NO_BUILD=1 (use dist/ as it is). Raw results go to .bench/results-<date>.json.
+ * BENCH_WARMUP_SECONDS (2), BENCH_CONNECTIONS (32), BENCH_ONLY (comma-separated target ids:
+ * cloakroom, cloakroom-redis, cloakroom-express, express-memory, express-sqlite, express-redis,
+ * fastify, better-auth), BENCH_LOAD=autocannon (force the fallback), BENCH_NO_BUILD=1 (use dist/
+ * as it is). Needs `redis-server` on PATH for the Redis targets. Raw results go to
+ * .bench/results-<date>.json.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { availableParallelism, cpus, loadavg, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { createClient, type RedisClientType } from 'redis';
 import { newCsrfSecret } from '../src/core/csrf.js';
 import { nodeCrypto } from '../src/core/node-crypto.js';
 import { loadConfig } from '../src/server/config.js';
 import { databasePath } from '../src/server/deps.js';
+import type { RedisClientLike } from '../src/stores/redis/client.js';
+import { createRedisStore } from '../src/stores/redis/index.js';
 import { createSqliteStore } from '../src/stores/sqlite/index.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -52,6 +67,12 @@ const ONLY = (process.env.BENCH_ONLY ?? '')
 const PREFILL_SESSIONS = 100_000;
 const TARGET_RATIO = 1.5;
 const TARGET_US = 25;
+/** The issue's targets for the Redis-backed server: session cost ≤ this, and one round trip per request. */
+const REDIS_TARGET_US = 30;
+/** Sessions put in the private Redis (cloakroom's default prefix) before the first Redis target. */
+const REDIS_PREFILL_SESSIONS = 100_000;
+/** Sequential requests per authenticated route watched with MONITOR to count round trips. */
+const MONITOR_REQUESTS = 50;
 const SERVER_CPU = '1';
 const LOAD_CPU = '0';
 
@@ -250,20 +271,31 @@ interface Round extends LoadResult {
   cpuUsPerRequest: number;
   /** Server CPU time / wall time of the round: near 100% when the server alone was the bottleneck. */
   cpuBusy: number;
+  /** Redis targets: calls per command during the round (INFO commandstats deltas). */
+  redisCalls?: Record<string, number>;
 }
 
-async function measureRound(pid: number, url: string, cookie: string, seconds: number): Promise<Round> {
+async function measureRound(
+  pid: number,
+  url: string,
+  cookie: string,
+  seconds: number,
+  redisClient?: RedisClientType,
+): Promise<Round> {
+  const statsBefore = redisClient ? await commandStats(redisClient) : null;
   const before = cpuUs(pid);
   const result = await load(url, cookie, seconds);
   // Let the last in-flight requests and connection closes finish: they belong to this round.
   await sleep(50);
   const cpu = cpuUs(pid) - before;
+  const statsAfter = redisClient ? await commandStats(redisClient) : null;
   return {
     ...result,
     rps: result.requests / result.seconds,
     cpuUs: cpu,
     cpuUsPerRequest: result.requests > 0 ? cpu / result.requests : Number.NaN,
     cpuBusy: cpu / (result.seconds * 1_000_000),
+    ...(statsBefore && statsAfter ? { redisCalls: callsBetween(statsBefore, statsAfter) } : {}),
   };
 }
 
@@ -272,6 +304,246 @@ function median(values: number[]): number {
   if (sorted.length === 0) return Number.NaN;
   const mid = sorted.length >> 1;
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The private Redis: one `redis-server` for every Redis-backed target, started and killed here.
+
+interface PrivateRedis {
+  url: string;
+  port: number;
+  version: string;
+  started: Started;
+  /** The bench's own connection: prefill, INFO, MONITOR fences, MEMORY USAGE. */
+  client: RedisClientType;
+}
+
+interface RedisPrefill {
+  sessions: number;
+  users: number;
+  seconds: number;
+  /** Growth of `used_memory` / sessions: hashes, user indexes, keyspace and expiry dictionaries. */
+  usedMemoryPerSession: number;
+  /** `MEMORY USAGE … SAMPLES 0` of one prefilled session hash, and its encoding. */
+  hashBytes: number | null;
+  hashEncoding: string | null;
+}
+
+let redis: PrivateRedis | null = null;
+
+function redisUrl(): string {
+  if (!redis) throw new Error('the private Redis is not running');
+  return redis.url;
+}
+
+async function startRedis(): Promise<PrivateRedis> {
+  if (!has('redis-server')) {
+    throw new Error(
+      'redis-server is not installed: sudo apt-get install -y redis-server (or leave the Redis targets out with BENCH_ONLY)',
+    );
+  }
+  const port = await freePort();
+  // On the load generator's CPU: Redis must not take CPU time from the server under test.
+  const [command, args] = pinned(LOAD_CPU, 'redis-server', [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+  ]);
+  const started = startProcess(command, args, process.env);
+  const url = `redis://127.0.0.1:${port}`;
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    if (started.child.exitCode !== null)
+      throw new Error(`redis-server exited at start:\n${started.output()}`);
+    const client: RedisClientType = createClient({
+      url,
+      socket: { connectTimeout: 1_000, reconnectStrategy: false },
+    });
+    client.on('error', () => {});
+    try {
+      await client.connect();
+      const info = await client.info('server');
+      return { url, port, version: /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown', started, client };
+    } catch (error) {
+      client.destroy();
+      if (Date.now() > deadline) {
+        throw new Error(`redis-server on port ${port} did not answer: ${String(error)}\n${started.output()}`);
+      }
+      await sleep(50);
+    }
+  }
+}
+
+/** Calls per command since Redis started, from `INFO commandstats`; the bench's own `INFO` left out. */
+async function commandStats(client: RedisClientType): Promise<Map<string, number>> {
+  const text = await client.info('commandstats');
+  const calls = new Map<string, number>();
+  for (const match of text.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
+    if (match[1] !== 'info') calls.set(match[1]!, Number(match[2]));
+  }
+  return calls;
+}
+
+function callsBetween(before: Map<string, number>, after: Map<string, number>): Record<string, number> {
+  const delta: Record<string, number> = {};
+  for (const [name, calls] of after) {
+    const n = calls - (before.get(name) ?? 0);
+    if (n > 0) delta[name] = n;
+  }
+  return delta;
+}
+
+const usedMemory = async (client: RedisClientType): Promise<number> =>
+  Number(/^used_memory:(\d+)/m.exec(await client.info('memory'))?.[1]);
+
+/** A Chrome user agent (111 bytes), as in test/stores/redis-specific.test.ts and docs/scaling.md. */
+const BROWSER_UA =
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36';
+
+/**
+ * Fills the private Redis with typical sessions of other (made-up) users through cloakroom's
+ * Redis store API, under its default prefix (the server's): 1,000 users with 100 sessions each,
+ * a browser user agent, an IPv4 address, two small data keys. Every Redis target shares this
+ * keyspace. Returns what the sessions cost in Redis memory.
+ */
+async function prefillRedis(r: PrivateRedis): Promise<RedisPrefill> {
+  const started = Date.now();
+  const store = createRedisStore({ client: r.client as unknown as RedisClientLike });
+  const users = Array.from({ length: 1000 }, () => randomUUID());
+  const before = await usedMemory(r.client);
+  const now = Date.now();
+  let firstId = '';
+  for (let i = 0; i < REDIS_PREFILL_SESSIONS; i += 1000) {
+    const batch: Array<Promise<void>> = [];
+    for (let j = i; j < Math.min(i + 1000, REDIS_PREFILL_SESSIONS); j++) {
+      const id = nodeCrypto.sha256Base64url(randomBytes(32).toString('base64url'));
+      if (j === 0) firstId = id;
+      batch.push(
+        store.sessions.create({
+          id,
+          userId: users[j % users.length]!,
+          createdAt: now,
+          lastSeenAt: now,
+          idleExpiresAt: now + 30 * 60_000,
+          absoluteExpiresAt: now + 12 * 3_600_000,
+          idleTimeoutMs: 30 * 60_000,
+          remember: false,
+          csrfSecret: newCsrfSecret(nodeCrypto),
+          ip: '203.0.113.7',
+          userAgent: BROWSER_UA,
+          data: { returnTo: '/account', theme: 'dark' },
+        }),
+      );
+    }
+    await Promise.all(batch);
+  }
+  const after = await usedMemory(r.client);
+  const key = `cloakroom:s:${firstId}`;
+  return {
+    sessions: REDIS_PREFILL_SESSIONS,
+    users: users.length,
+    seconds: (Date.now() - started) / 1000,
+    usedMemoryPerSession: (after - before) / REDIS_PREFILL_SESSIONS,
+    hashBytes: (await r.client.memoryUsage(key, { SAMPLES: 0 })) ?? null,
+    hashEncoding: (await r.client.objectEncoding(key)) ?? null,
+  };
+}
+
+/** What MONITOR saw during `requests` sequential requests of one route. */
+interface MonitorSample {
+  requests: number;
+  /** Every command Redis ran, as commandstats counts them (script-internal ones included). */
+  commandsPerRequest: number;
+  /** Commands clients sent, a MULTI…EXEC block counting once; script-internal commands not. */
+  roundTripsPerRequest: number;
+  /** e.g. `HGETALL` or `GET + EXPIRE`; `×n` when a command is not sent exactly once per request. */
+  clientCommands: string;
+  /** Commands run inside Lua scripts (EVALSHA), per request; `none` if none. */
+  scriptCommands: string;
+}
+
+function perRequest(counts: Map<string, number>, requests: number): string {
+  if (counts.size === 0) return 'none';
+  return [...counts]
+    .map(([name, n]) =>
+      n === requests ? name.toUpperCase() : `${name.toUpperCase()} ×${(n / requests).toFixed(2)}`,
+    )
+    .join(' + ');
+}
+
+/**
+ * Round trips are not in commandstats (a script's inner commands are counted there too), so:
+ * MONITOR on, `MONITOR_REQUESTS` requests one after the other (so each request's commands are
+ * its own), PING fences before and after, then count. Each command a client sends is one round
+ * trip; a MULTI…EXEC block is one (node-redis writes it in one go); a command MONITOR shows as
+ * run by `lua` is inside a script, so it is a command but not a round trip.
+ */
+async function monitorSample(r: PrivateRedis, url: string, cookie: string): Promise<MonitorSample> {
+  const monitor = r.client.duplicate();
+  monitor.on('error', () => {});
+  await monitor.connect();
+  const lines: string[] = [];
+  try {
+    await monitor.monitor((line) => lines.push(String(line)));
+    const fence = async (tag: string) => {
+      await r.client.ping(tag);
+      const deadline = Date.now() + 5_000;
+      while (!lines.some((line) => line.includes(tag))) {
+        if (Date.now() > deadline) throw new Error('MONITOR did not see its fence');
+        await sleep(10);
+      }
+    };
+    const tag = `bench-fence-${randomBytes(6).toString('hex')}`;
+    await fence(`${tag}-start`);
+    lines.length = 0;
+    for (let i = 0; i < MONITOR_REQUESTS; i++) {
+      const res = await fetch(url, { headers: { cookie } });
+      await res.arrayBuffer();
+      if (res.status !== 200) throw new Error(`GET ${url} answered ${res.status} during the MONITOR sample`);
+    }
+    await sleep(100);
+    await fence(`${tag}-end`);
+  } finally {
+    monitor.destroy();
+  }
+  const client = new Map<string, number>();
+  const script = new Map<string, number>();
+  const inMulti = new Map<string, boolean>();
+  let commands = 0;
+  let roundTrips = 0;
+  const add = (map: Map<string, number>, name: string) => map.set(name, (map.get(name) ?? 0) + 1);
+  for (const line of lines) {
+    // 1795484180.551952 [0 127.0.0.1:49746] "evalsha" "…" …   or   … [0 lua] "HGET" …
+    const match = /^[\d.]+ \[\d+ ([^\]]+)\] "([^"]*)"(.*)$/.exec(line);
+    if (!match) continue;
+    const [, source, name, rest] = match as unknown as [string, string, string, string];
+    const command = name.toLowerCase();
+    if (command === 'ping' && rest.includes('bench-fence-')) continue;
+    commands++;
+    if (source === 'lua') {
+      add(script, command);
+      continue;
+    }
+    if (inMulti.get(source)) {
+      if (command === 'exec' || command === 'discard') inMulti.set(source, false);
+      continue;
+    }
+    if (command === 'multi') inMulti.set(source, true);
+    roundTrips++;
+    add(client, command === 'multi' ? 'multi…exec' : command);
+  }
+  return {
+    requests: MONITOR_REQUESTS,
+    commandsPerRequest: commands / MONITOR_REQUESTS,
+    roundTripsPerRequest: roundTrips / MONITOR_REQUESTS,
+    clientCommands: perRequest(client, MONITOR_REQUESTS),
+    scriptCommands: perRequest(script, MONITOR_REQUESTS),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -291,6 +563,8 @@ interface Target {
   routes: Route[];
   /** A failure prints a note and skips the target instead of failing the bench. */
   optional?: true;
+  /** Uses the private Redis: needs it started, and its commands are counted. */
+  redis?: true;
   start(port: number, dir: string): Started;
   /** Signs in once; returns the Cookie header value. */
   signIn(base: string): Promise<string>;
@@ -370,6 +644,31 @@ async function prefillCloakroom(dir: string): Promise<string> {
   return `${PREFILL_SESSIONS.toLocaleString('en')} other sessions in its table`;
 }
 
+/** The version of an installed package, for the notes. */
+function versionOf(name: string): string {
+  try {
+    return (
+      JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as {
+        version: string;
+      }
+    ).version;
+  } catch {
+    return '?';
+  }
+}
+
+/** Resolves once the server's stores answer (`/readyz`): the Redis client connects after listen. */
+async function waitStoresReady(base: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await fetch(`${base}/readyz`);
+    await res.arrayBuffer();
+    if (res.status === 200) return;
+    if (Date.now() > deadline) throw new Error(`/readyz still answers ${res.status} after ${timeoutMs} ms`);
+    await sleep(50);
+  }
+}
+
 const TARGETS: Target[] = [
   {
     id: 'cloakroom',
@@ -387,6 +686,46 @@ const TARGETS: Target[] = [
     },
   },
   {
+    id: 'cloakroom-redis',
+    label: 'cloakroom server (Redis)',
+    store: 'Redis, 100k sessions; users SQLite',
+    routes: [{ path: '/healthz', bare: true }, { path: '/auth/verify' }, { path: '/api/session' }],
+    redis: true,
+    note:
+      'the same server with REDIS_URL set: sessions and sign-in counters in the private Redis (prefix ' +
+      '`cloakroom:`), users in SQLite; bare route = GET /healthz',
+    start(port, dir) {
+      const [command, args] = pinned(SERVER_CPU, process.execPath, [join(ROOT, 'dist/cli/main.js'), 'serve']);
+      return startProcess(command, args, {
+        ...process.env,
+        ...cloakroomEnv(port, dir),
+        REDIS_URL: redisUrl(),
+      });
+    },
+    async signIn(base) {
+      await waitStoresReady(base);
+      return cookieHeader(await postJson(`${base}/api/login`, ADMIN));
+    },
+  },
+  {
+    id: 'cloakroom-express',
+    label: 'cloakroom through Express',
+    store: 'Redis (cloakroom/redis); users SQLite',
+    routes: [{ path: '/healthz', bare: true }, { path: '/api/me' }],
+    redis: true,
+    note:
+      'Express 5 + cloakroom/express `createExpressAuth({ sessions, users })` from dist/, sessions in the ' +
+      'private Redis (prefix `bench-cx:`, node-redis client with disableOfflineQueue), users in SQLite ' +
+      '(read on every request, as in the server); GET /api/me returns the user id',
+    start: (port, dir) =>
+      nodeServer('bench/servers/cloakroom-express.mjs', port, {
+        BENCH_DATA_DIR: dir,
+        BENCH_SECRET: SECRET,
+        REDIS_URL: redisUrl(),
+      }),
+    signIn: async (base) => cookieHeader(await postJson(`${base}/api/login`, {})),
+  },
+  {
     id: 'express-memory',
     label: 'express-session',
     store: 'MemoryStore (in-process)',
@@ -402,6 +741,25 @@ const TARGETS: Target[] = [
     routes: [{ path: '/healthz', bare: true }, { path: '/api/me' }],
     start: (port, dir) =>
       nodeServer('bench/servers/express.mjs', port, { BENCH_STORE: 'sqlite', BENCH_DATA_DIR: dir }),
+    signIn: async (base) => cookieHeader(await postJson(`${base}/api/login`, {})),
+  },
+  {
+    id: 'express-redis',
+    label: 'express-session',
+    store: `connect-redis ${versionOf('connect-redis')} (node-redis)`,
+    routes: [{ path: '/healthz', bare: true }, { path: '/api/me' }],
+    redis: true,
+    note:
+      `express-session ${versionOf('express-session')} + connect-redis ${versionOf('connect-redis')} on the ` +
+      'private Redis (prefix `bench-express:`), options as usually deployed: resave: false, ' +
+      'saveUninitialized: false, rolling: false, cookie maxAge 30 min; connect-redis defaults (TTL from the ' +
+      'cookie, touch on)',
+    start: (port, dir) =>
+      nodeServer('bench/servers/express.mjs', port, {
+        BENCH_STORE: 'redis',
+        BENCH_DATA_DIR: dir,
+        REDIS_URL: redisUrl(),
+      }),
     signIn: async (base) => cookieHeader(await postJson(`${base}/api/login`, {})),
   },
   {
@@ -451,6 +809,23 @@ interface RouteResult {
   cpuBusy: number;
   /** Median over rounds of (this route − bare route) CPU µs/request; null for the bare route. */
   sessionCostUs: number | null;
+  /** Redis targets only. */
+  redis: RouteRedis | null;
+}
+
+interface RouteRedis {
+  /** All Redis commands of all rounds / all requests of all rounds (INFO commandstats). */
+  commandsPerRequest: number;
+  /** The same, per command. */
+  byCommand: Record<string, number>;
+  /** Calls per command over all rounds, and the requests they served. */
+  calls: Record<string, number>;
+  /** Requests served: completed + the one left in flight on each connection at the end of each round. */
+  requests: number;
+  /** Requests the load generator counted as completed. */
+  completed: number;
+  /** Authenticated routes: the MONITOR sample after the rounds. */
+  sample: MonitorSample | null;
 }
 
 interface TargetResult {
@@ -463,6 +838,33 @@ interface TargetResult {
   skipped?: string;
 }
 
+/**
+ * Redis commands per request over all rounds. The load generator stops with one request in flight
+ * on each of its connections; it does not count them, but the server still serves them (their
+ * Redis commands run, and land in the round's INFO delta, taken 50 ms later). So the requests a
+ * round served = completed + CONNECTIONS. (The CPU µs/request columns keep the plain
+ * "completed" denominator of the existing method: those 32 requests are ~0.3% of a round.)
+ */
+function redisOfRoute(rounds: Round[], sample: MonitorSample | null): RouteRedis {
+  const completed = rounds.reduce((n, r) => n + r.requests, 0);
+  const requests = completed + rounds.length * CONNECTIONS;
+  const calls: Record<string, number> = {};
+  for (const round of rounds) {
+    for (const [name, n] of Object.entries(round.redisCalls ?? {})) calls[name] = (calls[name] ?? 0) + n;
+  }
+  const total = Object.values(calls).reduce((a, b) => a + b, 0);
+  const byCommand: Record<string, number> = {};
+  for (const [name, n] of Object.entries(calls).sort((a, b) => b[1] - a[1])) byCommand[name] = n / requests;
+  return {
+    commandsPerRequest: requests > 0 ? total / requests : Number.NaN,
+    byCommand,
+    calls,
+    requests,
+    completed,
+    sample,
+  };
+}
+
 async function benchTarget(target: Target): Promise<TargetResult> {
   const dir = tempDir(`cloakroom-bench-${target.id}-`);
   const prepared = target.prepare ? await target.prepare(dir) : undefined;
@@ -471,6 +873,8 @@ async function benchTarget(target: Target): Promise<TargetResult> {
   const started = target.start(port, dir);
   const pid = started.child.pid;
   if (pid === undefined) throw new Error('the server did not start');
+  const redisClient = target.redis ? redis?.client : undefined;
+  if (target.redis && !redisClient) throw new Error('the private Redis is not running');
   try {
     await waitReady(base, started);
     const cookie = await target.signIn(base);
@@ -482,16 +886,24 @@ async function benchTarget(target: Target): Promise<TargetResult> {
         throw new Error(`GET ${route.path} with the session cookie answered ${res.status}`);
     }
     for (const route of target.routes) await load(`${base}${route.path}`, cookie, WARMUP_SECONDS);
+    // As after a timed run: the warm-up's last in-flight requests must not land in the first round.
+    await sleep(50);
     const rounds = new Map<string, Round[]>(target.routes.map((r) => [r.path, []]));
     for (let i = 0; i < ROUNDS; i++) {
       for (const route of target.routes) {
-        const round = await measureRound(pid, `${base}${route.path}`, cookie, ROUND_SECONDS);
+        const round = await measureRound(pid, `${base}${route.path}`, cookie, ROUND_SECONDS, redisClient);
         if (round.non2xx > 0) {
           throw new Error(`GET ${route.path}: ${round.non2xx} answers were not 2xx/3xx during a round`);
         }
         rounds.get(route.path)!.push(round);
       }
       process.stderr.write('.');
+    }
+    const samples = new Map<string, MonitorSample>();
+    if (redis && target.redis) {
+      for (const route of target.routes) {
+        if (!route.bare) samples.set(route.path, await monitorSample(redis, `${base}${route.path}`, cookie));
+      }
     }
     const bare = rounds.get(target.routes.find((r) => r.bare)!.path)!;
     const routes = target.routes.map((route): RouteResult => {
@@ -511,6 +923,7 @@ async function benchTarget(target: Target): Promise<TargetResult> {
         sessionCostUs: route.bare
           ? null
           : median(list.map((r, i) => r.cpuUsPerRequest - bare[i]!.cpuUsPerRequest)),
+        redis: target.redis ? redisOfRoute(list, samples.get(route.path) ?? null) : null,
       };
     });
     const socketErrors = routes.reduce((n, r) => n + r.rounds.reduce((m, x) => m + x.errors, 0), 0);
@@ -538,7 +951,9 @@ interface Floor {
   sha256Api: string;
   storeReadHotUs: number;
   storeReadRandomUs: number;
-  wallUs?: Record<string, number>;
+  /** node-redis HGETALL, client CPU, 32 in flight; null without the private Redis. */
+  redisReadUs?: number | null;
+  wallUs?: Record<string, number | null>;
   rows: number;
   batch: number;
   batches: number;
@@ -546,6 +961,7 @@ interface Floor {
 
 const f1 = (n: number | null | undefined): string => (n == null || !Number.isFinite(n) ? '—' : n.toFixed(1));
 const f2 = (n: number): string => (Number.isFinite(n) ? n.toFixed(2) : '—');
+const f3 = (n: number): string => (Number.isFinite(n) ? n.toFixed(3) : '—');
 const ms = (n: number): string => (Number.isFinite(n) ? `${n < 10 ? n.toFixed(2) : n.toFixed(1)} ms` : '—');
 
 function table(header: string[], rows: string[][], right: boolean[]): string {
@@ -561,7 +977,22 @@ function table(header: string[], rows: string[][], right: boolean[]): string {
 const floorLine = (label: string, us: number, note = ''): string =>
   `  ${label.padEnd(46)}${f2(us).padStart(7)} µs${note ? `   ${note}` : ''}`;
 
-function report(results: TargetResult[], floor: Floor | null): string {
+interface RedisReport {
+  version: string;
+  port: number;
+  prefill: RedisPrefill | null;
+  /** `MEMORY USAGE … SAMPLES 0` of the session key each Redis target's one sign-in left. */
+  signedInKeys: Record<string, { key: string; bytes: number | null; encoding: string | null }>;
+}
+
+/** Round trips per request for the table: the MONITOR sample, or 0 when no command was sent at all. */
+function roundTripsCell(r: RouteResult): string {
+  if (!r.redis) return '—';
+  if (r.redis.sample) return f2(r.redis.sample.roundTripsPerRequest);
+  return r.redis.commandsPerRequest === 0 ? '0' : '—';
+}
+
+function report(results: TargetResult[], floor: Floor | null, redisReport: RedisReport | null): string {
   const out: string[] = [];
   const reference = results
     .find((t) => t.id === 'cloakroom')
@@ -569,7 +1000,20 @@ function report(results: TargetResult[], floor: Floor | null): string {
   const rows: string[][] = [];
   for (const t of results) {
     if (t.skipped) {
-      rows.push([t.label, t.store, `skipped: ${t.skipped.split('\n')[0]}`, '', '', '', '', '', '', '']);
+      rows.push([
+        t.label,
+        t.store,
+        `skipped: ${t.skipped.split('\n')[0]}`,
+        '',
+        '',
+        '',
+        '',
+        '',
+        '',
+        '',
+        '',
+        '',
+      ]);
       continue;
     }
     for (const r of t.routes) {
@@ -588,6 +1032,8 @@ function report(results: TargetResult[], floor: Floor | null): string {
         `${f1(r.cpuUsPerRequest)} (${f1(r.cpuUsPerRequestMin)}–${f1(r.cpuUsPerRequestMax)})`,
         f1(r.sessionCostUs),
         r.bare ? '' : ratio,
+        r.redis ? f3(r.redis.commandsPerRequest) : '—',
+        roundTripsCell(r),
       ]);
     }
   }
@@ -604,9 +1050,11 @@ function report(results: TargetResult[], floor: Floor | null): string {
         'CPU µs/req (min–max)',
         'session cost µs',
         'vs cloakroom',
+        'Redis cmds/req',
+        'round trips/req',
       ],
       rows,
-      [false, false, false, true, true, true, true, true, true, true],
+      [false, false, false, true, true, true, true, true, true, true, true, true],
     ),
   );
   out.push(
@@ -619,6 +1067,59 @@ function report(results: TargetResult[], floor: Floor | null): string {
   );
   for (const t of results) if (t.note) out.push(`${t.label}: ${t.note}.`);
   for (const t of results) if (t.prepared) out.push(`${t.label}: ${t.prepared}.`);
+
+  const redisTargets = results.filter((t) => !t.skipped && t.routes.some((r) => r.redis));
+  if (redisReport && redisTargets.length > 0) {
+    const p = redisReport.prefill;
+    out.push(
+      '',
+      `Redis ${redisReport.version}: one private redis-server for all Redis targets (port ${redisReport.port}, ` +
+        `--save '' --appendonly no, pinned to CPU ${LOAD_CPU} with the load generator).`,
+    );
+    if (p) {
+      out.push(
+        `  prefilled through the cloakroom/redis store API: ${p.sessions.toLocaleString('en')} sessions of ` +
+          `${p.users.toLocaleString('en')} users under \`cloakroom:\` (browser user agent, IPv4, 2 data keys) in ` +
+          `${p.seconds.toFixed(1)} s; every Redis target shares this keyspace.`,
+        `  memory: ${Math.round(p.usedMemoryPerSession).toLocaleString('en')} B of used_memory per session ` +
+          `(hash + user index + keyspace/expiry dicts); one session hash ${p.hashBytes ?? '?'} B ` +
+          `(MEMORY USAGE, encoding ${p.hashEncoding ?? '?'}).`,
+      );
+    }
+    for (const [label, k] of Object.entries(redisReport.signedInKeys)) {
+      out.push(
+        `  ${label}: the bench's own signed-in session key ${k.bytes ?? '?'} B (${k.encoding ?? '?'}; ` +
+          "its user agent is the short one of Node's fetch).",
+      );
+    }
+    out.push(
+      '  "Redis cmds/req" = Δ INFO commandstats calls over all rounds (every command Redis ran, those inside a',
+      "  Lua script included; the bench's own INFO excluded) / requests served; requests served = completed +",
+      `  the ${CONNECTIONS} requests wrk leaves in flight when it stops a round (the server still serves them).`,
+      `  "round trips/req" = MONITOR during ${MONITOR_REQUESTS} sequential requests after the rounds: each command a ` +
+        'client sends is one round trip, a MULTI…EXEC block is one, commands run inside a script (EVALSHA) are not.',
+    );
+    for (const t of redisTargets) {
+      for (const r of t.routes) {
+        if (!r.redis || r.bare) continue;
+        const rounds = Object.entries(r.redis.byCommand)
+          .map(
+            ([name, n]) =>
+              `${name.toUpperCase()} ${n.toFixed(n >= 0.01 ? 3 : 6)} (${r.redis!.calls[name]} calls)`,
+          )
+          .join(' + ');
+        const s = r.redis.sample;
+        out.push(
+          `  ${t.label} GET ${r.path}: rounds ${rounds || 'none'} over ${r.redis.requests.toLocaleString('en')} ` +
+            `requests (${r.redis.completed.toLocaleString('en')} completed)` +
+            (s
+              ? `; sample: sent ${s.clientCommands}, inside scripts ${s.scriptCommands}` +
+                ` = ${f2(s.commandsPerRequest)} commands, ${f2(s.roundTripsPerRequest)} round trips per request`
+              : ''),
+        );
+      }
+    }
+  }
 
   if (floor) {
     const floor1 = floor.hmacSha256Us + floor.sha256Us + floor.storeReadHotUs;
@@ -641,6 +1142,20 @@ function report(results: TargetResult[], floor: Floor | null): string {
           ' (roles/lock apply on the very next request)',
       ),
     );
+    if (floor.redisReadUs != null) {
+      out.push(
+        floorLine(
+          'node-redis HGETALL, 32 in flight (client CPU)',
+          floor.redisReadUs,
+          "(Redis's own CPU not counted: another process, on CPU 0)",
+        ),
+        floorLine(
+          'floor, Redis = HMAC + SHA-256 + HGETALL + 1 read',
+          floor.hmacSha256Us + floor.sha256Us + floor.redisReadUs + floor.storeReadHotUs,
+          '<- applies to cloakroom on Redis: session from Redis, user row from SQLite',
+        ),
+      );
+    }
     const ours = results.find((t) => t.id === 'cloakroom' && !t.skipped);
     if (ours) {
       out.push(
@@ -658,6 +1173,48 @@ function report(results: TargetResult[], floor: Floor | null): string {
         );
       }
     }
+  }
+
+  const ourRedis = results.filter(
+    (t) => (t.id === 'cloakroom-redis' || t.id === 'cloakroom-express') && !t.skipped,
+  );
+  if (ourRedis.length > 0) {
+    out.push(
+      '',
+      `Issue targets, cloakroom on Redis: session cost ≤ ${REDIS_TARGET_US} µs, and exactly 1 Redis round trip per ` +
+        'authenticated request inside the touch interval:',
+    );
+    const costMet: string[] = [];
+    const costOver: string[] = [];
+    const tripsMet: string[] = [];
+    const tripsOff: string[] = [];
+    for (const t of ourRedis) {
+      for (const r of t.routes) {
+        if (r.bare || !r.redis || r.sessionCostUs == null) continue;
+        const name = `${t.label} GET ${r.path}`;
+        const trips = r.redis.sample?.roundTripsPerRequest ?? Number.NaN;
+        // Inside the touch interval nothing but the read is sent; a touch (≤ 1 per session and
+        // minute) may fall inside a run, hence the rounding to 2 decimals.
+        const oneTrip = Math.abs(trips - 1) < 0.005 && Math.abs(r.redis.commandsPerRequest - 1) < 0.005;
+        (r.sessionCostUs <= REDIS_TARGET_US ? costMet : costOver).push(name);
+        (oneTrip ? tripsMet : tripsOff).push(name);
+        out.push(
+          `  ${name.padEnd(42)} ${f1(r.sessionCostUs).padStart(6)} µs ` +
+            `${r.sessionCostUs <= REDIS_TARGET_US ? 'met' : 'OVER'}; ${f3(r.redis.commandsPerRequest)} commands, ` +
+            `${f2(trips)} round trips per request ${oneTrip ? 'met' : 'NOT met'}`,
+        );
+      }
+    }
+    const routes = tripsMet.length + tripsOff.length;
+    out.push(
+      `  => one round trip per request: ${
+        tripsOff.length === 0 ? `MET on all ${routes} routes` : `NOT met on ${tripsOff.join(', ')}`
+      }; session cost ≤ ${REDIS_TARGET_US} µs: ${
+        costOver.length === 0
+          ? `MET on all ${routes} routes`
+          : `met on ${costMet.length}, OVER on ${costOver.length} of ${routes} routes`
+      }.`,
+    );
   }
   return out.join('\n');
 }
@@ -686,7 +1243,8 @@ async function main(): Promise<number> {
   }
   const targets = TARGETS.filter((t) => ONLY.length === 0 || ONLY.includes(t.id));
   const perTarget = targets.map((t) => t.routes.length * (WARMUP_SECONDS + ROUNDS * ROUND_SECONDS));
-  const estimate = perTarget.reduce((a, b) => a + b, 0) + 25;
+  const usesRedis = targets.some((t) => t.redis);
+  const estimate = perTarget.reduce((a, b) => a + b, 0) + 25 + (usesRedis ? 20 : 0);
   process.stderr.write(
     `cloakroom HTTP bench: ${targets.map((t) => t.id).join(', ')}; about ${Math.ceil(estimate / 10) * 10} s\n` +
       `node ${process.version}, ${CPU_COUNT} CPUs, load average ${loadAtStart
@@ -707,13 +1265,23 @@ async function main(): Promise<number> {
     });
     process.stderr.write('done\n');
   }
+  let prefill: RedisPrefill | null = null;
+  if (usesRedis) {
+    process.stderr.write('private redis-server … ');
+    redis = await startRedis();
+    process.stderr.write(`${redis.version} on port ${redis.port}; prefill … `);
+    prefill = await prefillRedis(redis);
+    process.stderr.write('done\n');
+  }
+
   process.stderr.write('the floor … ');
   const [floorCommand, floorArgs] = pinned(SERVER_CPU, process.execPath, [
     '--import',
     'tsx',
     join(ROOT, 'bench/floor.ts'),
   ]);
-  const floor = JSON.parse(await run(floorCommand, floorArgs)) as Floor;
+  const floorEnv = redis ? { ...process.env, BENCH_REDIS_URL: redis.url } : process.env;
+  const floor = JSON.parse(await run(floorCommand, floorArgs, floorEnv)) as Floor;
   process.stderr.write('done\n');
 
   const results: TargetResult[] = [];
@@ -731,7 +1299,30 @@ async function main(): Promise<number> {
     }
   }
 
-  const text = report(results, floor);
+  let redisReport: RedisReport | null = null;
+  if (redis) {
+    const signedInKeys: RedisReport['signedInKeys'] = {};
+    const sessionKeys = [
+      ['express-session + connect-redis', 'bench-express:*'],
+      ['cloakroom through Express', 'bench-cx:s:*'],
+    ] as const;
+    for (const [label, pattern] of sessionKeys) {
+      for await (const keys of redis.client.scanIterator({ MATCH: pattern, COUNT: 10_000 })) {
+        for (const key of keys) {
+          signedInKeys[label] = {
+            key,
+            bytes: (await redis.client.memoryUsage(key, { SAMPLES: 0 })) ?? null,
+            encoding: (await redis.client.objectEncoding(key)) ?? null,
+          };
+        }
+      }
+    }
+    redisReport = { version: redis.version, port: redis.port, prefill, signedInKeys };
+    redis.client.destroy();
+    await stopProcess(redis.started.child);
+  }
+
+  const text = report(results, floor, redisReport);
   const loadAtEnd = loadavg();
   const busiest = Math.max(loadAtStart[0] ?? 0, loadAtEnd[0] ?? 0);
   const loadLine =
@@ -775,6 +1366,7 @@ async function main(): Promise<number> {
           clockTicksPerSecond: CLK_TCK,
         },
         floor,
+        redis: redisReport,
         targets: results,
       },
       null,

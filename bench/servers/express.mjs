@@ -2,7 +2,11 @@
  * Peer: Express 5 + express-session. BENCH_STORE=memory uses express-session's default
  * MemoryStore (what its docs say not to deploy, but the usual starting point);
  * BENCH_STORE=sqlite uses better-sqlite3-session-store on a better-sqlite3 file with the same
- * journal settings as cloakroom's store. `GET /healthz` is registered before the session
+ * journal settings as cloakroom's store; BENCH_STORE=redis uses connect-redis 9 (`RedisStore`
+ * on a node-redis client, as its README shows: default client options, its default TTL and
+ * touch) on REDIS_URL, keys prefixed `bench-express:`. Session options are the usual ones:
+ * `resave: false`, `saveUninitialized: false`, `rolling: false` (the default), a 30-minute
+ * cookie `maxAge`. `GET /healthz` is registered before the session
  * middleware, so it is the bare route of the same app; `GET /api/me` reads
  * `req.session.userId`; `POST /api/login` regenerates the session and sets `userId` (no
  * password check: only the session is measured). Started by bench/http.bench.ts.
@@ -23,8 +27,15 @@ if (kind === 'sqlite') {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   store = new SqliteStore({ client: db, expired: { clear: true, intervalMs: 15 * 60 * 1000 } });
+} else if (kind === 'redis') {
+  const { createClient } = await import('redis');
+  const { RedisStore } = await import('connect-redis');
+  const client = createClient({ url: process.env.REDIS_URL });
+  client.on('error', (error) => console.error('redis', error.message));
+  await client.connect();
+  store = new RedisStore({ client, prefix: 'bench-express:' });
 } else if (kind !== 'memory') {
-  throw new Error(`BENCH_STORE must be memory or sqlite, got ${kind}`);
+  throw new Error(`BENCH_STORE must be memory, sqlite or redis, got ${kind}`);
 }
 
 const app = express();
@@ -37,6 +48,7 @@ app.use(
     name: 'sid',
     resave: false,
     saveUninitialized: false,
+    rolling: false,
     cookie: { httpOnly: true, sameSite: 'lax', secure: false, maxAge: 30 * 60 * 1000 },
     ...(store ? { store } : {}),
   }),

@@ -4,7 +4,8 @@ import { toUser, type User } from '../../auth/users.js';
 import { StoreError } from '../../core/errors.js';
 import { fromWebRequest, type IncomingRequest, isSafeMethod } from '../../core/request.js';
 import type { NoSessionReason, Session } from '../../core/session.js';
-import type { CreateOptions, CsrfRefusal, Issued, Sessions } from '../../core/sessions.js';
+import type { CreateOptions, Issued, Sessions } from '../../core/sessions.js';
+import { type Refusal, refusalBody, UNAVAILABLE_BODY } from '../shared/refusal.js';
 
 /** Why a request has no signed-in user: a core reason, or the account is gone or locked. */
 export type NoUserReason = NoSessionReason | 'user-missing' | 'user-locked';
@@ -41,17 +42,7 @@ export interface HonoAuthOptions {
   onRefused?: (c: Context, refusal: Refusal) => Response | Promise<Response>;
 }
 
-/** A guard's refusal. */
-export type Refusal =
-  | { status: 401; error: 'unauthenticated' }
-  | { status: 403; error: 'forbidden'; role: string }
-  | { status: 403; error: 'csrf'; reason: CsrfRefusal };
-
-const MESSAGES: Record<Refusal['error'], string> = {
-  unauthenticated: 'Sign in first.',
-  forbidden: 'You do not have the role this needs.',
-  csrf: 'This request failed the cross-site request forgery check.',
-};
+export type { Refusal };
 
 function defaultRemote(c: Context): string | null {
   const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
@@ -75,13 +66,8 @@ export function createHonoAuth(options: HonoAuthOptions) {
   const { sessions, users } = options;
   const trustProxy = options.trustProxy ?? false;
   const remote = options.remoteAddress ?? defaultRemote;
-  const unavailable =
-    options.onUnavailable ??
-    ((c: Context) =>
-      c.json({ error: 'unavailable', message: 'The session store is unavailable; try again shortly.' }, 503));
-  const refused =
-    options.onRefused ??
-    ((c: Context, r: Refusal) => c.json({ error: r.error, message: MESSAGES[r.error] }, r.status));
+  const unavailable = options.onUnavailable ?? ((c: Context) => c.json(UNAVAILABLE_BODY, 503));
+  const refused = options.onRefused ?? ((c: Context, r: Refusal) => c.json(refusalBody(r), r.status));
 
   const queue = (c: Ctx, cookies: readonly string[]) => {
     for (const cookie of cookies) c.get('cloakroomCookies').set(cookieNameOf(cookie), cookie);
