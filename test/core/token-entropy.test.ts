@@ -27,3 +27,32 @@ describe('token entropy', () => {
     expect(chi).toBeLessThan(400);
   });
 });
+
+describe('pooled random bytes (nodeCrypto.randomBytes)', () => {
+  test('bytes already handed out never change when the pool refills, and no two reads overlap', async () => {
+    const { nodeCrypto } = await import('../../src/core/node-crypto.js');
+    const first = nodeCrypto.randomBytes(32);
+    const copy = Uint8Array.from(first);
+    // 4 KiB pool, 32-byte reads: 1,000 reads cross many refills.
+    const seen = new Set<string>([Buffer.from(first).toString('hex')]);
+    for (let i = 0; i < 1_000; i++) {
+      const bytes = nodeCrypto.randomBytes(32);
+      expect(bytes.length).toBe(32);
+      seen.add(Buffer.from(bytes).toString('hex'));
+    }
+    expect(first).toEqual(copy);
+    expect(seen.size).toBe(1_001);
+  });
+
+  test('odd and large sizes come out at the asked length, uniformly distributed', async () => {
+    const { nodeCrypto } = await import('../../src/core/node-crypto.js');
+    for (const length of [0, 1, 7, 255, 256, 257, 4096, 10_000]) {
+      expect(nodeCrypto.randomBytes(length).length).toBe(length);
+    }
+    const counts = new Array<number>(256).fill(0);
+    for (let i = 0; i < 10_000; i++) for (const b of nodeCrypto.randomBytes(33)) counts[b]!++;
+    const expected = 330_000 / 256;
+    const chi = counts.reduce((sum, c) => sum + (c - expected) ** 2 / expected, 0);
+    expect(chi).toBeLessThan(400);
+  });
+});
