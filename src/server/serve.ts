@@ -8,6 +8,7 @@ import { bootstrapAdmin } from './bootstrap.js';
 import type { ServerConfig } from './config.js';
 import type { ServerDeps } from './context.js';
 import { createDeps } from './deps.js';
+import { withSecurityHeaders } from './security-headers.js';
 import { createSetupToken, type SetupToken } from './setup-token.js';
 
 /** A running server. */
@@ -34,7 +35,7 @@ export async function startServer(
   }
   const app = createApp(deps, setup);
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () =>
+    const s = serve({ fetch: withSecurityHeaders(app.fetch), port: config.port, hostname: config.host }, () =>
       resolve(s as Server),
     ) as Server;
     s.once('error', reject);

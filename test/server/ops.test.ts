@@ -78,6 +78,30 @@ describe('security headers', () => {
     }
   });
 
+  test('every HTML page and HTML error carries them too, and the stylesheet alone may be cached', async () => {
+    const bob = await h.login('bob');
+    const pages = [
+      await h.fetch('/login'),
+      await h.fetch('/account', { cookie: bob.cookie }),
+      await h.fetch('/account'),
+      await h.fetch('/admin', { cookie: bob.cookie }),
+      await h.fetch('/no-such-page'),
+    ];
+    for (const res of pages) {
+      const what = `${res.url} → ${res.status}`;
+      expect(res.headers.get('cache-control'), what).toBe('no-store');
+      expect(res.headers.get('x-frame-options'), what).toBe('DENY');
+      expect(res.headers.get('content-security-policy'), what).toContain("frame-ancestors 'none'");
+      await res.arrayBuffer();
+    }
+    expect(pages.map((r) => r.status)).toEqual([200, 200, 303, 403, 404]);
+    const css = await h.fetch('/assets/cloakroom.css');
+    expect(css.headers.get('cache-control')).toBe('public, max-age=3600');
+    expect(css.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(css.headers.get('content-type')).toContain('text/css');
+    await css.arrayBuffer();
+  });
+
   test('no CORS: a cross-origin preflight gets no Access-Control-Allow-* headers', async () => {
     const res = await h.fetch('/api/login', {
       method: 'OPTIONS',

@@ -25,7 +25,6 @@ function headerValue(text: string): string {
 export function verifyRoutes(app: App, deps: ServerDeps): void {
   const { sessions, logger, metrics } = deps;
   app.get('/auth/verify', (c) => {
-    c.header('Cache-Control', 'no-store');
     const role = c.req.query('role');
     if (role !== undefined && !isValidRole(role))
       throw new ApiError('bad_request', 'role must be a role name.');
@@ -57,9 +56,16 @@ export function verifyRoutes(app: App, deps: ServerDeps): void {
       throw new ApiError('forbidden', 'You do not have the role this needs.');
     }
     metrics.forwardAuth.inc({ result: 'ok' });
-    c.header('X-Auth-User', headerValue(user.username));
-    c.header('X-Auth-User-Id', user.id);
-    c.header('X-Auth-Roles', user.roles.join(','));
-    return c.body(null, 200);
+    // A Response with a plain header object: the node adapter writes it without building an
+    // undici Headers (this route runs once for every request to every protected service).
+    // Cache-Control: no-store comes with the server's security headers.
+    return new Response(null, {
+      status: 200,
+      headers: {
+        'X-Auth-User': headerValue(user.username),
+        'X-Auth-User-Id': user.id,
+        'X-Auth-Roles': user.roles.join(','),
+      },
+    });
   });
 }
