@@ -80,7 +80,16 @@ describe('sign-in through the /login form (real browser)', () => {
     await context.close();
   });
 
-  for (const next of ['//evil.test', 'https://evil.test', '/\\evil.test', '/%5Cevil.test', '///evil.test']) {
+  // `/.//evil.test` and `/%2e%2e//evil.test` normalise to `//evil.test`: the dot-segment open redirect.
+  for (const next of [
+    '//evil.test',
+    'https://evil.test',
+    '/\\evil.test',
+    '/%5Cevil.test',
+    '///evil.test',
+    '/.//evil.test',
+    '/%2e%2e//evil.test',
+  ]) {
     it(`an open-redirect attempt next=${next} ends on /account on our own origin`, async () => {
       const context = await newContext(browser);
       const page = await context.newPage();

@@ -41,22 +41,36 @@ export function formatDate(at: number): string {
   return `${absolute.format(new Date(at))} UTC`;
 }
 
+const BASE = 'http://cloakroom.invalid';
+
+/**
+ * A path a browser resolves on our own origin: one leading `/` (`//host` is scheme-relative),
+ * no `\\` (browsers read it as `/` in http(s) URLs, so `/\\host` is `//host`), no control
+ * characters (the URL parser drops tabs and newlines, which can hide a `//`).
+ */
+function isLocalPath(path: string): boolean {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are refused outright
+  return path.startsWith('/') && !path.startsWith('//') && !/[\\\u0000-\u001f\u007f]/.test(path);
+}
+
 /**
  * Where to go after sign-in: only a same-origin path. `//evil`, `/\\evil`, absolute URLs,
  * control characters and anything that resolves to another origin fall back to `/account`
- * (no open redirect; checklist 60).
+ * (no open redirect; checklist 60). The normalised form is checked again, because dot
+ * segments can turn a harmless-looking path into a scheme-relative one: `/.//evil.com` and
+ * `/%2e%2e//evil.com` both normalise to `//evil.com`.
  */
 export function safeNext(raw: unknown): string {
   const fallback = '/account';
-  if (typeof raw !== 'string' || raw.length === 0 || raw.length > 512) return fallback;
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are refused outright
-  if (!raw.startsWith('/') || raw.startsWith('//') || /[\\\u0000-\u001f\u007f]/.test(raw)) return fallback;
+  if (typeof raw !== 'string' || raw.length === 0 || raw.length > 512 || !isLocalPath(raw)) return fallback;
   try {
-    const base = 'http://cloakroom.invalid';
-    const url = new URL(raw, base);
-    if (url.origin !== base || /%2f|%5c/i.test(url.pathname)) return fallback;
+    const url = new URL(raw, BASE);
+    if (url.origin !== BASE || /%2f|%5c/i.test(url.pathname)) return fallback;
     if (url.pathname === '/login' || url.pathname === '/logout') return fallback;
-    return `${url.pathname}${url.search}`;
+    const next = `${url.pathname}${url.search}`;
+    // What we send is what the browser resolves: it must still be a local path, and stay here.
+    if (!isLocalPath(next) || new URL(next, BASE).origin !== BASE) return fallback;
+    return next;
   } catch {
     return fallback;
   }
