@@ -11,6 +11,8 @@ export {
 } from './passwords.js';
 export { type SignInDeps, type SignInInput, type SignInResult, signIn } from './sign-in.js';
 export {
+  type Admission,
+  type Admitted,
   createThrottle,
   type Throttle,
   type ThrottleLimit,

@@ -68,7 +68,7 @@ export async function signIn(
     const lockout = await deps.throttle.fail(username, request.ip, { admitted: true });
     return { ok: false, error: 'invalid_credentials', username, lockout };
   }
-  await deps.throttle.succeed(username);
+  await deps.throttle.succeed(username, verdict);
   if (check.needsRehash) {
     await deps.users.update(
       user.id,

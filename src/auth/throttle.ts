@@ -2,7 +2,7 @@ import { type Clock, systemClock } from '../core/clock.js';
 import { type Duration, parseDuration } from '../core/duration.js';
 import { ConfigError } from '../core/errors.js';
 import { throttleKeyOfIp } from './ip.js';
-import type { CounterStore } from './types.js';
+import type { CounterState, CounterStore } from './types.js';
 
 /** One limit: `failures` within `window` start a lockout. */
 export interface ThrottleLimit {
@@ -27,6 +27,19 @@ export type ThrottleVerdict =
   | { throttled: true; retryAfterSeconds: number; scope: 'account' | 'ip' };
 
 /**
+ * An attempt `admit` let through. It holds a place in its address's failure count until it is
+ * settled: a failure keeps it, `succeed(username, admitted)` gives it back.
+ */
+export interface Admitted {
+  throttled: false;
+  /** The address's counter key and the end of the window the place was taken in. */
+  reservation: { readonly ipKey: string; readonly windowEnd: number };
+}
+
+/** What `admit` answers. */
+export type Admission = Admitted | Extract<ThrottleVerdict, { throttled: true }>;
+
+/**
  * Sign-in throttling in the counter store, so every instance agrees. Past the limit a
  * lockout starts that lasts one window; each further lockout within a day doubles it, up to
  * `maxLockout`. While locked, every attempt is refused before the password is looked at.
@@ -36,20 +49,28 @@ export interface Throttle {
   /** Whether a lockout is running for the account or the address. Counts nothing. */
   check(username: string, ip: string | null): Promise<ThrottleVerdict>;
   /**
-   * `check`, then counts this attempt on the account *before* its password is verified.
-   * With check-then-count, N concurrent guesses would all pass `check` before the first
-   * failure is recorded; counting first admits at most the limit. Pair with
-   * `fail(…, { admitted: true })` on failure and `succeed` on success.
+   * `check`, then counts this attempt on the account and on the address *before* its password
+   * is verified. With check-then-count, N concurrent guesses would all pass `check` before the
+   * first failure is recorded (and each costs an argon2 verification); counting first admits at
+   * most the limit of each. Pair with `fail(…, { admitted: true })` on failure and
+   * `succeed(username, admission)` on success.
    */
-  admit(username: string, ip: string | null): Promise<ThrottleVerdict>;
-  /** Records a failure; returns the scopes that a lockout just started for. */
+  admit(username: string, ip: string | null): Promise<Admission>;
+  /**
+   * Records a failure; returns the scopes that a lockout just started for. With
+   * `admitted: true` the attempt is already counted (by `admit`) on the account and the address.
+   */
   fail(
     username: string,
     ip: string | null,
     options?: { admitted?: boolean },
   ): Promise<Array<'account' | 'ip'>>;
-  /** Clears the account's failure count after a successful sign-in. */
-  succeed(username: string): Promise<void>;
+  /**
+   * After a successful sign-in: clears the account's failure count and gives back the place
+   * `admitted` took in its address's count (a success is not a failure). Without `admitted`
+   * the address keeps counting the attempt.
+   */
+  succeed(username: string, admitted?: Admitted): Promise<void>;
 }
 
 const DAY_MS = 86_400_000;
@@ -73,6 +94,16 @@ export function createThrottle(options: ThrottleOptions): Throttle {
     ip: `ip:${throttleKeyOfIp(ip)}`,
   });
 
+  /**
+   * The address's count less the places that successful sign-ins gave back. Those are kept
+   * under a key of their own per window (`ok:<key>:<window end>`): a give-back can only cancel
+   * a place taken in the same window, never a later window's failures.
+   */
+  async function ipFailures(key: string, count: CounterState, now: number): Promise<number> {
+    const returned = await counters.get(`ok:${key}:${count.resetAt}`, now);
+    return count.count - (returned?.count ?? 0);
+  }
+
   async function strike(
     scope: 'account' | 'ip',
     key: string,
@@ -83,9 +114,15 @@ export function createThrottle(options: ThrottleOptions): Throttle {
     const count = counted
       ? await counters.get(`fail:${key}`, now)
       : await counters.increment(`fail:${key}`, windowMs, now);
-    if (count === null || count.count < failures) return false;
-    // Concurrent failures can all see the limit reached: only one starts (and escalates) a lockout.
+    if (count === null) return false;
+    const failed = scope === 'ip' ? await ipFailures(key, count, now) : count.count;
+    if (failed < failures) return false;
     if (await counters.get(`block:${key}`, now)) return false;
+    // Concurrent failures can all see the limit reached (admitted ones read one shared count):
+    // only the first to claim this window starts (and escalates) a lockout. `increment` is
+    // atomic in every store, so exactly one claim counts 1, on any number of instances.
+    const claim = await counters.increment(`lock:${key}:${count.resetAt}`, count.resetAt - now, now);
+    if (claim.count > 1) return false;
     const strikes = await counters.increment(`strikes:${key}`, DAY_MS, now);
     const lockMs = Math.min(windowMs * 2 ** Math.min(strikes.count - 1, 20), maxLockMs);
     await counters.increment(`block:${key}`, lockMs, now);
@@ -119,13 +156,23 @@ export function createThrottle(options: ThrottleOptions): Throttle {
       const verdict = await check(username, ip);
       if (verdict.throttled) return verdict;
       const now = clock.now();
-      const { failures, windowMs } = scopes.account;
-      const tries = await counters.increment(`fail:${keysOf(username, ip).account}`, windowMs, now);
-      if (tries.count <= failures) return { throttled: false };
+      const keys = keysOf(username, ip);
+      // Both places are taken at once; an attempt refused here keeps them (it was an attempt).
+      const [account, byIp] = await Promise.all([
+        counters.increment(`fail:${keys.account}`, scopes.account.windowMs, now),
+        counters.increment(`fail:${keys.ip}`, scopes.ip.windowMs, now),
+      ]);
+      const over =
+        account.count > scopes.account.failures
+          ? { state: account, scope: 'account' as const }
+          : (await ipFailures(keys.ip, byIp, now)) > scopes.ip.failures
+            ? { state: byIp, scope: 'ip' as const }
+            : null;
+      if (!over) return { throttled: false, reservation: { ipKey: keys.ip, windowEnd: byIp.resetAt } };
       return {
         throttled: true,
-        scope: 'account',
-        retryAfterSeconds: Math.max(1, Math.ceil((tries.resetAt - now) / 1000)),
+        scope: over.scope,
+        retryAfterSeconds: Math.max(1, Math.ceil((over.state.resetAt - now) / 1000)),
       };
     },
     async fail(username, ip, { admitted = false } = {}) {
@@ -133,11 +180,16 @@ export function createThrottle(options: ThrottleOptions): Throttle {
       const keys = keysOf(username, ip);
       const started: Array<'account' | 'ip'> = [];
       if (await strike('account', keys.account, now, admitted)) started.push('account');
-      if (await strike('ip', keys.ip, now)) started.push('ip');
+      if (await strike('ip', keys.ip, now, admitted)) started.push('ip');
       return started;
     },
-    async succeed(username) {
+    async succeed(username, admitted) {
       await counters.reset(`fail:${keysOf(username, null).account}`);
+      if (!admitted) return;
+      const now = clock.now();
+      const { ipKey, windowEnd } = admitted.reservation;
+      // A window that has ended took its places with it: nothing to give back.
+      if (windowEnd > now) await counters.increment(`ok:${ipKey}:${windowEnd}`, windowEnd - now, now);
     },
   };
 }

@@ -2,6 +2,9 @@ import { describe, expect, test } from 'vitest';
 import { createThrottle } from '../../src/auth/throttle.js';
 import { manualClock } from '../../src/core/clock.js';
 import { createMemoryStore } from '../../src/stores/memory/index.js';
+import { authHarness, passwords } from '../support/auth.js';
+
+const PASSWORD = 'correct horse battery staple';
 
 describe('throttling under concurrent guesses', () => {
   test('20 simultaneous attempts on one account admit only the limit; the rest are throttled', async () => {
@@ -15,11 +18,13 @@ describe('throttling under concurrent guesses', () => {
     );
     expect(verdicts.filter((v) => !v.throttled)).toHaveLength(5);
     expect(verdicts.filter((v) => v.throttled)).toHaveLength(15);
-    await Promise.all(
+    const lockouts = await Promise.all(
       Array.from({ length: 5 }, () => throttle.fail('alice', '203.0.113.9', { admitted: true })),
     );
+    // One lockout, of one window: concurrent failures used to start (and escalate) it five times.
+    expect(lockouts.flat()).toEqual(['account']);
     const after = await throttle.check('alice', '198.51.100.1');
-    expect(after).toMatchObject({ throttled: true, scope: 'account' });
+    expect(after).toMatchObject({ throttled: true, scope: 'account', retryAfterSeconds: 15 * 60 });
   });
 
   test('a running lockout survives a flood of other counters in a full memory store', async () => {
@@ -35,5 +40,75 @@ describe('throttling under concurrent guesses', () => {
       throttled: true,
       scope: 'account',
     });
+  });
+
+  test('60 simultaneous guesses over 60 usernames from one IP admit only the IP limit; the rest are throttled', async () => {
+    // Regression: the address was counted only in `fail`, after the (slow) verification, so all
+    // 60 ran an argon2 verification before the first failure was recorded.
+    const clock = manualClock();
+    const throttle = createThrottle({
+      counters: createMemoryStore({ clock, sweepIntervalMs: 0 }).counters,
+      clock,
+      ip: { failures: 10, window: '15m' },
+    });
+    const verdicts = await Promise.all(
+      Array.from({ length: 60 }, (_, i) => throttle.admit(`user${i}`, '203.0.113.9')),
+    );
+    expect(verdicts.filter((v) => !v.throttled)).toHaveLength(10);
+    expect(verdicts.filter((v) => v.throttled).map((v) => v.throttled && v.scope)).toEqual(
+      Array(50).fill('ip'),
+    );
+    const lockouts = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => throttle.fail(`user${i}`, '203.0.113.9', { admitted: true })),
+    );
+    expect(lockouts.flat()).toEqual(['ip']);
+    expect(await throttle.check('someone-else', '203.0.113.9')).toMatchObject({
+      throttled: true,
+      scope: 'ip',
+    });
+    expect(await throttle.check('someone-else', '198.51.100.1')).toEqual({ throttled: false });
+  });
+
+  test('60 parallel sign-ins over 60 usernames from one IP verify only 10 passwords; 50 are throttled, then the IP is locked out', async () => {
+    const h = authHarness({ throttle: { ip: { failures: 10, window: '15m' } } });
+    await h.seed('alice', await passwords.hash(PASSWORD));
+    const ip = '198.51.100.7';
+    const results = await Promise.all(
+      Array.from({ length: 60 }, (_, i) => h.signInAs(`user${i}`, 'wrong password', ip)),
+    );
+    const errors = results.map((r) => (r.ok ? 'ok' : r.error));
+    expect(errors.filter((e) => e === 'invalid_credentials')).toHaveLength(10);
+    expect(errors.filter((e) => e === 'throttled')).toHaveLength(50);
+    expect(results.filter((r) => !r.ok && r.error === 'throttled' && r.scope !== 'ip')).toEqual([]);
+    expect(await h.signInAs('alice', PASSWORD, ip)).toMatchObject({ error: 'throttled', scope: 'ip' });
+    expect(await h.signInAs('alice', PASSWORD, '198.51.100.8')).toMatchObject({ ok: true });
+  });
+
+  test('successful sign-ins give their place back: they never use up the per-IP limit', async () => {
+    const h = authHarness({ throttle: { ip: { failures: 3, window: '15m' } } });
+    await h.seed('alice', await passwords.hash(PASSWORD));
+    const ip = '198.51.100.7';
+    for (let i = 0; i < 5; i++) expect(await h.signInAs('alice', PASSWORD, ip)).toMatchObject({ ok: true });
+    // Only failures count: the third one, not the first, starts the lockout.
+    const failures = [];
+    for (let i = 0; i < 3; i++) failures.push(await h.signInAs(`user${i}`, 'wrong password', ip));
+    expect(failures.map((r) => (!r.ok && 'lockout' in r ? r.lockout : null))).toEqual([[], [], ['ip']]);
+  });
+
+  test("a success cannot give back a place in a later window (it would cancel that window's failures)", async () => {
+    const clock = manualClock();
+    const throttle = createThrottle({
+      counters: createMemoryStore({ clock, sweepIntervalMs: 0 }).counters,
+      clock,
+      ip: { failures: 3, window: '15m' },
+    });
+    const ip = '203.0.113.9';
+    const admitted = await throttle.admit('alice', ip);
+    clock.advance(15 * 60_000);
+    expect(await throttle.fail('u1', ip)).toEqual([]);
+    expect(await throttle.fail('u2', ip)).toEqual([]);
+    if (admitted.throttled) throw new Error('alice should have been admitted');
+    await throttle.succeed('alice', admitted);
+    expect(await throttle.fail('u3', ip)).toEqual(['ip']);
   });
 });

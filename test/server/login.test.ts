@@ -251,6 +251,45 @@ describe('POST /api/login: throttling', () => {
     }
   });
 
+  test('60 parallel guesses over 60 usernames from one IP, CLOAKROOM_THROTTLE_IP=10/15m: 10 are verified (401), 50 get 429 with Retry-After', async () => {
+    // Regression: the address was counted only after the password check, so none was throttled.
+    const own = await startHarness({ env: { CLOAKROOM_THROTTLE_IP: '10/15m' } });
+    try {
+      const answers = await Promise.all(
+        Array.from({ length: 60 }, (_, i) =>
+          own.fetch('/api/login', { json: { username: `guess${i}`, password: 'wrong password' } }),
+        ),
+      );
+      const statuses = answers.map((r) => r.status);
+      expect(statuses.filter((s) => s === 401)).toHaveLength(10);
+      expect(statuses.filter((s) => s === 429)).toHaveLength(50);
+      for (const r of answers.filter((a) => a.status === 429))
+        expect(Number(r.headers.get('retry-after'))).toBeGreaterThan(0);
+      // The address is now locked out, even for the right password.
+      const res = await own.fetch('/api/login', { json: { username: 'bob', password: PASSWORD } });
+      expect(res.status).toBe(429);
+    } finally {
+      await own.close();
+    }
+  });
+
+  test('successful sign-ins do not count towards CLOAKROOM_THROTTLE_IP; failures do', async () => {
+    const own = await startHarness({ env: { CLOAKROOM_THROTTLE_IP: '3/15m' } });
+    try {
+      for (let i = 0; i < 6; i++) await own.login(i % 2 === 0 ? 'alice' : 'bob');
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i++) {
+        const res = await own.fetch('/api/login', {
+          json: { username: `guess${i}`, password: 'wrong password' },
+        });
+        statuses.push(res.status);
+      }
+      expect(statuses).toEqual([401, 401, 401, 429]);
+    } finally {
+      await own.close();
+    }
+  });
+
   test('CLOAKROOM_THROTTLE_ACCOUNT changes the limit', async () => {
     const other = await startHarness({ env: { CLOAKROOM_THROTTLE_ACCOUNT: '2/15m' } });
     try {

@@ -227,4 +227,34 @@ describe('POST /api/password', () => {
     expect(statuses.slice(0, 5)).toEqual([401, 401, 401, 401, 401]);
     expect(statuses[5]).toBe(429);
   });
+
+  test('password changes hold a per-IP place only while checking: right current passwords never use up CLOAKROOM_THROTTLE_IP, wrong ones do', async () => {
+    const own = await startHarness({ env: { CLOAKROOM_THROTTLE_IP: '2/15m' } });
+    try {
+      let { cookie, csrf } = await own.login('bob');
+      const passwords = [PASSWORD, NEW_PASSWORD];
+      for (let i = 0; i < 4; i++) {
+        const res = await own.fetch('/api/password', {
+          cookie,
+          csrf,
+          json: { currentPassword: passwords[i % 2], newPassword: passwords[(i + 1) % 2] },
+        });
+        expect(res.status).toBe(204);
+        cookie = sessionCookieOf(res)!;
+        csrf = (await jsonOf<{ csrfToken: string }>(await own.fetch('/api/session', { cookie }))).csrfToken;
+      }
+      const statuses: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const res = await own.fetch('/api/password', {
+          cookie,
+          csrf,
+          json: { currentPassword: `wrong ${i} password`, newPassword: NEW_PASSWORD },
+        });
+        statuses.push(res.status);
+      }
+      expect(statuses).toEqual([401, 401, 429]);
+    } finally {
+      await own.close();
+    }
+  });
 });

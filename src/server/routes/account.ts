@@ -61,7 +61,7 @@ export function accountRoutes(app: App, deps: ServerDeps): void {
       audit(logger, 'login.failure', { userId: user.id, route: 'password', ip: req.ip });
       throw new ApiError('invalid_credentials', 'The current password is wrong.');
     }
-    await deps.throttle.succeed(user.username);
+    await deps.throttle.succeed(user.username, verdict);
     const problem = passwordPolicyError(next);
     if (problem) throw new ApiError('bad_request', `The new password ${problem}.`);
     await deps.users.update(user.id, { passwordHash: await deps.passwords.hash(next) }, deps.clock.now());

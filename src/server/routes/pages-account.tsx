@@ -108,7 +108,7 @@ export function accountPages(app: App, deps: ServerDeps): void {
       setFlash(c, 'password-wrong');
       return c.redirect('/account', 303);
     }
-    await deps.throttle.succeed(user.username);
+    await deps.throttle.succeed(user.username, verdict);
     if (passwordPolicyError(next)) {
       setFlash(c, 'password-weak');
       return c.redirect('/account', 303);
