@@ -19,7 +19,15 @@ export {
   type ThrottleOptions,
   type ThrottleVerdict,
 } from './throttle.js';
-export type { CounterState, CounterStore, NewUser, UserPatch, UserRecord, UserStore } from './types.js';
+export type {
+  CounterState,
+  CounterStore,
+  NewUser,
+  UpdateCondition,
+  UserPatch,
+  UserRecord,
+  UserStore,
+} from './types.js';
 export { isValidRole, MAX_USERNAME_LENGTH, normalizeUsername } from './usernames.js';
 export {
   AccountError,

@@ -69,13 +69,18 @@ export async function signIn(
     return { ok: false, error: 'invalid_credentials', username, lockout };
   }
   await deps.throttle.succeed(username, verdict);
+  let rehashed = false;
   if (check.needsRehash) {
-    await deps.users.update(
+    // Only over the hash just verified: a password change that landed meanwhile (another
+    // request, the CLI) must not be undone by re-storing the old password.
+    const updated = await deps.users.update(
       user.id,
       { passwordHash: await deps.passwords.hash(password) },
       (deps.clock ?? systemClock).now(),
+      { ifPasswordHash: user.passwordHash },
     );
+    rehashed = updated !== null;
   }
   const issued = await deps.sessions.create(request, { userId: user.id, remember: remember === true });
-  return { ok: true, user: toUser(user), issued, rehashed: check.needsRehash };
+  return { ok: true, user: toUser(user), issued, rehashed };
 }

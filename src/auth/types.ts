@@ -31,6 +31,15 @@ export interface UserPatch {
   locked?: boolean;
 }
 
+/** What must still hold for an update to apply: a compare-and-set on the stored record. */
+export interface UpdateCondition {
+  /**
+   * Apply only while the stored password hash is exactly this one. A re-hash on sign-in uses it,
+   * so it cannot overwrite a password change that landed after the hash was verified.
+   */
+  ifPasswordHash?: string;
+}
+
 /**
  * Where users live: separate from the session store (a session store knows nothing of users).
  * Failures throw `StoreError`; absence is `null`.
@@ -42,8 +51,11 @@ export interface UserStore {
   getByUsername(username: string): Promise<UserRecord | null>;
   /** Required. Throws `StoreError` with code `conflict` if the username is taken. */
   create(user: NewUser, now: number): Promise<UserRecord>;
-  /** Required. Returns the updated user, or `null` if there is none with this id. */
-  update(id: string, patch: UserPatch, now: number): Promise<UserRecord | null>;
+  /**
+   * Required. Returns the updated user, or `null` if there is none with this id or `condition`
+   * does not hold (then nothing changes). The check and the write are one atomic step.
+   */
+  update(id: string, patch: UserPatch, now: number, condition?: UpdateCondition): Promise<UserRecord | null>;
   /** Required. Every user, ordered by username. */
   list(): Promise<UserRecord[]>;
   /** Required. How many users exist (bootstrap checks for zero). */

@@ -78,6 +78,27 @@ export function userStoreConformance(name: string, t: TestApi, makeStore: StoreF
       assert.equal(await store.count(), 0);
     });
 
+    it('update with ifPasswordHash applies only while the stored hash is that one, else returns null and changes nothing', async (store) => {
+      const created = await store.create(newUser('ada'), now);
+      const first = await store.update(created.id, { passwordHash: '$argon2id$new' }, now + 10, {
+        ifPasswordHash: created.passwordHash,
+      });
+      assert.deepEqual(first, { ...created, passwordHash: '$argon2id$new', updatedAt: now + 10 });
+      // A second writer that verified the old hash loses: the first change stands.
+      const stale = await store.update(
+        created.id,
+        { passwordHash: '$argon2id$stale', displayName: 'Stale' },
+        now + 20,
+        { ifPasswordHash: created.passwordHash },
+      );
+      assert.equal(stale, null);
+      assert.deepEqual(await store.getById(created.id), first);
+      assert.equal(
+        await store.update('no-such-id', { displayName: 'X' }, now, { ifPasswordHash: created.passwordHash }),
+        null,
+      );
+    });
+
     it('list returns every user ordered by username', async (store) => {
       for (const username of ['carol', 'ada', 'bob']) await store.create(newUser(username), now);
       assert.deepEqual(

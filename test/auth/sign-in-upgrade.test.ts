@@ -94,4 +94,26 @@ describe.each(userStores)('re-hash on sign-in (%s user store)', (_name, makeUser
     expect(result).toMatchObject({ ok: false, error: 'invalid_credentials' });
     expect((await users.getByUsername('alice'))!.passwordHash).toBe(legacy);
   });
+
+  test.each(legacyHashes)(
+    'a password change that lands while a %s sign-in is being verified is not undone by its re-hash',
+    async (_, make) => {
+      // Regression: the re-hash overwrote the stored hash unconditionally, re-storing the old password.
+      const { signInAs, seed, users, clock } = authHarness({ users: makeUsers() });
+      const alice = await seed('alice', await make());
+      const changed = await passwords.hash('a brand new passphrase');
+      let settled = false;
+      const pending = signInAs('alice', PASSWORD).finally(() => {
+        settled = true;
+      });
+      // One timer turn: the sign-in has read alice's record and is verifying or re-hashing on the
+      // thread pool (both take milliseconds), so its write is still to come.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      expect(settled).toBe(false);
+      await users.update(alice.id, { passwordHash: changed }, clock.now());
+
+      expect(await pending).toMatchObject({ ok: true, rehashed: false });
+      expect((await users.getById(alice.id))!.passwordHash).toBe(changed);
+    },
+  );
 });

@@ -53,9 +53,11 @@ export function createMemoryUserStore(): UserStore {
       return copyUser(record);
     },
 
-    async update(id, patch, now) {
+    async update(id, patch, now, condition = {}) {
       const user = users.get(id);
       if (user === undefined) return null;
+      if (condition.ifPasswordHash !== undefined && user.passwordHash !== condition.ifPasswordHash)
+        return null;
       if (patch.displayName !== undefined) user.displayName = patch.displayName;
       if (patch.passwordHash !== undefined) user.passwordHash = patch.passwordHash;
       if (patch.roles !== undefined) user.roles = [...patch.roles];

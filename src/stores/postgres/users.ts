@@ -46,7 +46,8 @@ export function createPostgresUsers(pool: PgPoolLike, tables: Tables): PostgresU
     `INSERT INTO ${t} (${COLUMNS}) VALUES ($1, $2, $3, $4, $5::text[], $6, $7, $7) RETURNING ${COLUMNS}`,
   );
   // One statement with COALESCE: a field left out of the patch (bound as NULL) keeps its stored
-  // value, and two concurrent patches of different fields both stick.
+  // value, and two concurrent patches of different fields both stick. The WHERE makes
+  // `ifPasswordHash` a compare-and-set within the same statement (the row lock serialises it).
   const update = statement(
     `UPDATE ${t} SET
        display_name = COALESCE($2::text, display_name),
@@ -54,7 +55,7 @@ export function createPostgresUsers(pool: PgPoolLike, tables: Tables): PostgresU
        roles = COALESCE($4::text[], roles),
        locked = COALESCE($5::boolean, locked),
        updated_at = $6
-     WHERE id = $1
+     WHERE id = $1 AND ($7::text IS NULL OR password_hash = $7::text)
      RETURNING ${COLUMNS}`,
   );
   const list = statement(`SELECT ${COLUMNS} FROM ${t} ORDER BY username`);
@@ -100,7 +101,7 @@ export function createPostgresUsers(pool: PgPoolLike, tables: Tables): PostgresU
       }
     },
 
-    async update(id, patch, now) {
+    async update(id, patch, now, condition = {}) {
       try {
         const { rows } = await execute(pool, update, [
           id,
@@ -109,6 +110,7 @@ export function createPostgresUsers(pool: PgPoolLike, tables: Tables): PostgresU
           patch.roles ?? null,
           patch.locked ?? null,
           now,
+          condition.ifPasswordHash ?? null,
         ]);
         return one(rows);
       } catch (error) {

@@ -59,6 +59,7 @@ interface PatchParams {
   passwordHash: string | null;
   roles: string | null;
   locked: number | null;
+  ifPasswordHash: string | null;
 }
 
 /**
@@ -74,7 +75,8 @@ export function createSqliteUsers(db: Database.Database): UserStore & { ping(): 
      RETURNING ${COLUMNS}`,
   );
   // One statement with coalesce(): a field left out of the patch (bound as NULL) keeps its
-  // stored value, and two concurrent patches of different fields both stick.
+  // stored value, and two concurrent patches of different fields both stick. The WHERE makes
+  // `ifPasswordHash` a compare-and-set within the same statement.
   const update = db.prepare<[PatchParams], UserRow>(
     `UPDATE users SET
        display_name = coalesce(@displayName, display_name),
@@ -82,7 +84,7 @@ export function createSqliteUsers(db: Database.Database): UserStore & { ping(): 
        roles = coalesce(@roles, roles),
        locked = coalesce(@locked, locked),
        updated_at = @now
-     WHERE id = @id
+     WHERE id = @id AND (@ifPasswordHash IS NULL OR password_hash = @ifPasswordHash)
      RETURNING ${COLUMNS}`,
   );
   const list = db.prepare<[], UserRow>(`SELECT ${COLUMNS} FROM users ORDER BY username`);
@@ -127,7 +129,7 @@ export function createSqliteUsers(db: Database.Database): UserStore & { ping(): 
       }
     },
 
-    async update(id, patch, now) {
+    async update(id, patch, now, condition = {}) {
       try {
         const row = update.get({
           id,
@@ -136,6 +138,7 @@ export function createSqliteUsers(db: Database.Database): UserStore & { ping(): 
           passwordHash: patch.passwordHash ?? null,
           roles: patch.roles === undefined ? null : JSON.stringify(patch.roles),
           locked: patch.locked === undefined ? null : patch.locked ? 1 : 0,
+          ifPasswordHash: condition.ifPasswordHash ?? null,
         });
         return row === undefined ? null : toUser(row);
       } catch (error) {
