@@ -93,6 +93,14 @@ export function createApp(deps: ServerDeps, setup: SetupToken | null = null): Ap
       return errorResponse(c, 'unavailable', 'A store is unavailable; try again shortly.');
     }
     logger.error({ err: error, route: c.req.routePath }, 'unhandled error');
+    // The detail stays in the log: a page or body that showed it could leak internals.
+    if (!api)
+      return pageError(
+        c,
+        500,
+        'Something went wrong',
+        'The server could not finish this request. Please try again.',
+      );
     return c.json({ error: 'internal', message: 'Something went wrong.' }, 500);
   });
   return app;

@@ -27,7 +27,12 @@ export function pageRefusal(c: Context, refusal: Refusal, csrf?: string): Respon
   ) as Response;
 }
 
-/** An error page for a status (404, 400, 503, 413). */
-export function pageError(c: Context, status: 400 | 404 | 413 | 503, title: string, text: string): Response {
+/** An error page for a status (404, 400, 503, 413, 500). */
+export function pageError(
+  c: Context,
+  status: 400 | 404 | 413 | 500 | 503,
+  title: string,
+  text: string,
+): Response {
   return c.html(<MessagePage status={status} title={title} text={text} />, status) as Response;
 }
