@@ -36,16 +36,35 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 export const MAX_COOKIE_BYTES = 4096;
 
 /**
+ * Longest base cookie name. With `__Host-`, a `-login` suffix, the 86-character signed token
+ * and the attributes, a Set-Cookie line stays far below {@link MAX_COOKIE_BYTES}: a longer
+ * name would only make every cookie heavier, and near 4096 it makes serialising throw on
+ * every request that has to clear a bad cookie.
+ */
+export const MAX_COOKIE_NAME_LENGTH = 64;
+
+/**
  * Validates the options and prepares both variants. `__Host-` (RFC 6265bis §4.1.3.2) needs
  * Secure, `Path=/` and no Domain: we always set `Path=/` and never a Domain, so the prefix is
- * applied whenever the cookie is Secure.
+ * applied whenever the cookie is Secure. `maxNameLength` is for cloakroom's own derived names
+ * (the login cookie adds `-login` to a name already checked).
  */
-export function createCookiePolicy(options: CookieOptions = {}, option = 'cookie'): CookiePolicy {
+export function createCookiePolicy(
+  options: CookieOptions = {},
+  option = 'cookie',
+  maxNameLength = MAX_COOKIE_NAME_LENGTH,
+): CookiePolicy {
   const base = options.name ?? 'cloakroom';
   if (!TOKEN.test(base) || /^__(host|secure)-/i.test(base)) {
     throw new ConfigError(
       `${option}.name`,
       'must be a plain cookie token (letters, digits, -_.); the __Host- prefix is added for you',
+    );
+  }
+  if (base.length > maxNameLength) {
+    throw new ConfigError(
+      `${option}.name`,
+      `must be at most ${maxNameLength} characters, got ${base.length}; pick a short name`,
     );
   }
   const sameSite = options.sameSite ?? 'lax';

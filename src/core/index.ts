@@ -1,5 +1,5 @@
 export { type Clock, type ManualClock, manualClock, systemClock } from './clock.js';
-export { type CookieOptions, MAX_COOKIE_BYTES, type SameSite } from './cookie.js';
+export { type CookieOptions, MAX_COOKIE_BYTES, MAX_COOKIE_NAME_LENGTH, type SameSite } from './cookie.js';
 export type { SessionCrypto } from './crypto.js';
 export { type Duration, parseDuration } from './duration.js';
 export { ConfigError, StoreError, toStoreError } from './errors.js';

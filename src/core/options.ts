@@ -1,5 +1,10 @@
 import { type Clock, systemClock } from './clock.js';
-import { type CookieOptions, type CookiePolicy, createCookiePolicy } from './cookie.js';
+import {
+  type CookieOptions,
+  type CookiePolicy,
+  createCookiePolicy,
+  MAX_COOKIE_NAME_LENGTH,
+} from './cookie.js';
 import type { SessionCrypto } from './crypto.js';
 import { type Duration, parseDuration } from './duration.js';
 import { ConfigError } from './errors.js';
@@ -7,6 +12,9 @@ import { createKeyring, type Keyring } from './keyring.js';
 import { nodeCrypto } from './node-crypto.js';
 import { normalizeTrustedOrigins } from './origin.js';
 import type { SessionStore } from './store.js';
+
+/** Appended to the session cookie's name for the login form's nonce cookie. */
+const LOGIN_SUFFIX = '-login';
 
 /** Options of {@link createSessions}. Durations accept `'30m'`, `'12h'`, `'30d'` or seconds. */
 export interface SessionsOptions {
@@ -79,7 +87,12 @@ export function resolveOptions(options: SessionsOptions): ResolvedOptions {
     store: options.store,
     keyring: createKeyring(options.secrets ?? [], crypto),
     cookie: createCookiePolicy(options.cookie),
-    loginCookie: createCookiePolicy({ ...options.cookie, name: `${cookieName}-login` }),
+    // `cookie` above has checked the base name; the suffix may take it past the limit.
+    loginCookie: createCookiePolicy(
+      { ...options.cookie, name: `${cookieName}${LOGIN_SUFFIX}` },
+      'cookie',
+      MAX_COOKIE_NAME_LENGTH + LOGIN_SUFFIX.length,
+    ),
     idleMs,
     absoluteMs,
     rememberMs,

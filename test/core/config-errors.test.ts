@@ -3,7 +3,7 @@ import { ConfigError } from '../../src/core/errors.js';
 import type { SessionsOptions } from '../../src/core/options.js';
 import { createSessions } from '../../src/core/sessions.js';
 import { createMemoryStore } from '../../src/stores/memory/index.js';
-import { SECRET_A, SECRET_B } from '../support/core.js';
+import { coreHarness, incoming, SECRET_A, SECRET_B } from '../support/core.js';
 
 function attempt(options: Partial<SessionsOptions>): ConfigError {
   try {
@@ -45,6 +45,13 @@ describe('configuration errors stop start-up with one actionable line', () => {
       /added for you/,
     ],
     [
+      'a 5000-character cookie name (every bad-cookie validate used to throw RangeError)',
+      { cookie: { name: 'a'.repeat(5000) } },
+      'cookie.name',
+      /at most 64 characters, got 5000/,
+    ],
+    ['a 65-character cookie name', { cookie: { name: 'a'.repeat(65) } }, 'cookie.name', /at most 64/],
+    [
       'idle longer than absolute',
       { idleTimeout: '13h', absoluteTimeout: '12h' },
       'idleTimeout',
@@ -79,6 +86,19 @@ describe('configuration errors stop start-up with one actionable line', () => {
     const error = attempt({ secrets: [SECRET_B, weak] });
     expect(error.message).not.toContain(weak);
     expect(error.message).toContain('#2');
+  });
+
+  test('a 64-character cookie name starts; a bad cookie under it is "no session" with a clearing Set-Cookie, never a throw', async () => {
+    const name = 'n'.repeat(64);
+    const { sessions } = coreHarness({ cookie: { name, secure: true } });
+    const result = await sessions.validate(
+      incoming({ https: true, cookie: `__Host-${name}=${'x'.repeat(43)}.${'y'.repeat(43)}` }),
+    );
+    expect(result.session).toBeNull();
+    expect(result.setCookie.length).toBeGreaterThan(0);
+    for (const line of result.setCookie) expect(line.length).toBeLessThan(512);
+    // The login form's cookie (name + `-login`) is fine too.
+    expect(() => sessions.issueLoginToken(incoming({ https: true }))).not.toThrow();
   });
 
   test('a good configuration starts', () => {
