@@ -18,15 +18,7 @@ function flip(pair: string, index: number): string {
  * test/support/adapter-apps.ts): POST /login, POST /logout, GET /me, GET /admin (role admin),
  * POST /mutate (a counter), POST /rotate. Real SQLite store, real argon2, a manual clock.
  */
-/** Bugs an adapter is known to have: their test is run as `test.fails` until the fix lands. */
-export type KnownBug = 'stale-user-after-adopt';
-
-export function adapterBehaviour(
-  name: string,
-  factory: AdapterFactory,
-  { knownBugs = [] }: { knownBugs?: KnownBug[] } = {},
-): void {
-  const pinned = (bug: KnownBug) => (knownBugs.includes(bug) ? test.fails : test);
+export function adapterBehaviour(name: string, factory: AdapterFactory): void {
   describe(`${name} adapter`, () => {
     let h: AdapterHarness;
     beforeEach(async () => {
@@ -102,14 +94,11 @@ export function adapterBehaviour(
         expect(me.json()).toMatchObject({ user: { username: 'alice' } });
       });
 
-      pinned('stale-user-after-adopt')(
-        "after a sign-in over someone else's cookie, the old user is no longer on the request",
-        async () => {
-          const planted = await h.login('bob');
-          const { response } = await h.login('alice', { cookie: planted.cookie });
-          expect(response.json().userOnRequest).not.toBe('bob');
-        },
-      );
+      test("after a sign-in over someone else's cookie, the old user is no longer on the request", async () => {
+        const planted = await h.login('bob');
+        const { response } = await h.login('alice', { cookie: planted.cookie });
+        expect(response.json().userOnRequest).not.toBe('bob');
+      });
 
       test('a stale cookie cleared on the way in and a new session: only the new Set-Cookie is sent', async () => {
         const old = await h.login('bob');
