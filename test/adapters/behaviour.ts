@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { type AdapterFactory, type AdapterHarness, ORIGIN, PASSWORD } from '../support/adapter-apps.js';
+import { type AdapterFactory, type AdapterHarness, ORIGIN, PASSWORD } from '../support/adapter-harness.js';
 
 /** The `cloakroom=` values among a response's Set-Cookie headers. */
 const sessionCookies = (setCookie: readonly string[]) => setCookie.filter((c) => c.startsWith('cloakroom='));
@@ -80,6 +80,106 @@ export function adapterBehaviour(name: string, factory: AdapterFactory): void {
         expect(refused.json()).toMatchObject({ error: 'forbidden' });
         const alice = await h.login('alice');
         expect((await h.request('/admin', { cookie: alice.cookie })).status).toBe(200);
+      });
+    });
+
+    describe('login CSRF', () => {
+      const json = (headers: Record<string, string> = {}, username = 'alice') => ({
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ username, password: PASSWORD }),
+      });
+      const form = (fields: Record<string, string>, cookie?: string) => ({
+        method: 'POST',
+        ...(cookie === undefined ? {} : { cookie }),
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: ORIGIN },
+        body: new URLSearchParams({ username: 'alice', password: PASSWORD, ...fields }).toString(),
+      });
+      const liveSessions = () => h.store.sessions.listByUser(h.ids.alice, h.clock.now());
+
+      test('a cross-site or same-site sign-in is refused with 403 csrf: no cookie, no session created', async () => {
+        const attacks = [
+          { origin: 'https://evil.test', 'sec-fetch-site': 'cross-site' },
+          { origin: 'https://evil.test' },
+          { 'sec-fetch-site': 'cross-site' },
+          { origin: 'http://app.test:8081', 'sec-fetch-site': 'same-site' },
+          { origin: 'null' },
+        ];
+        for (const headers of attacks) {
+          const res = await h.request('/login', json(headers));
+          expect(res.status, JSON.stringify(headers)).toBe(403);
+          expect(res.json()).toEqual({ error: 'csrf', message: expect.any(String) });
+          expect(res.setCookie, JSON.stringify(headers)).toEqual([]);
+        }
+        expect(await liveSessions()).toEqual([]);
+      });
+
+      test('a same-origin browser sign-in and a JSON client without Origin both sign in', async () => {
+        const browser = await h.request('/login', json({ origin: ORIGIN, 'sec-fetch-site': 'same-origin' }));
+        expect(browser.status).toBe(200);
+        expect(sessionCookies(browser.setCookie)).toHaveLength(1);
+        expect((await h.request('/login', json())).status).toBe(200);
+        expect(await liveSessions()).toHaveLength(2);
+      });
+
+      test('a form sign-in without the login token, or with a forged one, is refused', async () => {
+        const { cookie, token } = await h.loginForm();
+        const other = await h.loginForm();
+        const attempts = [
+          form({}, cookie), // no token at all
+          form({ _csrf: 'A'.repeat(43) }, cookie), // a made-up token
+          form({ _csrf: token }), // the token without its nonce cookie
+          form({ _csrf: token }, other.cookie), // another visitor's nonce
+        ];
+        for (const [i, init] of attempts.entries()) {
+          const res = await h.request('/login', init);
+          expect(res.status, `attempt ${i}`).toBe(403);
+          expect(res.json()).toMatchObject({ error: 'csrf' });
+          expect(sessionCookies(res.setCookie), `attempt ${i}`).toEqual([]);
+        }
+        expect(await liveSessions()).toEqual([]);
+      });
+
+      test('a text/plain body, which any site can post, needs the login token as well', async () => {
+        const res = await h.request('/login', {
+          method: 'POST',
+          headers: { 'content-type': 'text/plain' },
+          body: JSON.stringify({ username: 'alice', password: PASSWORD }),
+        });
+        expect(res.status).toBe(403);
+        expect(await liveSessions()).toEqual([]);
+      });
+
+      test('a form sign-in with the token of the login form signs in', async () => {
+        const page = await h.loginForm();
+        expect(page.setCookie).toEqual([
+          expect.stringMatching(/^cloakroom-login=[\w-]{43}; Path=\/; HttpOnly; SameSite=Lax; Max-Age=7200$/),
+        ]);
+        expect(page.cacheControl).toBe('no-store');
+        const res = await h.request('/login', form({ _csrf: page.token }, page.cookie));
+        expect(res.status).toBe(200);
+        expect(sessionCookies(res.setCookie)).toHaveLength(1);
+        expect(res.json()).toMatchObject({ user: { username: 'alice' } });
+      });
+
+      test('malformed JSON is 400 and signs no one in', async () => {
+        const res = await h.request('/login', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{"username": "alice", "password": ',
+        });
+        expect(res.status).toBe(400);
+        expect(sessionCookies(res.setCookie)).toEqual([]);
+      });
+
+      test('a throttled sign-in is 429 with Retry-After, even with the right password', async () => {
+        for (let i = 0; i < 5; i++) {
+          expect((await h.login('bob', { password: `wrong password ${i}` })).response.status).toBe(401);
+        }
+        const { response } = await h.login('bob');
+        expect(response.status).toBe(429);
+        expect(Number(response.header('retry-after'))).toBeGreaterThan(0);
+        expect(response.setCookie).toEqual([]);
       });
     });
 

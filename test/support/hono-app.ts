@@ -57,16 +57,21 @@ export async function honoHarness(options: Partial<SessionsOptions> = {}): Promi
 
   const app = new Hono<CloakroomEnv>();
   app.use(auth.middleware);
-  // Sign-in is not behind the session CSRF check: it replaces whatever session the request
-  // carries, and login CSRF is the server's separate concern.
-  app.post('/login', async (c) => {
-    const body = await c.req.json<Record<string, unknown>>();
+  // Sign-in is not behind the session CSRF check (it replaces whatever session the request
+  // carries) but behind loginCsrf(): the origin gate, and the login token for non-JSON bodies.
+  app.post('/login', auth.loginCsrf(), async (c) => {
+    const body = await c.req.json<Record<string, unknown>>().catch(() => null);
     const result = await signIn(
       { sessions, users: store.users, passwords, throttle, clock },
       c.var.cloakroomRequest,
-      body,
+      body ?? {},
     );
-    if (!result.ok) return c.json({ error: result.error }, result.error === 'throttled' ? 429 : 401);
+    if (!result.ok) {
+      if (result.error === 'throttled') {
+        return c.json({ error: result.error }, 429, { 'Retry-After': String(result.retryAfterSeconds) });
+      }
+      return c.json({ error: result.error }, result.error === 'bad_request' ? 400 : 401);
+    }
     auth.adopt(c, result.issued);
     return c.json({ user: result.user, csrfToken: result.issued.csrfToken });
   });

@@ -7,6 +7,7 @@ import type { Session } from '../../core/session.js';
 import type { CreateOptions, Issued, Sessions } from '../../core/sessions.js';
 import { type AuthState, adoptSession, type NoUserReason, resolveAuth } from '../shared/auth-state.js';
 import { submittedToken } from '../shared/csrf-token.js';
+import { loginCsrfRefusal } from '../shared/login-csrf.js';
 import { fromNodeRequest } from '../shared/node-request.js';
 import {
   csrfRefusal,
@@ -55,7 +56,9 @@ function stateOf(req: Request): CloakroomState {
  * last value per cookie name kept, so nothing patches `res.end`.
  * @example
  * const auth = createExpressAuth({ sessions, users: store.users });
- * app.use(express.json(), express.urlencoded({ extended: false }), auth.middleware, auth.csrf());
+ * app.use(express.json(), express.urlencoded({ extended: false }), auth.middleware);
+ * app.post('/login', auth.loginCsrf(), signInHandler);
+ * app.use(auth.csrf());
  * app.get('/admin', auth.requireRole('admin'), (req, res) => res.json(req.cloakroom.user));
  */
 export function createExpressAuth(options: ExpressAuthOptions) {
@@ -68,9 +71,9 @@ export function createExpressAuth(options: ExpressAuthOptions) {
     ((_req: Request, res: Response, r: Refusal) => res.status(r.status).json(refusalBody(r)));
 
   const guard =
-    (decide: (state: CloakroomState) => Refusal | null): RequestHandler =>
+    (decide: (state: CloakroomState, req: Request) => Refusal | null): RequestHandler =>
     (req, res, next) => {
-      const refusal = decide(stateOf(req));
+      const refusal = decide(stateOf(req), req);
       if (refusal) refused(req, res, refusal);
       else next();
     };
@@ -101,12 +104,32 @@ export function createExpressAuth(options: ExpressAuthOptions) {
      * the `_csrf` field of a URL-encoded or multipart body — so mount a body parser
      * (`express.urlencoded()`, multer) before it. Never from the query string.
      */
-    csrf: (): RequestHandler => (req, res, next) => {
-      const state = stateOf(req);
-      if (isSafeMethod(state.request.method)) return next();
-      const refusal = csrfRefusal(sessions, state, submittedToken(state.request.headers, req.body));
-      if (refusal) refused(req, res, refusal);
-      else next();
+    csrf: (): RequestHandler =>
+      guard((state, req) =>
+        isSafeMethod(state.request.method)
+          ? null
+          : csrfRefusal(sessions, state, submittedToken(state.request.headers, req.body)),
+      ),
+    /**
+     * Login CSRF for the sign-in route, which comes before `csrf()`: the origin gate always, and
+     * for any body but JSON the login token of `loginToken()` in `_csrf` or `X-CSRF-Token` (mount
+     * the body parsers first). Refusals are `403 csrf` through `onRefused`.
+     */
+    loginCsrf: (): RequestHandler =>
+      guard((state, req) =>
+        loginCsrfRefusal(sessions, state.request, submittedToken(state.request.headers, req.body)),
+      ),
+    /** A login token for the sign-in form; sets its nonce cookie if needed, and `no-store`. */
+    loginToken(req: Request, res: Response): string {
+      const { token, setCookie } = sessions.issueLoginToken(stateOf(req).request);
+      appendSetCookie(res, setCookie);
+      res.setHeader('Cache-Control', 'no-store');
+      return token;
+    },
+    /** A fresh masked CSRF token for the signed-in client, or `null` when signed out. */
+    csrfToken(req: Request): string | null {
+      const { session } = stateOf(req);
+      return session ? sessions.csrfToken(session) : null;
     },
     /** Starts a fresh session for `userId` (the request's old one is destroyed) and sets the cookie. */
     async startSession(req: Request, res: Response, create: CreateOptions): Promise<Issued> {

@@ -7,6 +7,7 @@ import type { Session } from '../../core/session.js';
 import type { CreateOptions, Issued, Sessions } from '../../core/sessions.js';
 import { type AuthState, adoptSession, type NoUserReason, resolveAuth } from '../shared/auth-state.js';
 import { submittedToken } from '../shared/csrf-token.js';
+import { loginCsrfRefusal } from '../shared/login-csrf.js';
 import { fromNodeRequest } from '../shared/node-request.js';
 import {
   csrfRefusal,
@@ -101,6 +102,7 @@ const plugin: FastifyPluginAsync<FastifyAuthOptions> = async (fastify, options) 
  * that registers it, without a runtime dependency on `fastify-plugin`.
  * @example
  * await app.register(cloakroomPlugin, { sessions, users: store.users });
+ * app.post('/login', { preHandler: loginCsrf() }, signInHandler);
  * app.get('/admin', { preHandler: requireRole('admin') }, async (request) => request.cloakroom.user);
  */
 export const cloakroomPlugin = Object.assign(plugin, {
@@ -138,6 +140,34 @@ export const csrf = (): Guard =>
       ? null
       : csrfRefusal(state[kContext].sessions, state, submittedToken(state.request.headers, request.body)),
   );
+
+/**
+ * preHandler for the sign-in route (outside the `csrf()` scope): the origin gate always, and for
+ * any body but JSON the login token of {@link loginToken} in `_csrf` or `X-CSRF-Token`.
+ */
+export const loginCsrf = (): Guard =>
+  guard((state, request) =>
+    loginCsrfRefusal(
+      state[kContext].sessions,
+      state.request,
+      submittedToken(state.request.headers, request.body),
+    ),
+  );
+
+/** A login token for the sign-in form; sets its nonce cookie if needed, and `no-store`. */
+export function loginToken(request: FastifyRequest, reply: FastifyReply): string {
+  const state = internal(request);
+  const { token, setCookie } = state[kContext].sessions.issueLoginToken(state.request);
+  writeCookies(reply, setCookie);
+  reply.header('cache-control', 'no-store');
+  return token;
+}
+
+/** A fresh masked CSRF token for the signed-in client, or `null` when signed out. */
+export function csrfToken(request: FastifyRequest): string | null {
+  const state = internal(request);
+  return state.session ? state[kContext].sessions.csrfToken(state.session) : null;
+}
 
 /** Starts a fresh session for `userId` (the request's old one is destroyed) and sets the cookie. */
 export async function startSession(

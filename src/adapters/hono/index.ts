@@ -5,6 +5,8 @@ import { StoreError } from '../../core/errors.js';
 import { fromWebRequest, type IncomingRequest, isSafeMethod } from '../../core/request.js';
 import type { NoSessionReason, Session } from '../../core/session.js';
 import type { CreateOptions, Issued, Sessions } from '../../core/sessions.js';
+import { isFormContentType } from '../shared/csrf-token.js';
+import { loginCsrfRefusal, needsLoginToken } from '../shared/login-csrf.js';
 import { type Refusal, refusalBody, UNAVAILABLE_BODY } from '../shared/refusal.js';
 
 /** Why a request has no signed-in user: a core reason, or the account is gone or locked. */
@@ -147,11 +149,36 @@ export function createHonoAuth(options: HonoAuthOptions) {
     await next();
   };
 
+  /**
+   * Login CSRF for the sign-in route (before `csrf()`): the origin gate always, and for any body
+   * but JSON the login token of `loginToken(c)`, from `_csrf` of a form or `X-CSRF-Token`.
+   */
+  const loginCsrf = (): MiddlewareHandler<CloakroomEnv> => async (c, next) => {
+    const request = c.get('cloakroomRequest');
+    const token = needsLoginToken(request.headers.get('content-type')) ? await submittedToken(c) : null;
+    const refusal = loginCsrfRefusal(sessions, request, token);
+    if (refusal) return refused(c, refusal);
+    await next();
+  };
+
   return {
     middleware,
     requireUser,
     requireRole,
     csrf,
+    loginCsrf,
+    /** A login token for the sign-in form; queues its nonce cookie if needed, and `no-store`. */
+    loginToken(c: Ctx): string {
+      const { token, setCookie } = sessions.issueLoginToken(c.get('cloakroomRequest'));
+      queue(c, setCookie);
+      c.header('Cache-Control', 'no-store');
+      return token;
+    },
+    /** A fresh masked CSRF token for the signed-in client, or `null` when signed out. */
+    csrfToken(c: Ctx): string | null {
+      const session = c.get('session');
+      return session ? sessions.csrfToken(session) : null;
+    },
     /** Starts a fresh session for `userId` (the request's old one is destroyed) and sets the cookie. */
     async startSession(c: Ctx, create: CreateOptions): Promise<Issued> {
       const issued = await sessions.create(c.get('cloakroomRequest'), create);
@@ -192,8 +219,7 @@ export type HonoAuth = ReturnType<typeof createHonoAuth>;
 async function submittedToken(c: Ctx): Promise<string | null> {
   const header = c.req.header('x-csrf-token');
   if (header) return header;
-  const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
-  if (type !== 'application/x-www-form-urlencoded' && type !== 'multipart/form-data') return null;
+  if (!isFormContentType(c.req.header('content-type'))) return null;
   try {
     const body = await c.req.parseBody();
     const value = body._csrf;

@@ -7,6 +7,7 @@ import type { Session } from '../../core/session.js';
 import type { CreateOptions, Issued, Sessions } from '../../core/sessions.js';
 import { type AuthState, adoptSession, type NoUserReason, resolveAuth } from '../shared/auth-state.js';
 import { submittedToken } from '../shared/csrf-token.js';
+import { loginCsrfRefusal } from '../shared/login-csrf.js';
 import { fromNodeRequest } from '../shared/node-request.js';
 import {
   csrfRefusal,
@@ -88,6 +89,22 @@ export function createNodeAuth(options: NodeAuthOptions) {
     csrf(state: NodeAuthState, res: ServerResponse, form?: unknown): boolean {
       if (isSafeMethod(state.request.method)) return true;
       return answer(res, csrfRefusal(sessions, state, submittedToken(state.request.headers, form)));
+    },
+    /**
+     * Login CSRF for the sign-in route (before `csrf`): `true` when it passes the origin gate and,
+     * for any body but JSON, presents the login token of `loginToken` (`X-CSRF-Token`, or `_csrf`
+     * of `form`, your parsed body); otherwise answers 403 and returns `false`.
+     */
+    loginCsrf(state: NodeAuthState, res: ServerResponse, form?: unknown): boolean {
+      const token = submittedToken(state.request.headers, form);
+      return answer(res, loginCsrfRefusal(sessions, state.request, token));
+    },
+    /** A login token for the sign-in form; sets its nonce cookie if needed, and `no-store`. */
+    loginToken(state: NodeAuthState, res: ServerResponse): string {
+      const { token, setCookie } = sessions.issueLoginToken(state.request);
+      appendSetCookie(res, setCookie);
+      res.setHeader('Cache-Control', 'no-store');
+      return token;
     },
     /** A fresh masked CSRF token for the client (the sign-in answer carries one too). */
     csrfToken(state: NodeAuthState): string | null {
