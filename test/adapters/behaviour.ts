@@ -385,6 +385,34 @@ export function adapterBehaviour(name: string, factory: AdapterFactory): void {
         await h.store.close();
         expect((await h.request('/me')).status).toBe(401);
       });
+
+      test('sign-in while the store is down answers 503 unavailable, not 500', async () => {
+        await h.store.close();
+        const { response } = await h.login('alice');
+        expect(response.status).toBe(503);
+        expect(response.json()).toMatchObject({ error: 'unavailable' });
+        expect(response.text).not.toMatch(/sqlite|database|stack|Error:/i);
+        expect(sessionCookies(response.setCookie)).toEqual([]);
+      });
+
+      test('sign-out and rotation while the store refuses writes answer 503, and the session lives on', async () => {
+        const { cookie, csrf } = await h.login('alice');
+        const headers = { 'x-csrf-token': csrf };
+        // Another process holds SQLite's write lock: reads (validation) work, the delete cannot.
+        const release = h.lockWrites();
+        try {
+          for (const path of ['/logout', '/rotate']) {
+            const res = await h.request(path, { method: 'POST', cookie, headers });
+            expect(res.status, path).toBe(503);
+            expect(res.json(), path).toMatchObject({ error: 'unavailable' });
+          }
+        } finally {
+          release();
+        }
+        // Not a false success: the session was never ended, and sign-out works once writes do.
+        expect((await h.request('/me', { cookie })).status).toBe(200);
+        expect((await h.request('/logout', { method: 'POST', cookie, headers })).status).toBe(204);
+      });
     });
   });
 

@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import express from 'express';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Hono } from 'hono';
@@ -64,6 +64,7 @@ function expressApp(b: Backend): Promise<App> {
     auth.requireUser(),
     async (req, res) => void res.json({ csrfToken: (await auth.rotate(req, res)).csrfToken }),
   );
+  app.use(auth.errorHandler);
   return overHttp(createServer(app));
 }
 
@@ -137,9 +138,7 @@ function nodeApp(b: Backend): Promise<App> {
   const json = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) =>
     res.writeHead(status, { ...headers, 'content-type': 'application/json' }).end(JSON.stringify(body));
 
-  const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    const state = await auth.authenticate(req, res);
-    if (!state) return;
+  const handle = auth.handle(async (req, res, state) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const raw = Buffer.concat(chunks).toString('utf8');
@@ -177,8 +176,8 @@ function nodeApp(b: Backend): Promise<App> {
       return json(res, 200, { csrfToken: (await auth.rotate(state, res)).csrfToken });
     }
     if (!res.headersSent) json(res, 404, { error: 'not_found' });
-  };
-  // node:http has no error handling of its own: a thrown error must not take the process down.
+  });
+  // handle() answers store failures itself; anything else must not take the process down.
   const server = createServer((req, res) => {
     handle(req, res).catch(() => (res.headersSent ? res.destroy() : json(res, 500, { error: 'internal' })));
   });

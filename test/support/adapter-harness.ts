@@ -6,6 +6,7 @@ import { request as httpRequest, type IncomingMessage, type Server } from 'node:
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { type SignInDeps, type SignInResult, signIn } from '../../src/auth/sign-in.js';
 import { createThrottle } from '../../src/auth/throttle.js';
 import { createAccount } from '../../src/auth/users.js';
@@ -48,6 +49,11 @@ export interface AdapterHarness {
   login(username: string, init?: { password?: string; cookie?: string }): Promise<LoginResult>;
   /** GET /login-form: a login token and the nonce cookie it is paired with. */
   loginForm(): Promise<LoginForm>;
+  /**
+   * Takes SQLite's write lock from a second connection, as another process would: reads go on,
+   * writes fail with SQLITE_BUSY once the store's busy timeout has passed. Returns the release.
+   */
+  lockWrites(): () => void;
   close(): Promise<void>;
 }
 
@@ -146,7 +152,13 @@ export async function overHttp(server: Server): Promise<App> {
 async function backend(trustProxy: boolean): Promise<Backend & { dir: string; ids: AdapterHarness['ids'] }> {
   const dir = mkdtempSync(join(tmpdir(), 'cloakroom-adapter-'));
   const clock = manualClock(Date.now());
-  const store = createSqliteStore({ path: join(dir, 'test.db'), clock, sweepIntervalMs: 0 });
+  // A short busy timeout: lockWrites() makes writes wait for it before they fail.
+  const store = createSqliteStore({
+    path: join(dir, 'test.db'),
+    clock,
+    sweepIntervalMs: 0,
+    busyTimeoutMs: 50,
+  });
   const sessions = createSessions({ secrets: [SECRET_A], store: store.sessions, clock });
   const throttle = createThrottle({ counters: store.counters, clock });
   const deps: SignInDeps = { sessions, users: store.users, passwords, throttle, clock };
@@ -211,6 +223,14 @@ export function harness(build: (b: Backend) => Promise<App>): AdapterFactory {
           cookie: cookie.split(';')[0]!,
           setCookie: res.setCookie,
           cacheControl: res.header('cache-control'),
+        };
+      },
+      lockWrites() {
+        const other = new Database(join(b.dir, 'test.db'));
+        other.exec('BEGIN IMMEDIATE');
+        return () => {
+          other.exec('ROLLBACK');
+          other.close();
         };
       },
       async close() {

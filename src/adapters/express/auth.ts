@@ -1,4 +1,4 @@
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
 import type { UserStore } from '../../auth/types.js';
 import type { User } from '../../auth/users.js';
 import { StoreError } from '../../core/errors.js';
@@ -38,7 +38,10 @@ export interface ExpressAuthOptions {
   users?: UserStore;
   /** Honour X-Forwarded-Proto/-Host/-For. Only behind a proxy you control. Default `false`. */
   trustProxy?: boolean;
-  /** Answer when the store is down. Default: `503 {"error":"unavailable"}`. */
+  /**
+   * Answer when the store is down: in the middleware, and (through `errorHandler`) for a
+   * `StoreError` a helper or handler throws later. Default: `503 {"error":"unavailable"}`.
+   */
   onUnavailable?: (req: Request, res: Response, error: StoreError) => void;
   /** Answer when a guard refuses. Default: JSON errors of DESIGN.md (401/403). */
   onRefused?: (req: Request, res: Response, refusal: Refusal) => void;
@@ -60,6 +63,7 @@ function stateOf(req: Request): CloakroomState {
  * app.post('/login', auth.loginCsrf(), signInHandler);
  * app.use(auth.csrf());
  * app.get('/admin', auth.requireRole('admin'), (req, res) => res.json(req.cloakroom.user));
+ * app.use(auth.errorHandler); // after the routes
  */
 export function createExpressAuth(options: ExpressAuthOptions) {
   const { sessions, users } = options;
@@ -91,6 +95,17 @@ export function createExpressAuth(options: ExpressAuthOptions) {
         else next(error);
       },
     );
+  };
+
+  /**
+   * Error middleware; mount it after your routes. A `StoreError` from a helper or a handler
+   * (the store went down mid-request) gets the `onUnavailable` answer instead of a 500: sign-out
+   * must never look like a success, nor a failure of the app. Other errors go on to `next`.
+   * On Express 4, forward a rejected promise yourself (`.catch(next)`).
+   */
+  const errorHandler: ErrorRequestHandler = (error, req, res, next) => {
+    if (error instanceof StoreError && !res.headersSent) unavailable(req, res, error);
+    else next(error);
   };
 
   return {
@@ -131,6 +146,7 @@ export function createExpressAuth(options: ExpressAuthOptions) {
       const { session } = stateOf(req);
       return session ? sessions.csrfToken(session) : null;
     },
+    errorHandler,
     /** Starts a fresh session for `userId` (the request's old one is destroyed) and sets the cookie. */
     async startSession(req: Request, res: Response, create: CreateOptions): Promise<Issued> {
       const state = stateOf(req);

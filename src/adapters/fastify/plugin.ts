@@ -37,6 +37,13 @@ export interface FastifyAuthOptions {
   trustProxy?: boolean;
   /** Answer when the store is down. Default: `503 {"error":"unavailable"}`. */
   onUnavailable?: (request: FastifyRequest, reply: FastifyReply, error: StoreError) => FastifyReply;
+  /**
+   * Also answer a `StoreError` thrown later (by a helper or a handler) with `onUnavailable`, through
+   * an error handler set in the registering scope; other errors go on to the handler in force
+   * before. Default `true`. Set `false` if that scope sets its own error handler (Fastify warns
+   * about a second one per scope) and answer StoreError there.
+   */
+  handleStoreErrors?: boolean;
   /** Answer when a guard refuses. Default: JSON errors of DESIGN.md (401/403). */
   onRefused?: (request: FastifyRequest, reply: FastifyReply, refusal: Refusal) => FastifyReply;
 }
@@ -79,6 +86,13 @@ const plugin: FastifyPluginAsync<FastifyAuthOptions> = async (fastify, options) 
   };
 
   fastify.decorateRequest('cloakroom', null as unknown as CloakroomState);
+  if (options.handleStoreErrors !== false) {
+    fastify.setErrorHandler((error, request, reply) => {
+      if (error instanceof StoreError && !reply.sent) return unavailable(request, reply, error);
+      // Rethrown, the error reaches the error handler that was in force before (Fastify chains them).
+      throw error;
+    });
+  }
   fastify.addHook('onRequest', async (request, reply) => {
     try {
       const { state, setCookie } = await resolveAuth(
@@ -100,6 +114,8 @@ const plugin: FastifyPluginAsync<FastifyAuthOptions> = async (fastify, options) 
  * `{ session, user, reason, request }` on `request.cloakroom`. It is not encapsulated (the
  * `skip-override` mark `fastify-plugin` would set), so the hook covers the routes of the scope
  * that registers it, without a runtime dependency on `fastify-plugin`.
+ * It also sets an error handler there that answers a later `StoreError` with `onUnavailable`
+ * (`handleStoreErrors`).
  * @example
  * await app.register(cloakroomPlugin, { sessions, users: store.users });
  * app.post('/login', { preHandler: loginCsrf() }, signInHandler);

@@ -38,7 +38,11 @@ export interface HonoAuthOptions {
   trustProxy?: boolean;
   /** The connection's peer address. Default: `@hono/node-server`'s `incoming.socket`. */
   remoteAddress?: (c: Context) => string | null;
-  /** Answer when the store is down. Default: `503 {"error":"unavailable"}`. */
+  /**
+   * Answer when the store is down: in the middleware, and for a `StoreError` a helper or handler
+   * throws later (it replaces `app.onError`'s answer, unless that is a 503 already). Default:
+   * `503 {"error":"unavailable"}`.
+   */
   onUnavailable?: (c: Context, error: StoreError) => Response | Promise<Response>;
   /** Answer when a guard refuses. Default: JSON errors of DESIGN.md (401/403). */
   onRefused?: (c: Context, refusal: Refusal) => Response | Promise<Response>;
@@ -108,6 +112,10 @@ export function createHonoAuth(options: HonoAuthOptions) {
       throw error;
     }
     await next();
+    // Hono's compose has already turned a handler's throw into `app.onError`'s answer (a 500 by
+    // default). A store failure mid-request is a 503, so sign-out never answers anything else;
+    // an onError that already made it a 503 (and counted it) keeps its answer.
+    if (c.error instanceof StoreError && c.res.status !== 503) c.res = await unavailable(c, c.error);
     const cookies = c.get('cloakroomCookies');
     if (cookies.size > 0) {
       for (const cookie of cookies.values()) c.header('Set-Cookie', cookie, { append: true });

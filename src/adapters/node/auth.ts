@@ -28,7 +28,15 @@ export interface NodeAuthOptions {
   users?: UserStore;
   /** Honour X-Forwarded-Proto/-Host/-For. Only behind a proxy you control. Default `false`. */
   trustProxy?: boolean;
+  /**
+   * Answer when the store is down: in `authenticate`, and for a `StoreError` a handler run by
+   * `handle` throws. Default: `503 {"error":"unavailable"}`.
+   */
+  onUnavailable?: (req: IncomingMessage, res: ServerResponse, error: StoreError) => void;
 }
+
+/** A request handler for {@link NodeAuth.handle}: the state is already there. */
+export type NodeHandler = (req: IncomingMessage, res: ServerResponse, state: NodeAuthState) => unknown;
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   // writeHead merges with headers set earlier by setHeader, so queued Set-Cookie values survive.
@@ -41,11 +49,11 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
  * 401/403; `authenticate` returns `null` after a 503). Cookies go on the response at once.
  * @example
  * const auth = createNodeAuth({ sessions, users: store.users });
- * http.createServer(async (req, res) => {
- *   const state = await auth.authenticate(req, res);
- *   if (!state || !auth.requireUser(state, res)) return;
+ * const handle = auth.handle(async (req, res, state) => {
+ *   if (!auth.requireUser(state, res)) return;
  *   res.end(`hello ${state.user!.displayName}`);
  * });
+ * http.createServer((req, res) => void handle(req, res).catch(() => res.destroy()));
  */
 export function createNodeAuth(options: NodeAuthOptions) {
   const { sessions, users } = options;
@@ -56,18 +64,42 @@ export function createNodeAuth(options: NodeAuthOptions) {
     return refusal === null;
   };
 
+  const unavailable =
+    options.onUnavailable ??
+    ((_req: IncomingMessage, res: ServerResponse) => sendJson(res, 503, UNAVAILABLE_BODY));
+
+  /** Validates the session cookie and loads the user; `null` once it has answered 503 (store down). */
+  const authenticate = async (req: IncomingMessage, res: ServerResponse): Promise<NodeAuthState | null> => {
+    try {
+      const { state, setCookie } = await resolveAuth(sessions, users, fromNodeRequest(req, trustProxy));
+      appendSetCookie(res, setCookie);
+      return state;
+    } catch (error) {
+      if (!(error instanceof StoreError)) throw error;
+      unavailable(req, res, error);
+      return null;
+    }
+  };
+
   return {
-    /** Validates the session cookie and loads the user; `null` once it has answered 503 (store down). */
-    async authenticate(req: IncomingMessage, res: ServerResponse): Promise<NodeAuthState | null> {
-      try {
-        const { state, setCookie } = await resolveAuth(sessions, users, fromNodeRequest(req, trustProxy));
-        appendSetCookie(res, setCookie);
-        return state;
-      } catch (error) {
-        if (!(error instanceof StoreError)) throw error;
-        sendJson(res, 503, UNAVAILABLE_BODY);
-        return null;
-      }
+    authenticate,
+    /**
+     * A request listener around `handler`: `authenticate` first, then `handler` with the state. A
+     * `StoreError` it throws (a helper or your own store call, the store down mid-request) gets the
+     * `onUnavailable` answer, so sign-out never answers a false success; any other error rejects
+     * the returned promise, for your own catch.
+     */
+    handle(handler: NodeHandler): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+      return async (req, res) => {
+        const state = await authenticate(req, res);
+        if (!state) return;
+        try {
+          await handler(req, res, state);
+        } catch (error) {
+          if (!(error instanceof StoreError) || res.headersSent) throw error;
+          unavailable(req, res, error);
+        }
+      };
     },
     /** `true` when a user is signed in; otherwise answers 401 and returns `false`. */
     requireUser(state: NodeAuthState, res: ServerResponse): boolean {

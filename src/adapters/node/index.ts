@@ -1,2 +1,8 @@
 export type { NoUserReason, Refusal, Session, User } from './auth.js';
-export { createNodeAuth, type NodeAuth, type NodeAuthOptions, type NodeAuthState } from './auth.js';
+export {
+  createNodeAuth,
+  type NodeAuth,
+  type NodeAuthOptions,
+  type NodeAuthState,
+  type NodeHandler,
+} from './auth.js';
