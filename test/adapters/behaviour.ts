@@ -370,6 +370,23 @@ export function adapterBehaviour(name: string, factory: AdapterFactory): void {
       });
     });
 
+    describe('caching', () => {
+      test('an authenticated GET that sets no cookie is still Cache-Control: no-store', async () => {
+        const { cookie } = await h.login('alice');
+        const res = await h.request('/me', { cookie });
+        expect(res.status).toBe(200);
+        expect(res.setCookie).toEqual([]);
+        expect(res.header('cache-control')).toBe('no-store');
+      });
+
+      test("a handler's own Cache-Control on a signed-in answer is kept", async () => {
+        const { cookie } = await h.login('alice');
+        const res = await h.request('/private-cache', { cookie });
+        expect(res.status).toBe(200);
+        expect(res.header('cache-control')).toBe('private, max-age=60');
+      });
+    });
+
     describe('store down', () => {
       test('a request with a session cookie gets 503 unavailable, no cookie and no driver detail', async () => {
         const { cookie } = await h.login('alice');

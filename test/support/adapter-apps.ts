@@ -29,7 +29,7 @@ import {
 
 // The same small app on each adapter, written the way docs/adapters.md shows: GET /login-form
 // (a login token), POST /login (behind loginCsrf), POST /logout, GET /me, GET /admin (role
-// admin), POST /mutate (a counter), POST /rotate.
+// admin), GET /private-cache (sets its own Cache-Control), POST /mutate (a counter), POST /rotate.
 
 function expressApp(b: Backend): Promise<App> {
   const auth = createExpressAuth({ sessions: b.sessions, users: b.store.users, trustProxy: b.trustProxy });
@@ -58,6 +58,9 @@ function expressApp(b: Backend): Promise<App> {
     res.json({ user, session, csrfToken: auth.csrfToken(req) });
   });
   app.get('/admin', auth.requireRole('admin'), (_req, res) => void res.json({ ok: true }));
+  app.get('/private-cache', auth.requireUser(), (_req, res) => {
+    res.set('cache-control', 'private, max-age=60').json({ ok: true });
+  });
   app.post('/mutate', auth.requireUser(), (_req, res) => void res.json({ counter: ++b.counter.value }));
   app.post(
     '/rotate',
@@ -102,6 +105,9 @@ async function fastifyApp(b: Backend): Promise<FastifyInstance> {
       return { user, session, csrfToken: csrfToken(request) };
     });
     scope.get('/admin', { preHandler: requireRole('admin') }, async () => ({ ok: true }));
+    scope.get('/private-cache', { preHandler: requireUser() }, async (_request, reply) =>
+      reply.header('cache-control', 'private, max-age=60').send({ ok: true }),
+    );
     scope.post('/mutate', { preHandler: requireUser() }, async () => ({ counter: ++b.counter.value }));
     scope.post('/rotate', { preHandler: requireUser() }, async (request, reply) => ({
       csrfToken: (await rotate(request, reply)).csrfToken,
@@ -169,6 +175,9 @@ function nodeApp(b: Backend): Promise<App> {
       return json(res, 200, { user: state.user, session: state.session, csrfToken: auth.csrfToken(state) });
     }
     if (route === 'GET /admin' && auth.requireRole(state, res, 'admin')) return json(res, 200, { ok: true });
+    if (route === 'GET /private-cache' && auth.requireUser(state, res)) {
+      return json(res, 200, { ok: true }, { 'cache-control': 'private, max-age=60' });
+    }
     if (route === 'POST /mutate' && auth.requireUser(state, res)) {
       return json(res, 200, { counter: ++b.counter.value });
     }
@@ -226,6 +235,9 @@ function honoApp(b: Backend): Promise<App> {
     c.json({ user: c.var.user, session: c.var.session, csrfToken: auth.csrfToken(c) }),
   );
   app.get('/admin', auth.requireRole('admin'), (c) => c.json({ ok: true }));
+  app.get('/private-cache', auth.requireUser(), (c) =>
+    c.json({ ok: true }, 200, { 'cache-control': 'private, max-age=60' }),
+  );
   app.post('/mutate', auth.requireUser(), (c) => c.json({ counter: ++b.counter.value }));
   app.post('/rotate', auth.requireUser(), async (c) =>
     c.json({ csrfToken: (await auth.rotate(c)).csrfToken }),

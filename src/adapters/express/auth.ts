@@ -87,6 +87,9 @@ export function createExpressAuth(options: ExpressAuthOptions) {
     resolveAuth(sessions, users, fromNodeRequest(req, trustProxy)).then(
       ({ state, setCookie }) => {
         req.cloakroom = state;
+        // A signed-in answer may carry personal data or a CSRF token: never for a shared cache.
+        // A handler may replace this with its own Cache-Control (e.g. `private, max-age=60`).
+        if (state.session) res.setHeader('Cache-Control', 'no-store');
         appendSetCookie(res, setCookie);
         next();
       },

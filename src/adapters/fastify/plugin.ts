@@ -101,6 +101,9 @@ const plugin: FastifyPluginAsync<FastifyAuthOptions> = async (fastify, options) 
         fromNodeRequest(request.raw, trustProxy),
       );
       request.cloakroom = Object.assign(state, { [kContext]: context });
+      // A signed-in answer may carry personal data or a CSRF token: never for a shared cache.
+      // A handler may replace this with its own Cache-Control (e.g. `private, max-age=60`).
+      if (state.session) reply.header('cache-control', 'no-store');
       writeCookies(reply, setCookie);
     } catch (error) {
       if (error instanceof StoreError) return unavailable(request, reply, error);

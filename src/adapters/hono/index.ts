@@ -111,6 +111,7 @@ export function createHonoAuth(options: HonoAuthOptions) {
       if (error instanceof StoreError) return unavailable(c, error);
       throw error;
     }
+    const signedIn = c.get('session') !== null;
     await next();
     // Hono's compose has already turned a handler's throw into `app.onError`'s answer (a 500 by
     // default). A store failure mid-request is a 503, so sign-out never answers anything else;
@@ -120,6 +121,9 @@ export function createHonoAuth(options: HonoAuthOptions) {
     if (cookies.size > 0) {
       for (const cookie of cookies.values()) c.header('Set-Cookie', cookie, { append: true });
       // A response that sets a session cookie must never be stored by a shared cache.
+      c.header('Cache-Control', 'no-store');
+    } else if (signedIn && !c.res.headers.has('cache-control')) {
+      // Nor one to a signed-in request (personal data, a CSRF token), unless the handler chose.
       c.header('Cache-Control', 'no-store');
     }
   };

@@ -72,6 +72,9 @@ export function createNodeAuth(options: NodeAuthOptions) {
   const authenticate = async (req: IncomingMessage, res: ServerResponse): Promise<NodeAuthState | null> => {
     try {
       const { state, setCookie } = await resolveAuth(sessions, users, fromNodeRequest(req, trustProxy));
+      // A signed-in answer may carry personal data or a CSRF token: never for a shared cache.
+      // A handler may replace this with its own Cache-Control (e.g. `private, max-age=60`).
+      if (state.session) res.setHeader('Cache-Control', 'no-store');
       appendSetCookie(res, setCookie);
       return state;
     } catch (error) {
