@@ -1,5 +1,6 @@
 import { createServer, type ServerResponse } from 'node:http';
-import express from 'express';
+import express5 from 'express';
+import express4 from 'express4';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Hono } from 'hono';
 import { createExpressAuth } from '../../src/adapters/express/index.js';
@@ -31,28 +32,44 @@ import {
 // (a login token), POST /login (behind loginCsrf), POST /logout, GET /me, GET /admin (role
 // admin), GET /private-cache (sets its own Cache-Control), POST /mutate (a counter), POST /rotate.
 
-function expressApp(b: Backend): Promise<App> {
+type ExpressModule = typeof express5;
+
+function expressApp(b: Backend, express: ExpressModule): Promise<App> {
   const auth = createExpressAuth({ sessions: b.sessions, users: b.store.users, trustProxy: b.trustProxy });
+  // Express 4 leaves a rejected promise unhandled; Express 5 forwards it. This works on both.
+  type Handler = (req: express5.Request, res: express5.Response) => Promise<void>;
+  const route =
+    (handler: Handler): express5.RequestHandler =>
+    (req, res, next) =>
+      void handler(req, res).catch(next);
   const app = express();
   app.disable('x-powered-by');
   app.use(express.json(), express.urlencoded({ extended: false }), auth.middleware);
   app.get('/login-form', (req, res) => void res.json({ token: auth.loginToken(req, res) }));
   // Sign-in comes before csrf(): it replaces whatever session the request carries.
-  app.post('/login', auth.loginCsrf(), async (req, res) => {
-    const answer = await b.login(req.cloakroom.request, req.body);
-    if (!answer.ok) return void res.status(answer.status).set(answer.headers).json(answer.body);
-    auth.adopt(req, res, answer.result.issued);
-    res.json({
-      user: answer.result.user,
-      csrfToken: answer.result.issued.csrfToken,
-      userOnRequest: req.cloakroom.user?.username ?? null,
-    });
-  });
+  app.post(
+    '/login',
+    auth.loginCsrf(),
+    route(async (req, res) => {
+      const answer = await b.login(req.cloakroom.request, req.body);
+      if (!answer.ok) return void res.status(answer.status).set(answer.headers).json(answer.body);
+      auth.adopt(req, res, answer.result.issued);
+      res.json({
+        user: answer.result.user,
+        csrfToken: answer.result.issued.csrfToken,
+        userOnRequest: req.cloakroom.user?.username ?? null,
+      });
+    }),
+  );
   app.use(auth.csrf());
-  app.post('/logout', auth.requireUser(), async (req, res) => {
-    await auth.endSession(req, res);
-    res.status(204).end();
-  });
+  app.post(
+    '/logout',
+    auth.requireUser(),
+    route(async (req, res) => {
+      await auth.endSession(req, res);
+      res.status(204).end();
+    }),
+  );
   app.get('/me', auth.requireUser(), (req, res) => {
     const { user, session } = req.cloakroom;
     res.json({ user, session, csrfToken: auth.csrfToken(req) });
@@ -65,7 +82,7 @@ function expressApp(b: Backend): Promise<App> {
   app.post(
     '/rotate',
     auth.requireUser(),
-    async (req, res) => void res.json({ csrfToken: (await auth.rotate(req, res)).csrfToken }),
+    route(async (req, res) => void res.json({ csrfToken: (await auth.rotate(req, res)).csrfToken })),
   );
   app.use(auth.errorHandler);
   return overHttp(createServer(app));
@@ -256,7 +273,9 @@ function honoApp(b: Backend): Promise<App> {
 
 /** The same app on each adapter; the behaviour suite runs against every one. */
 export const adapterApps = {
-  express: harness(expressApp),
+  express: harness((b) => expressApp(b, express5)),
+  // Express 4 through the `express4` npm alias: the peer range promises ^4.17 || ^5.
+  express4: harness((b) => expressApp(b, express4)),
   fastifyInject: harness(async (b) => fastifyInjectApp(b)),
   fastifyHttp: harness(async (b) => fastifyHttpApp(b)),
   node: harness(nodeApp),

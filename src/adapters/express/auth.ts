@@ -54,9 +54,9 @@ function stateOf(req: Request): CloakroomState {
 }
 
 /**
- * The Express adapter (Express 5; Express 4 works too: nothing here relies on Express 5's
- * promise handling). Cookies are written to the response as soon as they are known, with the
- * last value per cookie name kept, so nothing patches `res.end`.
+ * The Express adapter (Express 5 and 4: nothing here relies on Express 5's promise handling;
+ * the behaviour suite runs on both). Cookies are written to the response as soon as they are
+ * known, with the last value per cookie name kept, so nothing patches `res.end`.
  * @example
  * const auth = createExpressAuth({ sessions, users: store.users });
  * app.use(express.json(), express.urlencoded({ extended: false }), auth.middleware);
