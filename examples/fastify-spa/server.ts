@@ -9,14 +9,21 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import Fastify from 'fastify';
-import { adopt, cloakroomPlugin, csrf, endSession, requireUser } from '../../src/adapters/fastify/index.js';
+import {
+  adopt,
+  cloakroomPlugin,
+  csrf,
+  csrfToken,
+  endSession,
+  loginCsrf,
+  requireUser,
+} from '../../src/adapters/fastify/index.js';
 import {
   AccountError,
   createAccount,
   createPasswordHasher,
   createSessions,
   createThrottle,
-  StoreError,
   signIn,
 } from '../../src/index.js';
 import { createSqliteStore } from '../../src/stores/sqlite/index.js';
@@ -54,11 +61,6 @@ const files: Record<string, { type: string; body: string }> = {
 };
 
 const app = Fastify({ bodyLimit: 16 * 1024 });
-// Before the routes: a route keeps the error handler that was in force when it was added.
-app.setErrorHandler((error, _request, reply) => {
-  if (error instanceof StoreError) return reply.code(503).send({ error: 'unavailable' });
-  reply.send(error);
-});
 // No inline script anywhere: the page's code is /app.js, allowed by script-src 'self'.
 app.addHook('onSend', async (_request, reply) => {
   reply.header(
@@ -68,6 +70,7 @@ app.addHook('onSend', async (_request, reply) => {
   reply.header('x-content-type-options', 'nosniff');
   reply.header('referrer-policy', 'same-origin');
 });
+// The plugin also answers a StoreError from a handler (the store down mid-request) with 503.
 await app.register(cloakroomPlugin, { sessions, users: store.users });
 
 for (const [path, file] of Object.entries(files)) {
@@ -75,14 +78,17 @@ for (const [path, file] of Object.entries(files)) {
 }
 app.get('/favicon.ico', async (_request, reply) => reply.code(204).send());
 
-// Sign-in: JSON only. Login CSRF is the origin gate (a browser always sends Origin on a
-// cross-site POST); the answer carries the CSRF token the app sends back as X-CSRF-Token.
-app.post('/api/login', async (request, reply) => {
-  if (sessions.checkOrigin(request.cloakroom.request)) return reply.code(403).send({ error: 'csrf' });
-  const result = await signIn(signInDeps, request.cloakroom.request, (request.body ?? {}) as object);
+// Sign-in: JSON. Login CSRF is loginCsrf(): the origin gate (a browser always sends Origin on a
+// cross-site POST), and a login token for any non-JSON body, which this app never sends. The
+// answer carries the CSRF token the app sends back as X-CSRF-Token.
+app.post('/api/login', { preHandler: loginCsrf() }, async (request, reply) => {
+  const body = typeof request.body === 'object' && request.body !== null ? request.body : {};
+  const result = await signIn(signInDeps, request.cloakroom.request, body);
   if (!result.ok) {
-    const status = result.error === 'throttled' ? 429 : result.error === 'bad_request' ? 400 : 401;
-    return reply.code(status).send({ error: result.error });
+    if (result.error === 'throttled') {
+      return reply.code(429).header('retry-after', result.retryAfterSeconds).send({ error: result.error });
+    }
+    return reply.code(result.error === 'bad_request' ? 400 : 401).send({ error: result.error });
   }
   adopt(request, reply, result.issued);
   return { user: result.user, csrfToken: result.issued.csrfToken };
@@ -93,12 +99,12 @@ await app.register(async (api) => {
   api.addHook('preHandler', csrf());
 
   // The app calls this on load: a reload keeps the session and gets a fresh token.
-  api.get('/api/me', { preHandler: requireUser() }, async (request, reply) => {
-    reply.header('cache-control', 'no-store');
+  // A signed-in answer is `Cache-Control: no-store` (the plugin sees to it).
+  api.get('/api/me', { preHandler: requireUser() }, async (request) => {
     const session = request.cloakroom.session!;
     return {
       user: request.cloakroom.user,
-      csrfToken: sessions.csrfToken(session),
+      csrfToken: csrfToken(request),
       clicks: typeof session.data.clicks === 'number' ? session.data.clicks : 0,
     };
   });
