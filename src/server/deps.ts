@@ -39,6 +39,8 @@ export async function createDeps(
     sessions,
     users: store.users,
     trustProxy: config.trustProxy,
+    // Every answer of the server is already no-store (security-headers.ts).
+    noStore: false,
     onUnavailable: (c, error) => {
       metrics.storeErrors.inc();
       audit(logger, 'store.unavailable', { route: c.req.path, cause: error.message });

@@ -46,6 +46,14 @@ export interface HonoAuthOptions {
   onUnavailable?: (c: Context, error: StoreError) => Response | Promise<Response>;
   /** Answer when a guard refuses. Default: JSON errors of DESIGN.md (401/403). */
   onRefused?: (c: Context, refusal: Refusal) => Response | Promise<Response>;
+  /**
+   * `Cache-Control: no-store` on every answer to a signed-in request that has none of its own.
+   * Default `true`. Turn it off only where something else already sets it on every answer
+   * (the cloakroom server does): adding a header after the handler makes Hono rebuild the
+   * response, a measurable cost on the per-request path. Answers that set a cookie are
+   * always `no-store`.
+   */
+  noStore?: boolean;
 }
 
 export type { Refusal };
@@ -71,6 +79,7 @@ function cookieNameOf(setCookie: string): string {
 export function createHonoAuth(options: HonoAuthOptions) {
   const { sessions, users } = options;
   const trustProxy = options.trustProxy ?? false;
+  const noStore = options.noStore ?? true;
   const remote = options.remoteAddress ?? defaultRemote;
   const unavailable = options.onUnavailable ?? ((c: Context) => c.json(UNAVAILABLE_BODY, 503));
   const refused = options.onRefused ?? ((c: Context, r: Refusal) => c.json(refusalBody(r), r.status));
@@ -111,7 +120,7 @@ export function createHonoAuth(options: HonoAuthOptions) {
       if (error instanceof StoreError) return unavailable(c, error);
       throw error;
     }
-    const signedIn = c.get('session') !== null;
+    const signedIn = noStore && c.get('session') !== null;
     await next();
     // Hono's compose has already turned a handler's throw into `app.onError`'s answer (a 500 by
     // default). A store failure mid-request is a 503, so sign-out never answers anything else;
