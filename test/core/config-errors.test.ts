@@ -65,6 +65,22 @@ describe('configuration errors stop start-up with one actionable line', () => {
     ],
     ['a negative duration', { idleTimeout: -5 }, 'idleTimeout', /positive/],
     ['a duration with an unknown unit', { absoluteTimeout: '12w' }, 'absoluteTimeout', /90s, 30m/],
+    // Unbounded durations made deadlines no Date can hold (toISOString threw on every request).
+    ['a 401-day absolute timeout', { absoluteTimeout: '401d' }, 'absoluteTimeout', /at most 400d/],
+    ['a billion-day remember timeout', { rememberTimeout: '999999999d' }, 'rememberTimeout', /at most 400d/],
+    [
+      'an idle timeout of 1e12 seconds',
+      { idleTimeout: 1e12, absoluteTimeout: 1e12 },
+      'idleTimeout',
+      /at most 400d/,
+    ],
+    [
+      'a remember idle timeout over 400 days',
+      { rememberIdleTimeout: '9601h' },
+      'rememberIdleTimeout',
+      /at most 400d/,
+    ],
+    ['a touch interval over 400 days', { touchInterval: '401d' }, 'touchInterval', /at most 400d/],
     ['a wildcard trusted origin', { trustedOrigins: ['*'] }, 'trustedOrigins', /exact origin|not an origin/],
     ['a subdomain wildcard', { trustedOrigins: ['https://*.example.com'] }, 'trustedOrigins', /no wildcard/],
     [
@@ -99,6 +115,17 @@ describe('configuration errors stop start-up with one actionable line', () => {
     for (const line of result.setCookie) expect(line.length).toBeLessThan(512);
     // The login form's cookie (name + `-login`) is fine too.
     expect(() => sessions.issueLoginToken(incoming({ https: true }))).not.toThrow();
+  });
+
+  test("400 days, the browsers' cap on cookie lifetimes, is accepted", () => {
+    expect(() =>
+      createSessions({
+        secrets: [SECRET_A],
+        store: createMemoryStore({ sweepIntervalMs: 0 }),
+        absoluteTimeout: '400d',
+        rememberTimeout: 400 * 86_400,
+      }),
+    ).not.toThrow();
   });
 
   test('a good configuration starts', () => {

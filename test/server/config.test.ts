@@ -81,6 +81,30 @@ describe('loadConfig: every bad value is one line naming the variable', () => {
     ['CLOAKROOM_THROTTLE_IP=5/forever', { CLOAKROOM_THROTTLE_IP: '5/forever' }, 'CLOAKROOM_THROTTLE_IP'],
     ['LOG_LEVEL=verbose', { LOG_LEVEL: 'verbose' }, 'LOG_LEVEL'],
     ['REDIS_URL that is not a URL', { REDIS_URL: 'not a url' }, 'REDIS_URL'],
+    // Unbounded durations started, then GET /api/session failed with 500 (RangeError: Invalid
+    // time value in toISOString). Browsers cap cookie lifetimes at 400 days (RFC 6265bis §5.5).
+    [
+      'CLOAKROOM_ABSOLUTE_TIMEOUT=999999999d',
+      { CLOAKROOM_ABSOLUTE_TIMEOUT: '999999999d' },
+      'CLOAKROOM_ABSOLUTE_TIMEOUT',
+    ],
+    [
+      'CLOAKROOM_IDLE_TIMEOUT=401d',
+      { CLOAKROOM_IDLE_TIMEOUT: '401d', CLOAKROOM_ABSOLUTE_TIMEOUT: '401d' },
+      'CLOAKROOM_IDLE_TIMEOUT',
+    ],
+    ['CLOAKROOM_REMEMBER_TIMEOUT=401d', { CLOAKROOM_REMEMBER_TIMEOUT: '401d' }, 'CLOAKROOM_REMEMBER_TIMEOUT'],
+    [
+      'CLOAKROOM_REMEMBER_IDLE_TIMEOUT=34646400 (401 days in seconds)',
+      { CLOAKROOM_REMEMBER_IDLE_TIMEOUT: '34646400' },
+      'CLOAKROOM_REMEMBER_IDLE_TIMEOUT',
+    ],
+    [
+      'CLOAKROOM_TOUCH_INTERVAL=9999999999999999999999h',
+      { CLOAKROOM_TOUCH_INTERVAL: '9999999999999999999999h' },
+      'CLOAKROOM_TOUCH_INTERVAL',
+    ],
+    ['CLOAKROOM_THROTTLE_IP=5/401d', { CLOAKROOM_THROTTLE_IP: '5/401d' }, 'CLOAKROOM_THROTTLE_IP'],
     ['DATABASE_URL with the wrong scheme', { DATABASE_URL: 'mysql://db/x' }, 'DATABASE_URL'],
   ];
   for (const [name, env, variable] of cases) {
@@ -98,6 +122,19 @@ describe('loadConfig: every bad value is one line naming the variable', () => {
     expect(errorOf({ ...base(), CLOAKROOM_COOKIE_SECURE: 'maybe' }).message).toMatch(/auto.*true.*false/);
     expect(errorOf({ ...base(), CLOAKROOM_IDLE_TIMEOUT: '5x' }).message).toMatch(/30m/);
     expect(errorOf({ ...base(), CLOAKROOM_THROTTLE_ACCOUNT: 'abc' }).message).toMatch(/5\/15m/);
+  });
+
+  test('a duration over 400 days says where the cap is; exactly 400 days is accepted', () => {
+    expect(errorOf({ ...base(), CLOAKROOM_REMEMBER_TIMEOUT: '401d' }).message).toMatch(/at most 400d/);
+    const config = loadConfig({
+      ...base(),
+      CLOAKROOM_IDLE_TIMEOUT: '400d',
+      CLOAKROOM_ABSOLUTE_TIMEOUT: '34560000',
+      CLOAKROOM_REMEMBER_TIMEOUT: '400d',
+      CLOAKROOM_REMEMBER_IDLE_TIMEOUT: '9600h',
+    });
+    expect(config.absoluteTimeoutMs).toBe(400 * 86_400_000);
+    expect(config.rememberIdleTimeoutMs).toBe(400 * 86_400_000);
   });
 
   test('a URL with credentials is never echoed in its error', () => {
