@@ -48,13 +48,29 @@ export function checkRoles(roles: unknown): string[] {
   return [...new Set(roles)];
 }
 
-/** Checks a display name: a string of at most 100 characters without control characters. */
+/**
+ * Characters a display name may not hold: controls (C0, DEL, C1), line and paragraph
+ * separators, lone surrogates, and format characters — bidi overrides and isolates
+ * (Trojan Source, CVE-2021-42574), zero-width space, word joiner, BOM, soft hyphen — which are
+ * invisible and let one name pass for another. ZWNJ and ZWJ (U+200C, U+200D) are allowed:
+ * Persian and Indic names and emoji sequences need them.
+ */
+const INVISIBLE = /(?![\u200c\u200d])[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/u;
+
+/** Checks a display name: 1–100 characters of visible text (trimmed). */
 export function checkDisplayName(value: unknown): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
-  if (typeof value !== 'string' || [...value].length > 100 || /[\u0000-\u001f\u007f]/.test(value)) {
+  if (typeof value !== 'string' || [...value].length > 100) {
     throw new AccountError('displayName', 'displayName must be text of at most 100 characters');
   }
-  return value.trim();
+  if (INVISIBLE.test(value)) {
+    throw new AccountError(
+      'displayName',
+      'displayName must not contain control, bidirectional or zero-width characters',
+    );
+  }
+  const trimmed = value.trim();
+  if (trimmed === '') throw new AccountError('displayName', 'displayName must not be empty or only spaces');
+  return trimmed;
 }
 
 /**

@@ -101,6 +101,24 @@ describe('POST /api/admin/users', () => {
     const { user } = await jsonOf<{ user: Record<string, unknown> }>(res);
     expect(user).toMatchObject({ username: 'carol', displayName: 'Carol C', roles: ['ops'] });
     expect(JSON.stringify(user)).not.toMatch(/argon2|hash|password/i);
+    // The admin view, as docs/api.md promises and PATCH answers (it was the plain user object).
+    const stored = await h.deps.users.getByUsername('carol');
+    expect(user).toEqual({
+      id: stored!.id,
+      username: 'carol',
+      displayName: 'Carol C',
+      roles: ['ops'],
+      locked: false,
+      createdAt: new Date(stored!.createdAt).toISOString(),
+      updatedAt: new Date(stored!.updatedAt).toISOString(),
+    });
+    const patched = await as(admin, `/api/admin/users/${stored!.id}`, {
+      method: 'PATCH',
+      json: { roles: ['ops'] },
+    });
+    expect(Object.keys((await jsonOf<{ user: object }>(patched)).user).sort()).toEqual(
+      Object.keys(user).sort(),
+    );
     const login = await h.login('carol', 'carol password 1');
     expect(login.user.roles).toEqual(['ops']);
     expect(h.logs.some((l) => l.event === 'user.created' && l.by === h.ids.alice)).toBe(true);
@@ -231,6 +249,36 @@ describe('PATCH /api/admin/users/:id', () => {
       expect(res.status).toBe(404);
       expect(await jsonOf(res)).toMatchObject({ error: 'not_found' });
     }
+  });
+
+  test('a body naming no known field ({} or only unknown fields): 400, and updatedAt does not move', async () => {
+    const before = await h.deps.users.getById(h.ids.bob);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    for (const json of [{}, { nickname: 'x' }, { role: ['admin'] }, { Locked: true }]) {
+      const res = await as(admin, `/api/admin/users/${h.ids.bob}`, { method: 'PATCH', json });
+      expect(res.status, JSON.stringify(json)).toBe(400);
+      const body = await jsonOf<{ error: string; message: string }>(res);
+      expect(body.error).toBe('bad_request');
+      expect(body.message).toMatch(/roles, locked, displayName/);
+    }
+    const form = await h.fetch(`/api/admin/users/${h.ids.bob}`, {
+      method: 'PATCH',
+      cookie: admin.cookie,
+      form: { _csrf: admin.csrf },
+    });
+    expect(form.status).toBe(400);
+    expect(await h.deps.users.getById(h.ids.bob)).toEqual(before);
+  });
+
+  test('displayName "" or with a zero-width space: 400 and nothing changes', async () => {
+    for (const displayName of ['', '  ', 'b\u200Bob']) {
+      const res = await as(admin, `/api/admin/users/${h.ids.bob}`, {
+        method: 'PATCH',
+        json: { displayName },
+      });
+      expect(res.status, JSON.stringify(displayName)).toBe(400);
+    }
+    expect((await h.deps.users.getById(h.ids.bob))?.displayName).toBe('bob');
   });
 
   test('bad values: 400 and nothing changes', async () => {

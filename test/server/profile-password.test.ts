@@ -57,6 +57,59 @@ describe('PATCH /api/profile', () => {
     });
   }
 
+  // Regression: "" and "   " were accepted (an invisible name), and a control character got
+  // the message "at most 100 characters".
+  const refused: Array<[string, string, RegExp]> = [
+    ['empty', '', /empty/],
+    ['only spaces', '   ', /empty/],
+    ['only tabs and ideographic spaces', '\u3000 \u3000', /empty/],
+    ['a bell character', 'Bob\u0007', /control, bidirectional or zero-width/],
+    ['a newline', 'Bob\nAdmin', /control, bidirectional or zero-width/],
+    ['a right-to-left override', 'Bob\u202Enimda', /control, bidirectional or zero-width/],
+    ['a bidi isolate', '\u2066Bob\u2069', /control, bidirectional or zero-width/],
+    ['a zero-width space', 'Bo\u200Bb', /control, bidirectional or zero-width/],
+    ['a byte-order mark', '\uFEFFBob', /control, bidirectional or zero-width/],
+    ['only a zero-width space', '\u200B', /control, bidirectional or zero-width/],
+    ['a C1 control', 'Bob\u0085', /control, bidirectional or zero-width/],
+  ];
+  for (const [name, displayName, message] of refused) {
+    test(`displayName with ${name}: 400 with a message that says why`, async () => {
+      const { cookie, csrf } = await h.login('bob');
+      const res = await h.fetch('/api/profile', { method: 'PATCH', cookie, csrf, json: { displayName } });
+      expect(res.status).toBe(400);
+      const body = await jsonOf<{ error: string; message: string }>(res);
+      expect(body.error).toBe('bad_request');
+      expect(body.message).toMatch(message);
+      expect(body.message).not.toMatch(/100 characters/);
+      expect((await h.deps.users.getById(h.ids.bob))?.displayName).toBe('bob');
+    });
+  }
+
+  test('an empty displayName in a form post is refused too', async () => {
+    const { cookie, csrf } = await h.login('bob');
+    const res = await h.fetch('/api/profile', {
+      method: 'PATCH',
+      cookie,
+      form: { displayName: ' ', _csrf: csrf },
+    });
+    expect(res.status).toBe(400);
+    expect((await h.deps.users.getById(h.ids.bob))?.displayName).toBe('bob');
+  });
+
+  test('names that need joiners are kept: ZWNJ (Persian) and ZWJ (emoji sequences), trimmed', async () => {
+    const { cookie, csrf } = await h.login('bob');
+    for (const displayName of ['می\u200Cخواهم', 'Bob \u{1F469}\u200D\u{1F4BB}']) {
+      const res = await h.fetch('/api/profile', {
+        method: 'PATCH',
+        cookie,
+        csrf,
+        json: { displayName: `  ${displayName} ` },
+      });
+      expect(res.status, displayName).toBe(200);
+      expect((await jsonOf<{ user: { displayName: string } }>(res)).user.displayName).toBe(displayName);
+    }
+  });
+
   test('a missing displayName: 400', async () => {
     const { cookie, csrf } = await h.login('bob');
     const res = await h.fetch('/api/profile', { method: 'PATCH', cookie, csrf, json: {} });

@@ -37,7 +37,11 @@ export function adminRoutes(app: App, deps: ServerDeps): void {
       roles: user.roles,
       by: c.get('user')!.id,
     });
-    return c.json({ user }, 201);
+    // The admin view, like PATCH and GET answer (locked, createdAt, updatedAt): read back from
+    // the store, which assigned the id and the times.
+    const record = await users.getById(user.id);
+    if (!record) throw new ApiError('not_found', 'The new user was deleted before it could be shown.');
+    return c.json({ user: adminUserJson(record) }, 201);
   });
 
   app.patch('/api/admin/users/:id', async (c) => {
@@ -55,6 +59,10 @@ export function adminRoutes(app: App, deps: ServerDeps): void {
         patch.displayName = checkDisplayName(input.fields.displayName);
     } catch (error) {
       asApiError(error);
+    }
+    // An empty change would only bump updatedAt: most likely a misspelt field, so say so.
+    if (Object.keys(patch).length === 0) {
+      throw new ApiError('bad_request', 'Send at least one of roles, locked, displayName.');
     }
     const self = id === c.get('user')!.id;
     // An admin cannot lock themselves out of administration by accident.
