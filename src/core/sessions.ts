@@ -14,7 +14,7 @@ import {
   toSessionInfo,
 } from './session.js';
 import type { DataChange, JsonValue, SessionRecord } from './store.js';
-import { newToken, parseCookieValue, publicIdOf, signToken, storeKeyOf } from './token.js';
+import { isPublicId, newToken, parseCookieValue, publicIdOf, signToken, storeKeyOf } from './token.js';
 
 /** The outcome of {@link Sessions.validate}: a session, or no session and why. */
 export type Validation =
@@ -226,6 +226,8 @@ export function createSessions(options: SessionsOptions): Sessions {
     },
 
     async revoke(userId, publicId) {
+      // Nothing that is not a public id can name a session: no store round trip for it.
+      if (!isPublicId(publicId)) return false;
       const records = await attempt('listByUser', () => store.listByUser(userId, clock.now()));
       const target = records.find((r) => publicIdOf(r.id) === publicId);
       return target ? attempt('delete', () => store.delete(target.id)) : false;

@@ -59,10 +59,18 @@ export function storeKeyOf(token: string, crypto: SessionCrypto): string {
   return crypto.sha256Base64url(token);
 }
 
+/** Length of a public session id. */
+export const PUBLIC_ID_LENGTH = 22;
+
 /**
  * Public id: the first 22 characters (132 bits) of the store key. It names a session in APIs,
  * UIs and logs; since the store key is a one-way hash of the token, it cannot become a cookie.
  */
 export function publicIdOf(storeKey: string): string {
-  return storeKey.slice(0, 22);
+  return storeKey.slice(0, PUBLIC_ID_LENGTH);
+}
+
+/** Whether `text` has the shape of a public session id (22 base64url characters). */
+export function isPublicId(text: unknown): text is string {
+  return typeof text === 'string' && isBase64url(text, PUBLIC_ID_LENGTH);
 }

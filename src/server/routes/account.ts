@@ -4,6 +4,7 @@ import { readInput, stringField } from '../body.js';
 import { type App, type ServerDeps, sessionInfoJson, sessionJson } from '../context.js';
 import { ApiError } from '../http.js';
 import { audit } from '../logger.js';
+import { sessionIdParam } from '../params.js';
 
 /** Sign-out, the current session, profile, password and the user's own sessions. */
 export function accountRoutes(app: App, deps: ServerDeps): void {
@@ -78,7 +79,7 @@ export function accountRoutes(app: App, deps: ServerDeps): void {
   });
 
   app.delete('/api/sessions/:id', auth.requireUser(), async (c) => {
-    const id = c.req.param('id');
+    const id = sessionIdParam(c);
     const session = c.get('session')!;
     if (!(await sessions.revoke(session.userId, id))) throw new ApiError('not_found', 'No such session.');
     if (id === session.id) await auth.endSession(c);

@@ -4,6 +4,7 @@ import { booleanField, listField, readInput, stringField } from '../body.js';
 import { type App, adminUserJson, type ServerDeps } from '../context.js';
 import { ApiError } from '../http.js';
 import { audit } from '../logger.js';
+import { userIdParam } from '../params.js';
 
 function asApiError(error: unknown): never {
   if (error instanceof AccountError) {
@@ -45,7 +46,7 @@ export function adminRoutes(app: App, deps: ServerDeps): void {
   });
 
   app.patch('/api/admin/users/:id', async (c) => {
-    const id = c.req.param('id');
+    const id = userIdParam(c);
     const target = await users.getById(id);
     if (!target) throw new ApiError('not_found', 'No such user.');
     const input = await readInput(c);
@@ -88,7 +89,7 @@ export function adminRoutes(app: App, deps: ServerDeps): void {
   });
 
   app.post('/api/admin/users/:id/revoke-sessions', async (c) => {
-    const id = c.req.param('id');
+    const id = userIdParam(c);
     if (!(await users.getById(id))) throw new ApiError('not_found', 'No such user.');
     const revoked = await sessions.revokeUser(id);
     audit(logger, 'sessions.revoked', { userId: id, count: revoked, by: c.get('user')!.id });

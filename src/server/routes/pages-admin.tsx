@@ -7,6 +7,7 @@ import type { App, ServerDeps } from '../context.js';
 import { audit } from '../logger.js';
 import { AdminPage } from '../pages/admin.js';
 import { setFlash, takeFlash } from '../pages/flash.js';
+import { isUserId } from '../params.js';
 import { pageAdmin, pageUser } from './pages-account.js';
 
 const text = (fields: Record<string, unknown>, name: string) =>
@@ -65,7 +66,7 @@ export function adminPages(app: App, deps: ServerDeps): void {
 
   const change = (action: 'roles' | 'lock' | 'unlock') => async (c: Context<CloakroomEnv>) => {
     const id = c.req.param('id') ?? '';
-    const target = await users.getById(id);
+    const target = isUserId(id) ? await users.getById(id) : null;
     if (!target) {
       setFlash(c, 'user-missing');
       return c.redirect('/admin', 303);
@@ -105,7 +106,7 @@ export function adminPages(app: App, deps: ServerDeps): void {
 
   app.post('/admin/users/:id/revoke-sessions', async (c) => {
     const id = c.req.param('id');
-    if (!(await users.getById(id))) {
+    if (!isUserId(id) || !(await users.getById(id))) {
       setFlash(c, 'user-missing');
       return c.redirect('/admin', 303);
     }
