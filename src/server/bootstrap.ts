@@ -1,4 +1,5 @@
 import { AccountError, createAccount } from '../auth/users.js';
+import { ConfigError } from '../core/errors.js';
 import type { ServerDeps } from './context.js';
 import { audit } from './logger.js';
 
@@ -17,8 +18,11 @@ export async function bootstrapAdmin(deps: ServerDeps): Promise<'created' | 'ski
     return 'created';
   } catch (error) {
     if (error instanceof AccountError && error.code === 'taken') return 'skipped';
-    if (error instanceof AccountError)
-      throw new AccountError(error.field, `CLOAKROOM_ADMIN_*: ${error.message}`);
+    // loadConfig applies the same rules first; this only catches a rule it does not know of.
+    if (error instanceof AccountError) {
+      const variable = error.field === 'password' ? 'CLOAKROOM_ADMIN_PASSWORD' : 'CLOAKROOM_ADMIN_USER';
+      throw new ConfigError(variable, error.message);
+    }
     throw error;
   }
 }

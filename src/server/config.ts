@@ -1,12 +1,13 @@
-import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { isValidRole } from '../auth/usernames.js';
+import { statSync } from 'node:fs';
+import { isIPv4 } from 'node:net';
+import { dirname, resolve } from 'node:path';
+import { passwordPolicyError } from '../auth/passwords.js';
+import { isValidRole, normalizeUsername } from '../auth/usernames.js';
+import { AccountError, checkDisplayName } from '../auth/users.js';
 import { parseDuration } from '../core/duration.js';
 import { ConfigError } from '../core/errors.js';
-import { MAX_SECRETS } from '../core/keyring.js';
 import { normalizeTrustedOrigins } from '../core/origin.js';
-import { secretWeakness } from '../core/secret-strength.js';
+import { loadSecrets } from './config-secrets.js';
 
 /** The server's settings, read from the environment (DESIGN.md, "Configuration"). */
 export interface ServerConfig {
@@ -41,6 +42,10 @@ export function loadConfig(env: Env, options: { needSecrets?: boolean } = {}): S
   const production = env.NODE_ENV === 'production';
   const dataDir = resolve(env.CLOAKROOM_DATA_DIR || './data');
   const needSecrets = options.needSecrets ?? true;
+  const devSecret = needSecrets && !env.CLOAKROOM_SECRETS && !env.CLOAKROOM_SECRETS_FILE;
+  // Checked up front whenever the data dir will be used (the SQLite file, the development
+  // secret): otherwise a file in its path surfaces later as a bare ENOTDIR.
+  if (!env.DATABASE_URL || devSecret) checkDataDir(dataDir);
   const { secrets, source } =
     needSecrets || env.CLOAKROOM_SECRETS || env.CLOAKROOM_SECRETS_FILE
       ? loadSecrets(env, production, dataDir)
@@ -57,7 +62,7 @@ export function loadConfig(env: Env, options: { needSecrets?: boolean } = {}): S
   if (touch >= idle) fail('CLOAKROOM_TOUCH_INTERVAL', 'must be shorter than CLOAKROOM_IDLE_TIMEOUT');
   return {
     port: port(env.PORT),
-    host: env.HOST || '127.0.0.1',
+    host: host(env.HOST),
     production,
     secrets,
     secretsSource: source,
@@ -110,6 +115,41 @@ function port(value: string | undefined): number {
   return n;
 }
 
+function host(value: string | undefined): string {
+  if (value === undefined || value === '') return '127.0.0.1';
+  // A host name is resolved when the server listens (a failure there names HOST too); what can
+  // only be a mistyped IPv4 address (`999.1.1.1`) is refused now.
+  if (/\s/.test(value) || (/^[\d.]+$/.test(value) && !isIPv4(value))) {
+    fail(
+      'HOST',
+      `must be an address or host name to listen on, such as 127.0.0.1 or 0.0.0.0; got ${JSON.stringify(value)}`,
+    );
+  }
+  return value;
+}
+
+/** The data dir, or the first of its ancestors that exists, must be a directory. */
+function checkDataDir(dataDir: string): void {
+  for (let path = dataDir; ; path = dirname(path)) {
+    let isDirectory: boolean;
+    try {
+      isDirectory = statSync(path).isDirectory();
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      // ENOTDIR: an ancestor is a file; the walk up finds it.
+      if ((code === 'ENOENT' || code === 'ENOTDIR') && dirname(path) !== path) continue;
+      fail('CLOAKROOM_DATA_DIR', `cannot use ${dataDir} (${code ?? 'error'})`);
+    }
+    if (isDirectory) return;
+    fail(
+      'CLOAKROOM_DATA_DIR',
+      path === dataDir
+        ? `${dataDir} is a file, not a directory`
+        : `cannot create ${dataDir}: ${path} is a file, not a directory`,
+    );
+  }
+}
+
 function duration(env: Env, variable: string, fallback: string): number {
   return parseDuration(env[variable] || fallback, variable);
 }
@@ -150,6 +190,19 @@ function admin(env: Env): ServerConfig['admin'] {
   if (!username && !password) return null;
   if (!username) fail('CLOAKROOM_ADMIN_USER', 'is required when CLOAKROOM_ADMIN_PASSWORD is set');
   if (!password) fail('CLOAKROOM_ADMIN_PASSWORD', 'is required when CLOAKROOM_ADMIN_USER is set');
+  // The rules `createAccount` applies, checked before any database is opened.
+  if (!normalizeUsername(username)) {
+    fail('CLOAKROOM_ADMIN_USER', 'must be 1–64 characters of text, without control or invisible characters');
+  }
+  try {
+    checkDisplayName(username);
+  } catch (error) {
+    if (error instanceof AccountError)
+      fail('CLOAKROOM_ADMIN_USER', `becomes the admin's display name, and ${error.message}`);
+    throw error;
+  }
+  const problem = passwordPolicyError(password);
+  if (problem) fail('CLOAKROOM_ADMIN_PASSWORD', problem);
   return { username, password };
 }
 
@@ -160,69 +213,6 @@ function limit(env: Env, variable: string, fallback: string): { failures: number
   if (!match || failures < 1)
     fail(variable, `must look like 5/15m (failures per window), got ${JSON.stringify(raw)}`);
   return { failures, windowMs: parseDuration(match[2]!, variable) };
-}
-
-const SECRET_FILE = 'secret';
-
-function checkSecrets(secrets: string[], variable: string): string[] {
-  if (secrets.length === 0) fail(variable, 'holds no secret; generate one with `npx cloakroom secret new`');
-  if (secrets.length > MAX_SECRETS) fail(variable, `holds ${secrets.length} secrets; at most ${MAX_SECRETS}`);
-  secrets.forEach((secret, i) => {
-    const weakness = secretWeakness(secret);
-    if (weakness)
-      fail(variable, `secret #${i + 1} ${weakness}; generate one with \`npx cloakroom secret new\``);
-  });
-  return secrets;
-}
-
-function loadSecrets(
-  env: Env,
-  production: boolean,
-  dataDir: string,
-): { secrets: string[]; source: ServerConfig['secretsSource'] } {
-  if (env.CLOAKROOM_SECRETS && env.CLOAKROOM_SECRETS_FILE) {
-    fail('CLOAKROOM_SECRETS_FILE', 'set either CLOAKROOM_SECRETS or CLOAKROOM_SECRETS_FILE, not both');
-  }
-  if (env.CLOAKROOM_SECRETS) {
-    const list = env.CLOAKROOM_SECRETS.split(',')
-      .map((s) => s.trim())
-      .filter(Boolean);
-    return { secrets: checkSecrets(list, 'CLOAKROOM_SECRETS'), source: 'CLOAKROOM_SECRETS' };
-  }
-  if (env.CLOAKROOM_SECRETS_FILE) {
-    let text: string;
-    try {
-      text = readFileSync(env.CLOAKROOM_SECRETS_FILE, 'utf8');
-    } catch {
-      return fail('CLOAKROOM_SECRETS_FILE', `cannot read ${env.CLOAKROOM_SECRETS_FILE}`);
-    }
-    const list = text
-      .split(/\r?\n/)
-      .map((s) => s.trim())
-      .filter((s) => s && !s.startsWith('#'));
-    return { secrets: checkSecrets(list, 'CLOAKROOM_SECRETS_FILE'), source: 'CLOAKROOM_SECRETS_FILE' };
-  }
-  if (production) {
-    fail(
-      'CLOAKROOM_SECRETS',
-      'is required when NODE_ENV=production; generate one with `npx cloakroom secret new`',
-    );
-  }
-  // Development: one secret generated into the data dir, reused on every start, so sessions
-  // survive restarts without anyone handling a secret.
-  const file = join(dataDir, SECRET_FILE);
-  if (existsSync(file)) {
-    const list = readFileSync(file, 'utf8')
-      .split(/\r?\n/)
-      .map((s) => s.trim())
-      .filter(Boolean);
-    return { secrets: checkSecrets(list, file), source: 'data-dir' };
-  }
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const secret = randomBytes(32).toString('base64url');
-  writeFileSync(file, `${secret}\n`, { mode: 0o600 });
-  chmodSync(file, 0o600);
-  return { secrets: [secret], source: 'generated' };
 }
 
 /** Validates role names given on the command line or in the API. */

@@ -1,6 +1,5 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { serve } from '@hono/node-server';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import { createApp } from './app.js';
@@ -8,7 +7,7 @@ import { bootstrapAdmin } from './bootstrap.js';
 import type { ServerConfig } from './config.js';
 import type { ServerDeps } from './context.js';
 import { createDeps } from './deps.js';
-import { withSecurityHeaders } from './security-headers.js';
+import { listen } from './listen.js';
 import { createSetupToken, type SetupToken } from './setup-token.js';
 
 /** A running server. */
@@ -34,12 +33,13 @@ export async function startServer(
     throw error;
   }
   const app = createApp(deps, setup);
-  const server = await new Promise<Server>((resolve, reject) => {
-    const s = serve({ fetch: withSecurityHeaders(app.fetch), port: config.port, hostname: config.host }, () =>
-      resolve(s as Server),
-    ) as Server;
-    s.once('error', reject);
-  });
+  let server: Server;
+  try {
+    server = await listen(app, config.port, config.host);
+  } catch (error) {
+    await deps.close();
+    throw error;
+  }
   const { port } = server.address() as AddressInfo;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host}:${port}`;

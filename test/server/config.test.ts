@@ -72,6 +72,34 @@ describe('loadConfig: every bad value is one line naming the variable', () => {
       { CLOAKROOM_ADMIN_PASSWORD: 'long password' },
       'CLOAKROOM_ADMIN_USER',
     ],
+    ['HOST=999.1.1.1', { HOST: '999.1.1.1' }, 'HOST'],
+    ['HOST=1.2.3', { HOST: '1.2.3' }, 'HOST'],
+    ['HOST with a space', { HOST: '127.0.0.1 ' }, 'HOST'],
+    [
+      'CLOAKROOM_ADMIN_PASSWORD shorter than the policy allows',
+      { CLOAKROOM_ADMIN_USER: 'root', CLOAKROOM_ADMIN_PASSWORD: 'seven77' },
+      'CLOAKROOM_ADMIN_PASSWORD',
+    ],
+    [
+      'CLOAKROOM_ADMIN_PASSWORD over 1,024 bytes',
+      { CLOAKROOM_ADMIN_USER: 'root', CLOAKROOM_ADMIN_PASSWORD: 'é'.repeat(513) },
+      'CLOAKROOM_ADMIN_PASSWORD',
+    ],
+    [
+      'CLOAKROOM_ADMIN_USER with a control character',
+      { CLOAKROOM_ADMIN_USER: 'ro\u0000ot', CLOAKROOM_ADMIN_PASSWORD: 'a long admin password' },
+      'CLOAKROOM_ADMIN_USER',
+    ],
+    [
+      'CLOAKROOM_ADMIN_USER of only spaces',
+      { CLOAKROOM_ADMIN_USER: '   ', CLOAKROOM_ADMIN_PASSWORD: 'a long admin password' },
+      'CLOAKROOM_ADMIN_USER',
+    ],
+    [
+      'CLOAKROOM_ADMIN_USER over 64 characters',
+      { CLOAKROOM_ADMIN_USER: 'r'.repeat(65), CLOAKROOM_ADMIN_PASSWORD: 'a long admin password' },
+      'CLOAKROOM_ADMIN_USER',
+    ],
     ['CLOAKROOM_THROTTLE_ACCOUNT=abc', { CLOAKROOM_THROTTLE_ACCOUNT: 'abc' }, 'CLOAKROOM_THROTTLE_ACCOUNT'],
     [
       'CLOAKROOM_THROTTLE_ACCOUNT=0/15m',
@@ -135,6 +163,41 @@ describe('loadConfig: every bad value is one line naming the variable', () => {
     });
     expect(config.absoluteTimeoutMs).toBe(400 * 86_400_000);
     expect(config.rememberIdleTimeoutMs).toBe(400 * 86_400_000);
+  });
+
+  test('an admin password is never echoed in its error', () => {
+    const error = errorOf({ ...base(), CLOAKROOM_ADMIN_USER: 'root', CLOAKROOM_ADMIN_PASSWORD: 'hunt3r2' });
+    expect(error.message).toMatch(/at least 8 characters/);
+    expect(error.message).not.toContain('hunt3r2');
+  });
+
+  test('a data dir under a regular file, or that is one, names CLOAKROOM_DATA_DIR', () => {
+    const file = join(dir, 'file');
+    writeFileSync(file, '');
+    for (const dataDir of [join(file, 'data'), join(file, 'a', 'b'), file]) {
+      for (const env of [{ CLOAKROOM_SECRETS: TEST_SECRET }, {}]) {
+        const error = errorOf({ ...env, CLOAKROOM_DATA_DIR: dataDir });
+        expect(error.option).toBe('CLOAKROOM_DATA_DIR');
+        expect(error.message).toMatch(/is a file, not a directory/);
+      }
+    }
+  });
+
+  test('with DATABASE_URL and a secret the data dir is not used, so it is not checked', () => {
+    const file = join(dir, 'file');
+    writeFileSync(file, '');
+    const config = loadConfig({
+      CLOAKROOM_DATA_DIR: join(file, 'data'),
+      CLOAKROOM_SECRETS: TEST_SECRET,
+      DATABASE_URL: 'postgres://db/x',
+    });
+    expect(config.databaseUrl).toBe('postgres://db/x');
+  });
+
+  test('HOST accepts addresses and host names', () => {
+    for (const host of ['0.0.0.0', '::', '::1', 'localhost', 'cloakroom.internal', '10.0.0.7']) {
+      expect(loadConfig({ ...base(), HOST: host }).host).toBe(host);
+    }
   });
 
   test('a URL with credentials is never echoed in its error', () => {
