@@ -1,12 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { createPasswordHasher } from '../auth/passwords.js';
-import { AccountError, checkRoles, createAccount } from '../auth/users.js';
 import { publicIdOf } from '../core/token.js';
 import type { ServerConfig } from '../server/config.js';
-import type { OpenStores } from '../server/stores.js';
-import { CliError, printTable, readPassword } from './io.js';
-import { findUser, openStore } from './store.js';
+import { CliError, printTable } from './io.js';
+import { findUser, withStore } from './store.js';
 
+/** The command-line flags, parsed once in main. */
 export interface Flags {
   roles: string[];
   add: string | undefined;
@@ -18,121 +16,6 @@ export interface Flags {
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
-
-async function withStore<T>(config: ServerConfig, run: (store: OpenStores) => Promise<T>): Promise<T> {
-  const store = await openStore(config);
-  try {
-    return await run(store);
-  } finally {
-    await store.close();
-  }
-}
-
-function accountError(error: unknown): never {
-  if (error instanceof AccountError) throw new CliError(error.message);
-  throw error;
-}
-
-export async function userCommand(config: ServerConfig, args: string[], flags: Flags): Promise<void> {
-  const [action, name] = args;
-  await withStore(config, async (store) => {
-    const now = Date.now();
-    switch (action) {
-      case 'add': {
-        if (!name) throw new CliError('usage: cloakroom user add NAME [--role R]... [--password-stdin]');
-        const password = await readPassword(flags.passwordStdin);
-        const user = await createAccount(
-          store.users,
-          createPasswordHasher(),
-          {
-            username: name,
-            password,
-            roles: flags.roles,
-            ...(flags.displayName ? { displayName: flags.displayName } : {}),
-          },
-          now,
-        ).catch(accountError);
-        process.stdout.write(
-          `created user ${user.username} (${user.id}) with roles [${user.roles.join(', ')}]\n`,
-        );
-        return;
-      }
-      case 'passwd': {
-        const user = await findUser(store, name);
-        const password = await readPassword(flags.passwordStdin);
-        const { passwordPolicyError } = await import('../auth/passwords.js');
-        const problem = passwordPolicyError(password);
-        if (problem) throw new CliError(`password ${problem}`);
-        await store.users.update(user.id, { passwordHash: await createPasswordHasher().hash(password) }, now);
-        const revoked = await store.sessions.deleteByUser(user.id);
-        process.stdout.write(`password changed for ${user.username}; ${revoked} session(s) signed out\n`);
-        return;
-      }
-      case 'role': {
-        const user = await findUser(store, name);
-        if (!flags.add === !flags.remove)
-          throw new CliError('usage: cloakroom user role NAME --add ROLE | --remove ROLE');
-        const roles = flags.add
-          ? checkRolesOrFail([...user.roles, flags.add])
-          : user.roles.filter((r) => r !== flags.remove);
-        await store.users.update(user.id, { roles }, now);
-        process.stdout.write(`${user.username} now has roles [${roles.join(', ')}]\n`);
-        return;
-      }
-      case 'lock':
-      case 'unlock': {
-        const user = await findUser(store, name);
-        await store.users.update(user.id, { locked: action === 'lock' }, now);
-        const revoked = action === 'lock' ? await store.sessions.deleteByUser(user.id) : 0;
-        process.stdout.write(
-          action === 'lock'
-            ? `locked ${user.username}; ${revoked} session(s) signed out\n`
-            : `unlocked ${user.username}\n`,
-        );
-        return;
-      }
-      case 'list': {
-        const users = await store.users.list();
-        if (flags.json) {
-          // Same shape as the admin API: roles as an array, never the hash.
-          const rows = users.map((u) => ({
-            id: u.id,
-            username: u.username,
-            displayName: u.displayName,
-            roles: u.roles,
-            locked: u.locked,
-            createdAt: iso(u.createdAt),
-            updatedAt: iso(u.updatedAt),
-          }));
-          process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
-          return;
-        }
-        printTable(
-          users.map((u) => ({
-            id: u.id,
-            username: u.username,
-            displayName: u.displayName,
-            roles: u.roles.join(','),
-            locked: u.locked,
-            createdAt: iso(u.createdAt),
-          })),
-          false,
-        );
-        return;
-      }
-      default:
-        throw new CliError('usage: cloakroom user add|passwd|role|lock|unlock|list …');
-    }
-  });
-}
-
-function checkRolesOrFail(roles: string[]): string[] {
-  try {
-    return checkRoles(roles);
-  } catch (error) {
-    return accountError(error);
-  }
-}
 
 export async function sessionsCommand(config: ServerConfig, args: string[], flags: Flags): Promise<void> {
   const [action, target] = args;

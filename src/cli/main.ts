@@ -6,8 +6,9 @@ import { ConfigError, StoreError } from '../core/errors.js';
 import { loadConfig } from '../server/config.js';
 import { createLogger } from '../server/logger.js';
 import { startServer } from '../server/serve.js';
-import { type Flags, migrateCommand, secretCommand, sessionsCommand, userCommand } from './commands.js';
+import { type Flags, migrateCommand, secretCommand, sessionsCommand } from './commands.js';
 import { CliError } from './io.js';
+import { userCommand } from './user-commands.js';
 
 const HELP = `cloakroom — server-side session authentication
 
@@ -16,7 +17,7 @@ Usage:
   cloakroom user add NAME [--role R]... [--display-name N] [--password-stdin]
   cloakroom user passwd NAME [--password-stdin]    set a password (signs the user out everywhere)
   cloakroom user role NAME --add R | --remove R
-  cloakroom user lock NAME | user unlock NAME     lock signs the user out everywhere
+  cloakroom user lock NAME | user unlock NAME     lock signs the user out everywhere; unlock lifts a sign-in lockout
   cloakroom user list [--json]
   cloakroom sessions list [NAME] [--json]
   cloakroom sessions revoke ID | sessions revoke --user NAME

@@ -250,6 +250,13 @@ describe('cloakroom user …', () => {
   });
 
   test('user lock / user unlock', async () => {
+    // alice is the only admin: locking her is refused (see cli-admin-safety.test.ts), so a
+    // second admin comes first.
+    const add = await cli(['user', 'add', 'carol', '--role', 'admin', '--password-stdin'], {
+      env,
+      input: PASSWORD,
+    });
+    expect(add.code).toBe(0);
     expect((await cli(['user', 'lock', 'alice'], { env })).code).toBe(0);
     expect((await listUsers())[0]?.locked).toBe(true);
     expect((await cli(['user', 'unlock', 'alice'], { env })).code).toBe(0);
@@ -393,8 +400,14 @@ describe('cloakroom sessions …', () => {
       expect(passwd.stdout).toMatch(/1 session/);
       expect(await status(third)).toBe(401);
 
-      // Lock through the CLI: the running server refuses the user on the next request.
+      // Lock through the CLI: the running server refuses the user on the next request. root is
+      // the only admin, and the CLI refuses to lock the last one: another admin first.
       const fourth = await login();
+      const deputy = await cli(['user', 'add', 'deputy', '--role', 'admin', '--password-stdin'], {
+        env,
+        input: ADMIN_PASSWORD,
+      });
+      expect(deputy.code).toBe(0);
       expect((await cli(['user', 'lock', 'root'], { env })).code).toBe(0);
       expect(await status(fourth)).toBe(401);
       const afterLock = await fetch(`${server.url}/api/login`, {
