@@ -14,7 +14,10 @@ const MESSAGES = {
   'password-wrong': ['error', 'The current password is wrong.'],
   'password-mismatch': ['error', 'The new passwords do not match.'],
   'password-weak': ['error', 'The new password must be 8 to 1024 characters.'],
-  'display-name-invalid': ['error', 'Display names are text of at most 100 characters.'],
+  'display-name-invalid': [
+    'error',
+    'Display names are 1–100 characters of visible text: no control, bidirectional or zero-width characters.',
+  ],
   'session-ended': ['ok', 'That device is signed out.'],
   'session-missing': ['warn', 'That session had already ended.'],
   'others-signed-out': ['ok', 'Signed out everywhere else: {n} other session(s) ended.'],
