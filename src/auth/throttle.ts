@@ -71,6 +71,12 @@ export interface Throttle {
    * the address keeps counting the attempt.
    */
   succeed(username: string, admitted?: Admitted): Promise<void>;
+  /**
+   * An operator lifting an account's lockout (`cloakroom user unlock`): clears its failure
+   * count, a running lockout and the lockout escalation. Per-address counters stay: they are
+   * not this account's. Resolves `true` if a lockout was running.
+   */
+  clear(username: string): Promise<boolean>;
 }
 
 const DAY_MS = 86_400_000;
@@ -190,6 +196,12 @@ export function createThrottle(options: ThrottleOptions): Throttle {
       const { ipKey, windowEnd } = admitted.reservation;
       // A window that has ended took its places with it: nothing to give back.
       if (windowEnd > now) await counters.increment(`ok:${ipKey}:${windowEnd}`, windowEnd - now, now);
+    },
+    async clear(username) {
+      const key = keysOf(username, null).account;
+      const lockedOut = (await counters.get(`block:${key}`, clock.now())) !== null;
+      for (const kind of ['fail', 'block', 'strikes']) await counters.reset(`${kind}:${key}`);
+      return lockedOut;
     },
   };
 }

@@ -1,4 +1,5 @@
 import { createPasswordHasher, passwordPolicyError } from '../auth/passwords.js';
+import { createThrottle } from '../auth/throttle.js';
 import type { CounterStore, UserRecord } from '../auth/types.js';
 import { AccountError, checkRoles, createAccount } from '../auth/users.js';
 import type { ServerConfig } from '../server/config.js';
@@ -68,7 +69,7 @@ async function setPassword(store: OpenStores, name: string | undefined, flags: F
   await store.users.update(user.id, { passwordHash: await createPasswordHasher().hash(password) }, now);
   const revoked = await store.sessions.deleteByUser(user.id);
   // A new password is what an operator sets for a user who is locked out: the lockout goes too.
-  const throttle = await clearSignInThrottle(store.counters, user.username, now);
+  const throttle = await clearSignInThrottle(store.counters, user.username);
   process.stdout.write(
     `password changed for ${user.username}; ${revoked} session(s) signed out; ${throttle}\n`,
   );
@@ -105,7 +106,7 @@ async function lockUser(store: OpenStores, user: UserRecord, now: number): Promi
 async function unlockUser(store: OpenStores, user: UserRecord, now: number): Promise<void> {
   await store.users.update(user.id, { locked: false }, now);
   // Unlocking is how an operator lets a user back in, so a running sign-in lockout ends too.
-  const throttle = await clearSignInThrottle(store.counters, user.username, now);
+  const throttle = await clearSignInThrottle(store.counters, user.username);
   process.stdout.write(`unlocked ${user.username}; ${throttle}\n`);
 }
 
@@ -162,14 +163,8 @@ async function refuseLosingLastAdmin(store: OpenStores, user: UserRecord, action
   }
 }
 
-/**
- * Clears the account's sign-in throttle: its failure count, a running lockout and the lockout
- * escalation. The keys are those `createThrottle` (src/auth/throttle.ts) counts under; the
- * per-address counters stay, as they are not this account's. Returns what to tell the operator.
- */
-async function clearSignInThrottle(counters: CounterStore, username: string, now: number): Promise<string> {
-  const key = `acct:${username}`;
-  const lockedOut = (await counters.get(`block:${key}`, now)) !== null;
-  for (const kind of ['fail', 'block', 'strikes']) await counters.reset(`${kind}:${key}`);
+/** Clears the account's sign-in throttle; returns what to tell the operator. */
+async function clearSignInThrottle(counters: CounterStore, username: string): Promise<string> {
+  const lockedOut = await createThrottle({ counters }).clear(username);
   return lockedOut ? 'its sign-in lockout is lifted' : 'its failed sign-in count is reset';
 }

@@ -27,6 +27,21 @@ async function failTimes(
 }
 
 describe('per-account throttling (default 5 failures in 15 minutes)', () => {
+  test('an operator clear lifts a running lockout at once, and says whether one was running', async () => {
+    const h = await withAlice();
+    await failTimes(h, 5);
+    expect(await h.signInAs('alice', PASSWORD)).toMatchObject({ ok: false, error: 'throttled' });
+    expect(await h.throttle.clear('alice')).toBe(true);
+    expect(await h.signInAs('alice', PASSWORD)).toMatchObject({ ok: true });
+    expect(await h.throttle.clear('alice')).toBe(false);
+    // The escalation went too: the next lockout lasts one window again, not two.
+    await failTimes(h, 5);
+    const again = await h.signInAs('alice', PASSWORD);
+    expect(
+      again.ok === false && again.error === 'throttled' ? again.retryAfterSeconds : 0,
+    ).toBeLessThanOrEqual(WINDOW_S);
+  });
+
   test('after 5 wrong passwords even the correct password gets `throttled` for ~900 s', async () => {
     const h = await withAlice();
     const failures = await failTimes(h, 5);
