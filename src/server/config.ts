@@ -20,6 +20,8 @@ export interface ServerConfig {
   dataDir: string;
   redisUrl: string | null;
   databaseUrl: string | null;
+  /** Longest wait for one Redis or PostgreSQL call before it fails as `unavailable` (503). */
+  storeTimeoutMs: number;
   idleTimeoutMs: number;
   absoluteTimeoutMs: number;
   rememberTimeoutMs: number;
@@ -69,6 +71,7 @@ export function loadConfig(env: Env, options: { needSecrets?: boolean } = {}): S
     dataDir,
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    storeTimeoutMs: storeTimeout(env),
     idleTimeoutMs: idle,
     absoluteTimeoutMs: absolute,
     rememberTimeoutMs: remember,
@@ -152,6 +155,14 @@ function checkDataDir(dataDir: string): void {
 
 function duration(env: Env, variable: string, fallback: string): number {
   return parseDuration(env[variable] || fallback, variable);
+}
+
+// A hung store must answer 503 while a load balancer or a person is still waiting; longer than a
+// minute is a misconfiguration, not patience.
+function storeTimeout(env: Env): number {
+  const ms = duration(env, 'CLOAKROOM_STORE_TIMEOUT', '2s');
+  if (ms > 60_000) fail('CLOAKROOM_STORE_TIMEOUT', 'must not be longer than 60s');
+  return ms;
 }
 
 function choice<T>(env: Env, variable: string, options: Record<string, T>, fallback: T): T {

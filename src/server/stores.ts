@@ -1,16 +1,15 @@
 import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
-import pg from 'pg';
 import type { Logger } from 'pino';
-import { createClient } from 'redis';
 import type { CounterStore, UserStore } from '../auth/types.js';
 import type { Clock } from '../core/clock.js';
 import type { SessionStore } from '../core/store.js';
-import { createPostgresStore } from '../stores/postgres/index.js';
-import type { RedisClientLike } from '../stores/redis/client.js';
+import { createPostgresStore, migrate } from '../stores/postgres/index.js';
 import { createRedisStore } from '../stores/redis/index.js';
 import { createSqliteStore } from '../stores/sqlite/index.js';
 import type { ServerConfig } from './config.js';
+import { withDeadline, within } from './deadline.js';
+import { createMigrationPool, createPgPool, createRedisConnection } from './store-clients.js';
 
 /** The stores the configuration names, opened and ready. */
 export interface OpenStores {
@@ -33,8 +32,14 @@ export function databasePath(config: ServerConfig): string {
  * Picks the stores from the environment (DESIGN.md): `REDIS_URL` → sessions and throttle
  * counters in Redis; `DATABASE_URL` → users (and sessions, without Redis) in PostgreSQL;
  * otherwise everything in the embedded SQLite file.
+ *
+ * Every call to Redis or PostgreSQL answers within `CLOAKROOM_STORE_TIMEOUT` (deadline.ts and
+ * the driver options in store-clients.ts): a store that hangs becomes `StoreError` → 503, like
+ * one that is down. SQLite needs no deadline: its calls run synchronously, and a write waits for
+ * another process's lock at most `busyTimeoutMs`.
  */
 export async function openStores(config: ServerConfig, logger: Logger, clock: Clock): Promise<OpenStores> {
+  const timeout = config.storeTimeoutMs;
   const closers: Array<() => Promise<void>> = [];
   const pings: Array<() => Promise<void>> = [];
   try {
@@ -44,24 +49,21 @@ export async function openStores(config: ServerConfig, logger: Logger, clock: Cl
     const parts: string[] = [];
 
     if (config.databaseUrl) {
-      const pool = new pg.Pool({
-        connectionString: config.databaseUrl,
-        connectionTimeoutMillis: 2_000,
-        max: 10,
-      });
-      // An idle client's error must not crash the process; the next query reports it as 503.
-      pool.on('error', (error) =>
-        logger.warn({ event: 'postgres.error', cause: error.message }, 'postgres error'),
-      );
-      closers.push(() => pool.end());
+      await migrateFirst(config.databaseUrl, timeout, clock.now());
+      const pool = createPgPool(config.databaseUrl, timeout, logger);
+      // end() waits for each connection to close: a hung PostgreSQL must not hang the shutdown.
+      closers.push(() => within(pool.end(), timeout, 'postgres close'));
       const store = await createPostgresStore({
         pool,
         clock,
+        migrate: false,
         onSweepError: (error) => logger.warn({ event: 'sweep.failed', cause: error.message }, 'sweep failed'),
       });
       closers.unshift(() => store.close());
-      pings.push(() => store.ping());
-      ({ users, sessions, counters } = store);
+      pings.push(() => within(store.ping(), timeout, 'postgres ping'));
+      users = withDeadline(store.users, timeout, 'postgres users');
+      sessions = withDeadline(store.sessions, timeout, 'postgres sessions');
+      counters = withDeadline(store.counters, timeout, 'postgres counters');
       parts.push('users=postgres');
     } else {
       // The database holds password hashes: owner-only, whatever the umask.
@@ -88,33 +90,15 @@ export async function openStores(config: ServerConfig, logger: Logger, clock: Cl
     }
 
     if (config.redisUrl) {
-      const client = createClient({
-        url: config.redisUrl,
-        // Fail fast while Redis is down (503) instead of queueing requests until it returns.
-        disableOfflineQueue: true,
-        socket: {
-          connectTimeout: 2_000,
-          reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 2_000),
-        },
-      });
-      let lastLogged = 0;
-      client.on('error', (error: Error) => {
-        // The client retries by itself; log at most every 10 s while Redis is away.
-        if (Date.now() - lastLogged > 10_000) {
-          lastLogged = Date.now();
-          logger.warn({ event: 'redis.error', cause: error.message }, 'redis unavailable; retrying');
-        }
-      });
+      const redis = createRedisConnection(config.redisUrl, timeout, logger);
       // Not awaited: a server started while Redis is down answers 503 and /readyz 503 until
       // the client connects, then recovers by itself.
-      client.connect().catch(() => {});
-      closers.unshift(async () => {
-        if (client.isOpen) await client.close();
-      });
-      const store = createRedisStore({ client: client as unknown as RedisClientLike, clock });
-      pings.push(() => store.ping());
-      sessions = store.sessions;
-      counters = store.counters;
+      redis.connect();
+      closers.unshift(() => redis.close());
+      const store = createRedisStore({ client: redis.client, clock });
+      pings.push(() => within(store.ping(), timeout, 'redis ping'));
+      sessions = withDeadline(store.sessions, timeout, 'redis sessions');
+      counters = withDeadline(store.counters, timeout, 'redis counters');
       parts.unshift('sessions=redis');
     } else {
       parts.unshift(config.databaseUrl ? 'sessions=postgres' : 'sessions=sqlite');
@@ -135,5 +119,15 @@ export async function openStores(config: ServerConfig, logger: Logger, clock: Cl
   } catch (error) {
     for (const close of closers) await close().catch(() => {});
     throw error;
+  }
+}
+
+/** Applies pending migrations on a connection of their own, then lets it go. */
+async function migrateFirst(url: string, timeoutMs: number, now: number): Promise<void> {
+  const pool = createMigrationPool(url, timeoutMs);
+  try {
+    await migrate(pool, { now });
+  } finally {
+    await pool.end();
   }
 }

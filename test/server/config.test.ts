@@ -108,6 +108,8 @@ describe('loadConfig: every bad value is one line naming the variable', () => {
     ],
     ['CLOAKROOM_THROTTLE_IP=5/forever', { CLOAKROOM_THROTTLE_IP: '5/forever' }, 'CLOAKROOM_THROTTLE_IP'],
     ['LOG_LEVEL=verbose', { LOG_LEVEL: 'verbose' }, 'LOG_LEVEL'],
+    ['CLOAKROOM_STORE_TIMEOUT=0', { CLOAKROOM_STORE_TIMEOUT: '0' }, 'CLOAKROOM_STORE_TIMEOUT'],
+    ['CLOAKROOM_STORE_TIMEOUT=5m (over 60s)', { CLOAKROOM_STORE_TIMEOUT: '5m' }, 'CLOAKROOM_STORE_TIMEOUT'],
     ['REDIS_URL that is not a URL', { REDIS_URL: 'not a url' }, 'REDIS_URL'],
     // Unbounded durations started, then GET /api/session failed with 500 (RangeError: Invalid
     // time value in toISOString). Browsers cap cookie lifetimes at 400 days (RFC 6265bis §5.5).
@@ -319,6 +321,7 @@ describe('loadConfig: defaults and accepted values', () => {
       dataDir: dir,
       redisUrl: null,
       databaseUrl: null,
+      storeTimeoutMs: 2_000,
       idleTimeoutMs: 30 * 60_000,
       absoluteTimeoutMs: 12 * 3_600_000,
       rememberTimeoutMs: 30 * 86_400_000,
