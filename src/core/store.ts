@@ -41,9 +41,11 @@ export interface DataChange {
  * absence is `null` / `false` / `0`, never an exception. Every implementation passes the
  * conformance suite in `cloakroom/testing`.
  *
- * The store may keep an expired record until it is swept: the core checks the deadlines
- * itself on every read. A store with its own TTL (Redis) should expire a record at
- * `min(idleExpiresAt, absoluteExpiresAt)`.
+ * The store may keep an expired record until it is swept (and `get` may return it): the core
+ * checks the deadlines itself on every read. But an expired record — `now >=
+ * min(idleExpiresAt, absoluteExpiresAt)` on the store's clock — is dead for writes: `touch` and
+ * `updateData` refuse it, `deleteByUser` does not count it. A store with its own TTL (Redis)
+ * should expire a record at `min(idleExpiresAt, absoluteExpiresAt)`.
  */
 export interface SessionStore {
   /** Required. The record with this id, or `null`. */
@@ -51,16 +53,22 @@ export interface SessionStore {
   /** Required. Inserts a new record; throws `StoreError` with code `conflict` if the id exists. */
   create(record: SessionRecord): Promise<void>;
   /**
-   * Required. Moves `lastSeenAt` and `idleExpiresAt` forward (never back) on an existing
-   * record; writes nothing else. Returns `false` if the record is gone: a touch never
-   * recreates a deleted session.
+   * Required. Moves `lastSeenAt` and `idleExpiresAt` forward (never back) on an existing,
+   * unexpired record; writes nothing else. Returns `false` if the record is gone or expired: a
+   * touch never recreates a deleted session nor extends an expired one not yet swept.
    */
   touch(id: string, lastSeenAt: number, idleExpiresAt: number): Promise<boolean>;
-  /** Required. Applies a data change key by key. Returns `false` if the record is gone. */
+  /**
+   * Required. Applies a data change key by key. Returns `false`, changing nothing, if the record
+   * is gone or expired.
+   */
   updateData(id: string, change: DataChange): Promise<boolean>;
   /** Required. Deletes one record. Returns whether it existed. */
   delete(id: string): Promise<boolean>;
-  /** Required. Deletes every record of a user, except `exceptId` if given. Returns how many. */
+  /**
+   * Required. Deletes every record of a user, except `exceptId` if given (expired ones too).
+   * Returns how many of them were live: expired unswept records are not counted as revoked.
+   */
   deleteByUser(userId: string, exceptId?: string): Promise<number>;
   /** Required. Every unexpired record of a user (order unspecified). */
   listByUser(userId: string, now: number): Promise<SessionRecord[]>;

@@ -9,8 +9,9 @@ export const HOUR = 60 * MINUTE;
 const randomId = (): string => randomBytes(32).toString('base64url');
 
 /**
- * A valid record that is live by the real clock (a memory store drops expired records on
- * read with its own clock), with every field set to a non-default value.
+ * A valid record that is live by the real clock (stores refuse to touch or change a record
+ * that is expired by their own clock, the system clock in these suites), with every field set
+ * to a non-default value.
  */
 export function sessionRecord(overrides: Partial<SessionRecord> = {}): SessionRecord {
   const now = Date.now();

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import type { SessionRecord, SessionStore } from '../core/store.js';
 import { rejectsWithStoreError, type StoreFactory, type TestApi, withStore } from './harness.js';
 import { sessionRecord } from './session-fixtures.js';
+import { sessionStoreExpiredCases } from './session-store-expired.js';
 import { sessionStoreUserCases } from './session-store-users.js';
 
 /**
@@ -173,5 +174,6 @@ export function sessionStoreConformance(
     });
 
     sessionStoreUserCases(it);
+    sessionStoreExpiredCases(it);
   });
 }

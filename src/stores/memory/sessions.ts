@@ -127,10 +127,17 @@ export function createMemorySessions(clock: Clock, maxSessions: number): MemoryS
     },
 
     async deleteByUser(userId, exceptId) {
-      // Copy first: remove() edits the very set being iterated.
+      // Copy first: remove() edits the very set being iterated. Expired records go too, but
+      // only live ones count as revoked (`{revoked: n}` reports sessions that were usable).
       const ids = [...(byUser.get(userId) ?? [])].filter((id) => id !== exceptId);
-      for (const id of ids) remove(id);
-      return ids.length;
+      const now = clock.now();
+      let live = 0;
+      for (const id of ids) {
+        const record = records.get(id);
+        if (record !== undefined && now < expiryOf(record)) live++;
+        remove(id);
+      }
+      return live;
     },
 
     async listByUser(userId, now) {

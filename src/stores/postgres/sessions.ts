@@ -1,3 +1,4 @@
+import type { Clock } from '../../core/clock.js';
 import type { JsonValue, SessionRecord, SessionStore } from '../../core/store.js';
 import { execute, int, type PgPoolLike, statement } from './client.js';
 import { conflictError, isUniqueViolation, wrapError } from './errors.js';
@@ -49,9 +50,10 @@ const toRecord = (id: string, row: Row): SessionRecord => ({
 /**
  * Sessions in `cloakroom_sessions`. Each method is ONE statement (no transaction, no
  * read-modify-write in JavaScript); each statement is named, so pg prepares it once per
- * pooled connection.
+ * pooled connection. `clock` says when a row is expired: writes leave an expired row alone
+ * until the sweep removes it, as every store does.
  */
-export function createPostgresSessions(pool: PgPoolLike, tables: Tables): PostgresSessionStore {
+export function createPostgresSessions(pool: PgPoolLike, tables: Tables, clock: Clock): PostgresSessionStore {
   const t = tables.sessions;
   const get = statement(`SELECT ${COLUMNS} FROM ${t} WHERE id = $1`);
   const insert = statement(
@@ -60,18 +62,25 @@ export function createPostgresSessions(pool: PgPoolLike, tables: Tables): Postgr
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb)`,
   );
   // GREATEST keeps both deadlines monotonic under out-of-order requests, and an UPDATE of a
-  // missing row changes nothing: a touch never resurrects a deleted session.
+  // missing row changes nothing: a touch never resurrects a deleted session. `expires_at > now`
+  // does the same for a row that is expired but not yet swept: it is never extended.
   const touch = statement(
     `UPDATE ${t} SET last_seen_at = GREATEST(last_seen_at, $2), idle_expires_at = GREATEST(idle_expires_at, $3)
-     WHERE id = $1`,
+     WHERE id = $1 AND expires_at > $4`,
   );
   // Key by key inside PostgreSQL: `||` replaces top-level keys whole (no deep merge, null
   // stays null), `- text[]` removes keys, taken literally (never paths). Removal comes last,
   // so a key both set and removed ends up removed. The row lock serialises concurrent
   // changes, and each UPDATE re-reads the row it waited for: no change is ever lost.
-  const updateData = statement(`UPDATE ${t} SET data = (data || $2::jsonb) - $3::text[] WHERE id = $1`);
+  const updateData = statement(
+    `UPDATE ${t} SET data = (data || $2::jsonb) - $3::text[] WHERE id = $1 AND expires_at > $4`,
+  );
   const remove = statement(`DELETE FROM ${t} WHERE id = $1`);
-  const removeByUser = statement(`DELETE FROM ${t} WHERE user_id = $1 AND id IS DISTINCT FROM $2::text`);
+  // Expired rows go too, but only the live ones count as revoked.
+  const removeByUser = statement(
+    `WITH gone AS (DELETE FROM ${t} WHERE user_id = $1 AND id IS DISTINCT FROM $2::text RETURNING expires_at)
+     SELECT count(*) FILTER (WHERE expires_at > $3) AS live FROM gone`,
+  );
   const listByUser = statement(`SELECT id, ${COLUMNS} FROM ${t} WHERE user_id = $1 AND expires_at > $2`);
   // A small batch through the expires_at index; SKIP LOCKED lets the sweeps of several
   // instances take different rows instead of queueing behind each other.
@@ -115,7 +124,8 @@ export function createPostgresSessions(pool: PgPoolLike, tables: Tables): Postgr
 
     async touch(id, lastSeenAt, idleExpiresAt) {
       try {
-        return ((await execute(pool, touch, [id, lastSeenAt, idleExpiresAt])).rowCount ?? 0) > 0;
+        const values = [id, lastSeenAt, idleExpiresAt, clock.now()];
+        return ((await execute(pool, touch, values)).rowCount ?? 0) > 0;
       } catch (error) {
         throw wrapError('session', 'touch', error);
       }
@@ -123,7 +133,7 @@ export function createPostgresSessions(pool: PgPoolLike, tables: Tables): Postgr
 
     async updateData(id, change) {
       try {
-        const values = [id, JSON.stringify(change.set ?? {}), change.remove ?? []];
+        const values = [id, JSON.stringify(change.set ?? {}), change.remove ?? [], clock.now()];
         return ((await execute(pool, updateData, values)).rowCount ?? 0) > 0;
       } catch (error) {
         throw wrapError('session', 'updateData', error);
@@ -140,7 +150,8 @@ export function createPostgresSessions(pool: PgPoolLike, tables: Tables): Postgr
 
     async deleteByUser(userId, exceptId) {
       try {
-        return (await execute(pool, removeByUser, [userId, exceptId ?? null])).rowCount ?? 0;
+        const { rows } = await execute(pool, removeByUser, [userId, exceptId ?? null, clock.now()]);
+        return int((rows[0] as { live: unknown } | undefined)?.live ?? 0);
       } catch (error) {
         throw wrapError('session', 'deleteByUser', error);
       }

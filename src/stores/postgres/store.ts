@@ -18,7 +18,7 @@ export interface PostgresStoreOptions {
   pool: PgPoolLike;
   /** The schema holding the `cloakroom_*` tables; created by the migration if missing. Default `public`. */
   schema?: string;
-  /** Where "now" comes from for the sweep. Default: the system clock. */
+  /** Where "now" comes from: the sweep, and refusing writes to expired sessions. Default: the system clock. */
   clock?: Clock;
   /** How often expired rows are swept, in ms; `0` starts no timer. Default 60,000. */
   sweepIntervalMs?: number;
@@ -72,7 +72,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
   const sweepBatch = checkInteger('sweepBatch', options.sweepBatch ?? 500, 1);
   if (options.migrate !== false) await migrate(pool, { schema: tables.schema, now: clock.now() });
 
-  const sessions = createPostgresSessions(pool, tables);
+  const sessions = createPostgresSessions(pool, tables, clock);
   const counters = createPostgresCounters(pool, tables);
   let closed = false;
   const sweeper = createSweeper({ sessions, counters, clock, batch: sweepBatch, isClosed: () => closed });

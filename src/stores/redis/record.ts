@@ -94,10 +94,14 @@ export function fromHash(id: string, reply: unknown): SessionRecord | null {
   };
 }
 
-/** HSET/HDEL arguments of a data change: `[n, field, json, … (n pairs), removed field, …]`. */
-export function dataChangeArguments(set: Record<string, JsonValue>, remove: readonly string[]): string[] {
+/** Arguments of the data-change script: `[now, n, field, json, … (n pairs), removed field, …]`. */
+export function dataChangeArguments(
+  now: number,
+  set: Record<string, JsonValue>,
+  remove: readonly string[],
+): string[] {
   const entries = Object.entries(set);
-  const args = [String(entries.length)];
+  const args = [String(now), String(entries.length)];
   for (const [key, value] of entries) args.push(DATA_PREFIX + key, JSON.stringify(value));
   for (const key of remove) args.push(DATA_PREFIX + key);
   return args;

@@ -55,14 +55,16 @@ redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return 1`);
 
 /**
- * touch: ARGV = lastSeenAt, idleExpiresAt, now. Only on an existing hash (a touch never
- * recreates a deleted or expired session), only forward (two requests finishing out of order
- * never pull a deadline back), and the TTL follows min(idle, absolute). HSET and PEXPIRE never
- * clear an expiry, so the key can never end up without one.
+ * touch: ARGV = lastSeenAt, idleExpiresAt, now. Only on an existing hash that is not past a
+ * deadline at `now` (the caller's clock, like every store's: a touch never recreates or extends a
+ * deleted or expired session, even in the moment before Redis drops the key), only forward (two
+ * requests finishing out of order never pull a deadline back), and the TTL follows
+ * min(idle, absolute). HSET and PEXPIRE never clear an expiry, so the key always keeps one.
  */
 export const TOUCH = lua(`
 local f = redis.call('HMGET', KEYS[1], '${FIELD.lastSeenAt}', '${FIELD.idleExpiresAt}', '${FIELD.absoluteExpiresAt}')
 if not f[1] then return 0 end
+if math.min(tonumber(f[2]), tonumber(f[3])) <= tonumber(ARGV[3]) then return 0 end
 if tonumber(ARGV[1]) > tonumber(f[1]) then redis.call('HSET', KEYS[1], '${FIELD.lastSeenAt}', ARGV[1]) end
 local idle = tonumber(ARGV[2])
 if idle > tonumber(f[2]) then
@@ -73,28 +75,30 @@ end
 return 1`);
 
 /**
- * updateData: ARGV = n, then n field/value pairs to set, then fields to delete. Writes only
- * the named data fields of an existing hash: two requests changing different keys both keep
- * their change, and a change to a deleted session creates nothing. Deletes run after sets, so
- * a key named in both ends up removed.
+ * updateData: ARGV = now, n, then n field/value pairs to set, then fields to delete. Writes only
+ * the named data fields of an existing hash not past a deadline at `now`: two requests changing
+ * different keys both keep their change, and a change to a deleted or expired session creates
+ * or changes nothing. Deletes run after sets, so a key named in both ends up removed.
  */
 export const UPDATE_DATA = lua(`${CHUNKED}
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-local last = 2 * tonumber(ARGV[1]) + 1
-if last > 1 then chunked('HSET', 2, last) end
+local f = redis.call('HMGET', KEYS[1], '${FIELD.idleExpiresAt}', '${FIELD.absoluteExpiresAt}')
+if not f[1] or math.min(tonumber(f[1]), tonumber(f[2])) <= tonumber(ARGV[1]) then return 0 end
+local last = 2 * tonumber(ARGV[2]) + 2
+if last > 2 then chunked('HSET', 3, last) end
 if #ARGV > last then chunked('HDEL', last + 1, #ARGV) end
 return 1`);
 
 /**
  * delete: ARGV = [userId]. Deletes the session (only if it belongs to userId, when given) and
- * returns the user id it belonged to — the caller needs it to drop the id from that user's
- * index — or nil if there was nothing to delete.
+ * returns { user id, idle deadline, absolute deadline } — the caller needs the user to drop the
+ * id from that user's index, and the deadlines to tell a live session from an expired one — or
+ * nil if there was nothing to delete.
  */
 export const DELETE = lua(`
-local user = redis.call('HGET', KEYS[1], '${FIELD.userId}')
-if not user or (ARGV[1] and user ~= ARGV[1]) then return false end
+local f = redis.call('HMGET', KEYS[1], '${FIELD.userId}', '${FIELD.idleExpiresAt}', '${FIELD.absoluteExpiresAt}')
+if not f[1] or (ARGV[1] and f[1] ~= ARGV[1]) then return false end
 redis.call('DEL', KEYS[1])
-return user`);
+return f`);
 
 /**
  * Index add: ARGV = absoluteExpiresAt, sessionId, now. The index key lives until the last

@@ -7,6 +7,12 @@ import { dataChangeArguments, expiryOf, fromHash, toHashFields } from './record.
 import { CREATE, DELETE, runScript, TOUCH, UPDATE_DATA } from './scripts.js';
 import { createUserIndex } from './user-index.js';
 
+interface Deleted {
+  userId: string;
+  /** min(idle, absolute deadline) of the deleted hash. */
+  expiresAt: number;
+}
+
 /** The Redis session store; Redis expires records itself, so there is no sweep. */
 export interface RedisSessionStore extends SessionStore {
   ping(): Promise<void>;
@@ -26,7 +32,8 @@ export interface RedisSessionStore extends SessionStore {
  *    If the index step fails, create deletes the session again and rejects; had the process
  *    died in between, the token was never sent to anyone and the hash expires by its TTL.
  * 4. Nothing but create writes a whole hash, and create refuses an existing key; touch and
- *    updateData change fields of an existing hash only. A dead session is never resurrected.
+ *    updateData change fields of an existing hash not past its deadlines (on the caller's
+ *    clock) only. A dead session is never resurrected.
  *
  * On a single server a MULTI across both keys would also work, but would break on Cluster;
  * this order is correct on both, and the hot path (`get`) stays one HGETALL.
@@ -38,10 +45,12 @@ export function createRedisSessions(
 ): RedisSessionStore {
   const index = createUserIndex(client, keys);
 
-  const deleteSession = async (id: string, owner?: string): Promise<string | null> => {
-    const user = await runScript(client, DELETE, keys.session(id), owner === undefined ? [] : [owner]);
-    // A bulk string (or a Buffer, under a Buffer type mapping); nil comes back as null.
-    return typeof user === 'string' || Buffer.isBuffer(user) ? String(user) : null;
+  /** Deletes one hash; says whose it was and when it expired, or `null` if there was none. */
+  const deleteSession = async (id: string, owner?: string): Promise<Deleted | null> => {
+    const reply = await runScript(client, DELETE, keys.session(id), owner === undefined ? [] : [owner]);
+    // Bulk strings (or Buffers, under a Buffer type mapping); nil comes back as null.
+    if (!Array.isArray(reply) || reply[0] === null || reply[0] === undefined) return null;
+    return { userId: String(reply[0]), expiresAt: Math.min(Number(reply[1]), Number(reply[2])) };
   };
 
   return {
@@ -60,7 +69,10 @@ export function createRedisSessions(
         // Relative TTL on the store's clock (the one the core computed the deadlines with),
         // so a skew between this host's clock and Redis's does not shorten sessions.
         const now = clock.now();
-        const ttl = Math.max(expiryOf(record) - now, 1);
+        // A record already over is as good as gone: Redis would drop it at once, so nothing
+        // is written (and no reader can catch it in the moment before the key expires).
+        if (expiryOf(record) <= now) return;
+        const ttl = expiryOf(record) - now;
         const created = await runScript(client, CREATE, keys.session(record.id), [
           String(ttl),
           ...toHashFields(record),
@@ -91,7 +103,7 @@ export function createRedisSessions(
     async updateData(id, change) {
       try {
         assertReady(client);
-        const args = dataChangeArguments(change.set ?? {}, change.remove ?? []);
+        const args = dataChangeArguments(clock.now(), change.set ?? {}, change.remove ?? []);
         return (await runScript(client, UPDATE_DATA, keys.session(id), args)) === 1;
       } catch (error) {
         throw wrapError('session', 'updateData', error);
@@ -101,12 +113,12 @@ export function createRedisSessions(
     async delete(id) {
       try {
         assertReady(client);
-        const userId = await deleteSession(id);
-        if (userId === null) return false;
+        const deleted = await deleteSession(id);
+        if (deleted === null) return false;
         // Invariant 2: the hash is gone first. Should this step fail, the stale member is
         // harmless (invariant 1) and dropped by the next list or by its score; the session
         // itself IS deleted, so report that rather than a false failure.
-        await index.remove(userId, [id]).catch(() => {});
+        await index.remove(deleted.userId, [id]).catch(() => {});
         return true;
       } catch (error) {
         throw wrapError('session', 'delete', error);
@@ -120,9 +132,11 @@ export function createRedisSessions(
         if (ids.length === 0) return 0;
         // One script per session, each on its own key's node; node-redis pipelines them. The
         // owner check skips an id that (against invariant 1) names another user's session.
-        const owners = await Promise.all(ids.map((id) => deleteSession(id, userId)));
+        const deleted = await Promise.all(ids.map((id) => deleteSession(id, userId)));
         await index.remove(userId, ids);
-        return owners.filter((owner) => owner !== null).length;
+        // Only live sessions count as revoked, as in every store.
+        const now = clock.now();
+        return deleted.filter((d) => d !== null && d.expiresAt > now).length;
       } catch (error) {
         throw wrapError('session', 'deleteByUser', error);
       }

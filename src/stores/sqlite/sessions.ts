@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import type { Clock } from '../../core/clock.js';
 import type { JsonValue, SessionRecord, SessionStore } from '../../core/store.js';
 import { conflictError, isUniqueViolation, wrapError } from './errors.js';
 
@@ -74,13 +75,14 @@ const UPDATE_DATA = `UPDATE sessions SET data = (
     SELECT nxt.key, ${elementJson('nxt')} FROM json_each(@set) AS nxt
       WHERE nxt.key NOT IN (SELECT value FROM json_each(@remove))
   )
-) WHERE id = @id`;
+) WHERE id = @id AND expires_at > @now`;
 
 /**
  * Sessions in the `sessions` table. Every statement is prepared here, once; each method is
- * one statement, so no method needs a transaction.
+ * one statement, so no method needs a transaction. `clock` says when a row is expired: writes
+ * leave an expired row alone until the sweep removes it, as every store does.
  */
-export function createSqliteSessions(db: Database.Database): SqliteSessionStore {
+export function createSqliteSessions(db: Database.Database, clock: Clock): SqliteSessionStore {
   const get = db.prepare<[string], Row>(`SELECT ${COLUMNS} FROM sessions WHERE id = ?`).raw();
   const listByUser = db
     .prepare<[string, number], [string, ...Row]>(
@@ -94,17 +96,21 @@ export function createSqliteSessions(db: Database.Database): SqliteSessionStore 
       @idleTimeoutMs, @remember, @csrfSecret, @ip, @userAgent, @data)`,
   );
   // max() makes the deadlines monotonic under out-of-order requests, and an UPDATE of a
-  // missing row changes nothing: touch can never resurrect a deleted session.
-  const touch = db.prepare<[number, number, string]>(
+  // missing row changes nothing: touch can never resurrect a deleted session. `expires_at > now`
+  // does the same for a row that is expired but not yet swept: it is never extended.
+  const touch = db.prepare<[number, number, string, number]>(
     `UPDATE sessions SET last_seen_at = max(last_seen_at, ?), idle_expires_at = max(idle_expires_at, ?)
-     WHERE id = ?`,
+     WHERE id = ? AND expires_at > ?`,
   );
-  const updateData = db.prepare<[{ id: string; set: string; remove: string }]>(UPDATE_DATA);
+  const updateData = db.prepare<[{ id: string; set: string; remove: string; now: number }]>(UPDATE_DATA);
   const remove = db.prepare<[string]>('DELETE FROM sessions WHERE id = ?');
-  // `id IS NOT NULL` (no exception) is always true, so one statement serves both cases.
-  const removeByUser = db.prepare<[string, string | null]>(
-    'DELETE FROM sessions WHERE user_id = ? AND id IS NOT ?',
-  );
+  // `id IS NOT NULL` (no exception) is always true, so one statement serves both cases. Expired
+  // rows go too, but only the live ones count as revoked: RETURNING tells them apart.
+  const removeByUser = db
+    .prepare<[string, string | null], number>(
+      'DELETE FROM sessions WHERE user_id = ? AND id IS NOT ? RETURNING expires_at',
+    )
+    .pluck();
   // LIMIT keeps each batch (and the write lock it holds) short; the expires_at index makes
   // finding the batch a range search, and rowid is the cheapest key to hand to the DELETE.
   const sweep = db.prepare<[number, number]>(
@@ -138,7 +144,7 @@ export function createSqliteSessions(db: Database.Database): SqliteSessionStore 
 
     async touch(id, lastSeenAt, idleExpiresAt) {
       try {
-        return touch.run(lastSeenAt, idleExpiresAt, id).changes > 0;
+        return touch.run(lastSeenAt, idleExpiresAt, id, clock.now()).changes > 0;
       } catch (error) {
         throw wrapError('session', 'touch', error);
       }
@@ -148,7 +154,7 @@ export function createSqliteSessions(db: Database.Database): SqliteSessionStore 
       try {
         const set = JSON.stringify(change.set ?? {});
         const removed = JSON.stringify(change.remove ?? []);
-        return updateData.run({ id, set, remove: removed }).changes > 0;
+        return updateData.run({ id, set, remove: removed, now: clock.now() }).changes > 0;
       } catch (error) {
         throw wrapError('session', 'updateData', error);
       }
@@ -164,7 +170,8 @@ export function createSqliteSessions(db: Database.Database): SqliteSessionStore 
 
     async deleteByUser(userId, exceptId) {
       try {
-        return removeByUser.run(userId, exceptId ?? null).changes;
+        const now = clock.now();
+        return removeByUser.all(userId, exceptId ?? null).filter((expiresAt) => expiresAt > now).length;
       } catch (error) {
         throw wrapError('session', 'deleteByUser', error);
       }

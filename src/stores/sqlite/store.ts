@@ -17,7 +17,7 @@ export interface SqliteStoreOptions {
   path?: string;
   /** An already open connection (e.g. `readonly`); the store configures it but never closes it. */
   database?: Database.Database;
-  /** Where "now" comes from for the sweep. Default: the system clock. */
+  /** Where "now" comes from: the sweep, and refusing writes to expired sessions. Default: the system clock. */
   clock?: Clock;
   /** How often expired rows are swept, in ms; `0` starts no timer. Default 60,000. */
   sweepIntervalMs?: number;
@@ -92,7 +92,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
   try {
     configure(db, busyTimeoutMs);
     migrate(db);
-    sessions = createSqliteSessions(db);
+    sessions = createSqliteSessions(db, clock);
     users = createSqliteUsers(db);
     counters = createSqliteCounters(db);
   } catch (error) {
