@@ -103,6 +103,7 @@ export async function openStores(config: ServerConfig, logger: Logger, clock: Cl
     } else {
       parts.unshift(config.databaseUrl ? 'sessions=postgres' : 'sessions=sqlite');
     }
+    if (config.redisUrl && !config.databaseUrl) warnUsersLocal(logger, config.dataDir);
 
     return {
       sessions,
@@ -130,4 +131,16 @@ async function migrateFirst(url: string, timeoutMs: number, now: number): Promis
   } finally {
     await pool.end();
   }
+}
+
+/**
+ * REDIS_URL alone shares sessions but not users: each instance keeps its own SQLite users, so
+ * an account created on one instance does not exist on another. Right for one instance behind
+ * a shared Redis, a silent split for several — so it is said at start-up.
+ */
+function warnUsersLocal(logger: Logger, dataDir: string): void {
+  logger.warn(
+    { event: 'stores.users-local', dataDir },
+    "REDIS_URL is set without DATABASE_URL: users, roles and password hashes stay in this instance's own SQLite file; several instances would each have their own users. Set DATABASE_URL to share them.",
+  );
 }
