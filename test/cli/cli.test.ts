@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
+import { MIGRATIONS } from '../../src/stores/postgres/index.js';
 import { sessionCookieOf, TEST_SECRET } from '../support/server.js';
+import { requirePostgres } from '../support/services.js';
 
 // Every test spawns node processes (1–2 s each on a busy machine): generous limits.
 vi.setConfig({ testTimeout: 90_000, hookTimeout: 120_000 });
@@ -324,6 +326,52 @@ describe('cloakroom user …', () => {
       const run = await cli(args);
       expect(run.code).toBe(0);
       expect(run.stdout).toMatch(/cloakroom serve/);
+    }
+  });
+});
+
+describe('cloakroom migrate on DATABASE_URL', () => {
+  test('creates the schema on an empty database, then applies nothing on a second run (idempotent)', async () => {
+    const database = await requirePostgres();
+    try {
+      const env = { DATABASE_URL: database.url, CLOAKROOM_DATA_DIR: tempDir() };
+      const applied = () =>
+        database.pool
+          .query<{ version: number; applied_at: string }>(
+            'SELECT version, applied_at FROM cloakroom_migrations ORDER BY version',
+          )
+          .then((r) => r.rows);
+      const tables = async () =>
+        (
+          await database.pool.query<{ tablename: string }>(
+            "SELECT tablename FROM pg_tables WHERE tablename LIKE 'cloakroom_%' ORDER BY tablename",
+          )
+        ).rows.map((r) => r.tablename);
+      expect(await tables()).toEqual([]);
+
+      const first = await cli(['migrate'], { env });
+      expect(first.code).toBe(0);
+      expect(first.stderr).toBe('');
+      expect(lines(first.stdout)).toHaveLength(1);
+      expect(first.stdout).toMatch(/users=postgres/);
+      expect(first.stdout).not.toContain(database.url);
+      expect(await tables()).toEqual([
+        'cloakroom_counters',
+        'cloakroom_migrations',
+        'cloakroom_sessions',
+        'cloakroom_users',
+      ]);
+      const versions = await applied();
+      expect(versions.map((v) => v.version)).toEqual(MIGRATIONS.map((_, i) => i + 1));
+
+      const second = await cli(['migrate'], { env });
+      expect(second.code).toBe(0);
+      expect(second.stderr).toBe('');
+      expect(second.stdout).toBe(first.stdout);
+      // Nothing re-applied: the same versions with the same timestamps.
+      expect(await applied()).toEqual(versions);
+    } finally {
+      await database.drop();
     }
   });
 });
