@@ -101,11 +101,15 @@ redis.call('DEL', KEYS[1])
 return f`);
 
 /**
- * Index add: ARGV = absoluteExpiresAt, sessionId, now. The index key lives until the last
- * absolute deadline among its members, so an index outlives none of its sessions and a
- * signed-out user leaves nothing behind for long.
+ * Index add: ARGV = absoluteExpiresAt, sessionId, now. First drops the members past their
+ * absolute deadline at `now` (certainly dead, whatever their idle deadline, so safe under the
+ * ordering invariants: the same rule as INDEX_MEMBERS): each sign-in extends the key's TTL, so
+ * without this the index of a user who signs in daily would keep one member per sign-in for
+ * good. The index key lives until the last absolute deadline among its members, so an index
+ * outlives none of its sessions and a signed-out user leaves nothing behind for long.
  */
 export const INDEX_ADD = lua(`
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
 redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
 local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
 local ttl = math.max(tonumber(last[2]) - tonumber(ARGV[3]), 1)
