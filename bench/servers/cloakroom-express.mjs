@@ -2,7 +2,7 @@
  * cloakroom through Express 5 (`cloakroom/express`, `createExpressAuth`), so the framework is
  * the same as the express-session peers'. Sessions in Redis (`cloakroom/redis`, keys prefixed
  * `bench-cx:`) on a node-redis client configured as docs/scaling.md advises
- * (`disableOfflineQueue: true`); users in SQLite (`cloakroom/sqlite`), passed as `users`, so
+ * (`disableOfflineQueue: true`, `commandOptions: { timeout: 0 }`: the store's own timeout bounds each call); users in SQLite (`cloakroom/sqlite`), passed as `users`, so
  * every request also reads the user row (roles and locks apply on the very next request), as
  * the cloakroom server does. Imports the built package from `dist/` (the bench builds first).
  *
@@ -24,6 +24,7 @@ const port = Number(process.env.PORT);
 const client = createClient({
   url: process.env.REDIS_URL,
   disableOfflineQueue: true,
+  commandOptions: { timeout: 0 },
   socket: { connectTimeout: 2_000, reconnectStrategy: (retries) => Math.min(100 * 2 ** retries, 2_000) },
 });
 client.on('error', (error) => console.error('redis', error.message));

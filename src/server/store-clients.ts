@@ -1,8 +1,8 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { createClient } from 'redis';
+import { within } from '../stores/deadline.js';
 import type { RedisClientLike } from '../stores/redis/client.js';
-import { within } from './deadline.js';
 
 /** How often an idle Redis connection is checked with `PING`. */
 export const REDIS_PING_INTERVAL_MS = 1_000;
@@ -55,7 +55,7 @@ export interface RedisConnection {
  * - `commandOptions.timeout: 0`: node-redis' own command timeout (5 s by default) is dropped the
  *   moment a command is written to the socket, so it never catches a Redis that stops answering,
  *   and it costs an `AbortSignal.timeout()` per command (~15 µs of CPU measured here). The
- *   deadline around every store call (deadline.ts) bounds the wait instead;
+ *   stores' deadline around every call (their `timeout` option) bounds the wait instead;
  * - `pingInterval` + `socket.socketTimeout`: an idle connection is pinged every second, so a
  *   connection silent for longer than `timeoutMs + 1 s` is dead: it is closed, the commands
  *   waiting on it fail, and the client reconnects. (Under steady traffic every write resets that

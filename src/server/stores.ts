@@ -4,11 +4,11 @@ import type { Logger } from 'pino';
 import type { CounterStore, UserStore } from '../auth/types.js';
 import type { Clock } from '../core/clock.js';
 import type { SessionStore } from '../core/store.js';
+import { within } from '../stores/deadline.js';
 import { createPostgresStore, migrate } from '../stores/postgres/index.js';
 import { createRedisStore } from '../stores/redis/index.js';
 import { createSqliteStore } from '../stores/sqlite/index.js';
 import type { ServerConfig } from './config.js';
-import { withDeadline, within } from './deadline.js';
 import { createMigrationPool, createPgPool, createRedisConnection } from './store-clients.js';
 
 /** The stores the configuration names, opened and ready. */
@@ -33,8 +33,8 @@ export function databasePath(config: ServerConfig): string {
  * counters in Redis; `DATABASE_URL` → users (and sessions, without Redis) in PostgreSQL;
  * otherwise everything in the embedded SQLite file.
  *
- * Every call to Redis or PostgreSQL answers within `CLOAKROOM_STORE_TIMEOUT` (deadline.ts and
- * the driver options in store-clients.ts): a store that hangs becomes `StoreError` → 503, like
+ * Every call to Redis or PostgreSQL answers within `CLOAKROOM_STORE_TIMEOUT` (the stores'
+ * `timeout` option, stores/deadline.ts, and the driver options in store-clients.ts): a store that hangs becomes `StoreError` → 503, like
  * one that is down. SQLite needs no deadline: its calls run synchronously, and a write waits for
  * another process's lock at most `busyTimeoutMs`.
  */
@@ -57,13 +57,12 @@ export async function openStores(config: ServerConfig, logger: Logger, clock: Cl
         pool,
         clock,
         migrate: false,
+        timeout: timeout / 1000,
         onSweepError: (error) => logger.warn({ event: 'sweep.failed', cause: error.message }, 'sweep failed'),
       });
       closers.unshift(() => store.close());
-      pings.push(() => within(store.ping(), timeout, 'postgres ping'));
-      users = withDeadline(store.users, timeout, 'postgres users');
-      sessions = withDeadline(store.sessions, timeout, 'postgres sessions');
-      counters = withDeadline(store.counters, timeout, 'postgres counters');
+      pings.push(() => store.ping());
+      ({ users, sessions, counters } = store);
       parts.push('users=postgres');
     } else {
       // The database holds password hashes: owner-only, whatever the umask.
@@ -95,10 +94,9 @@ export async function openStores(config: ServerConfig, logger: Logger, clock: Cl
       // the client connects, then recovers by itself.
       redis.connect();
       closers.unshift(() => redis.close());
-      const store = createRedisStore({ client: redis.client, clock });
-      pings.push(() => within(store.ping(), timeout, 'redis ping'));
-      sessions = withDeadline(store.sessions, timeout, 'redis sessions');
-      counters = withDeadline(store.counters, timeout, 'redis counters');
+      const store = createRedisStore({ client: redis.client, clock, timeout: timeout / 1000 });
+      pings.push(() => store.ping());
+      ({ sessions, counters } = store);
       parts.unshift('sessions=redis');
     } else {
       parts.unshift(config.databaseUrl ? 'sessions=postgres' : 'sessions=sqlite');

@@ -1,5 +1,5 @@
+import { within } from '../../stores/deadline.js';
 import type { App, ServerDeps } from '../context.js';
-import { within } from '../deadline.js';
 
 /**
  * Longest a readiness check waits. A load balancer's probe usually gives up after 1–5 s; an

@@ -1,5 +1,7 @@
 import { type Clock, systemClock } from '../../core/clock.js';
+import type { Duration } from '../../core/duration.js';
 import { ConfigError, type StoreError } from '../../core/errors.js';
+import { bounded, resolveTimeout, within } from '../deadline.js';
 import type { PgPoolLike } from './client.js';
 import { createPostgresCounters, type PostgresCounterStore } from './counters.js';
 import { wrapError } from './errors.js';
@@ -28,6 +30,13 @@ export interface PostgresStoreOptions {
   migrate?: boolean;
   /** Told about a failed timed sweep (a timer has nobody to throw to). Default: ignored. */
   onSweepError?: (error: StoreError) => void;
+  /**
+   * Every call of `sessions`, `users`, `counters` and `ping` answers within this, or rejects
+   * with `StoreError` `unavailable` (a 503), so a PostgreSQL that hangs is refused like one that
+   * is down. Default `'2s'`; `false` turns it off. Migrations and sweeps are not bounded. Give
+   * the pool `query_timeout` / `statement_timeout` too, so abandoned queries end (docs/scaling.md).
+   */
+  timeout?: Duration | false;
 }
 
 /** The three stores on one PostgreSQL database, behind separate interfaces. */
@@ -70,6 +79,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
   const clock = options.clock ?? systemClock;
   const sweepIntervalMs = checkInteger('sweepIntervalMs', options.sweepIntervalMs ?? 60_000, 0);
   const sweepBatch = checkInteger('sweepBatch', options.sweepBatch ?? 500, 1);
+  const timeout = resolveTimeout(options.timeout);
   if (options.migrate !== false) await migrate(pool, { schema: tables.schema, now: clock.now() });
 
   const sessions = createPostgresSessions(pool, tables, clock);
@@ -86,11 +96,11 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
   }
 
   return {
-    sessions,
-    users: createPostgresUsers(pool, tables),
-    counters,
+    sessions: bounded(sessions, timeout, 'postgres sessions'),
+    users: bounded(createPostgresUsers(pool, tables), timeout, 'postgres users'),
+    counters: bounded(counters, timeout, 'postgres counters'),
     sweep: () => sweeper.run(),
-    ping: () => sessions.ping(),
+    ping: () => (timeout === null ? sessions.ping() : within(sessions.ping(), timeout, 'postgres ping')),
     async close() {
       closed = true;
       clearInterval(timer);

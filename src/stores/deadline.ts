@@ -1,3 +1,4 @@
+import { type Duration, parseDuration } from '../core/duration.js';
 import { StoreError } from '../core/errors.js';
 
 /**
@@ -9,6 +10,7 @@ import { StoreError } from '../core/errors.js';
  * is reset by every new command written, so under traffic neither fires. One plain timer per
  * call costs well under a microsecond (an `AbortSignal.timeout()` costs tens of times more).
  * The driver's own call is left to finish or fail by itself; its late answer is dropped.
+ * Shared by the network stores (Redis, PostgreSQL); SQLite's calls are synchronous.
  */
 export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   return new Promise<T>((resolve, reject) => {
@@ -42,4 +44,18 @@ export function withDeadline<T extends object>(store: T, ms: number, name: strin
     wrapped[key] = (...args: unknown[]) => within(method.apply(store, args), ms, what);
   }
   return wrapped as T;
+}
+
+/** The default of the network stores' `timeout` option. */
+export const DEFAULT_STORE_TIMEOUT = '2s';
+
+/** Resolves a store's `timeout` option to ms, or `null` when turned off with `false`. */
+export function resolveTimeout(value: Duration | false | undefined, option = 'timeout'): number | null {
+  if (value === false) return null;
+  return parseDuration(value ?? DEFAULT_STORE_TIMEOUT, option);
+}
+
+/** {@link withDeadline}, or `store` itself when the deadline is off. */
+export function bounded<T extends object>(store: T, ms: number | null, name: string): T {
+  return ms === null ? store : withDeadline(store, ms, name);
 }
