@@ -27,7 +27,7 @@
  * Run: `npm run bench`. Knobs (env): BENCH_ROUNDS (5), BENCH_ROUND_SECONDS (3),
  * BENCH_WARMUP_SECONDS (2), BENCH_CONNECTIONS (32), BENCH_ONLY (comma-separated target ids:
  * cloakroom, cloakroom-redis, cloakroom-express, express-memory, express-sqlite, express-redis,
- * fastify, better-auth), BENCH_LOAD=autocannon (force the fallback), BENCH_NO_BUILD=1 (use dist/
+ * fastify, better-auth, calibration), BENCH_LOAD=autocannon (force the fallback), BENCH_NO_BUILD=1 (use dist/
  * as it is). Needs `redis-server` on PATH for the Redis targets. Raw results go to
  * .bench/results-<date>.json.
  */
@@ -73,6 +73,8 @@ const REDIS_TARGET_US = 30;
 const REDIS_PREFILL_SESSIONS = 100_000;
 /** Sequential requests per authenticated route watched with MONITOR to count round trips. */
 const MONITOR_REQUESTS = 50;
+/** µs of pure CPU work the calibration target's /spin adds per request. */
+const CALIBRATION_SPIN_US = 25;
 const SERVER_CPU = '1';
 const LOAD_CPU = '0';
 
@@ -769,6 +771,20 @@ const TARGETS: Target[] = [
     routes: [{ path: '/healthz', bare: true }, { path: '/api/me' }],
     start: (port, dir) => nodeServer('bench/servers/fastify.mjs', port, { BENCH_DATA_DIR: dir }),
     signIn: async (base) => cookieHeader(await postJson(`${base}/api/login`, {})),
+  },
+  {
+    id: 'calibration',
+    label: 'calibration (no session)',
+    store: 'none: node:http, 25 µs busy-wait',
+    routes: [{ path: '/healthz', bare: true }, { path: '/spin' }],
+    note:
+      'not a peer: a plain node:http server whose GET /spin busy-waits 25 µs of CPU before answering the ' +
+      "bare route's bytes; its session cost shows what 25 µs of added work measures as with this method " +
+      '(on loopback the kernel delivery of each response to wrk, charged to the server, grows when the ' +
+      'server is slower), so read every session cost above against it',
+    start: (port) =>
+      nodeServer('bench/servers/calibration.mjs', port, { BENCH_SPIN_US: String(CALIBRATION_SPIN_US) }),
+    signIn: async () => 'none=1',
   },
   {
     id: 'better-auth',
