@@ -22,7 +22,11 @@ export interface IncomingRequest {
 
 /** Options for {@link fromWebRequest}. */
 export interface FromWebRequestOptions {
-  /** Honour `X-Forwarded-Proto` / `X-Forwarded-Host` / `X-Forwarded-For`. Only behind a proxy you run. */
+  /**
+   * Honour `X-Forwarded-Proto` / `X-Forwarded-Host` (first entry: what the outermost proxy saw)
+   * and `X-Forwarded-For` (last entry: the address the proxy in front of us saw). Only behind a
+   * proxy you run.
+   */
   trustProxy?: boolean;
   /** The peer address of the connection, if the runtime knows it. */
   remoteAddress?: string | null;
@@ -43,7 +47,7 @@ export function fromWebRequest(request: Request, options: FromWebRequestOptions 
     const proto = firstForwarded(headers.get('x-forwarded-proto'));
     if (proto) https = proto.toLowerCase() === 'https';
     host = firstForwarded(headers.get('x-forwarded-host')) ?? host;
-    ip = firstForwarded(headers.get('x-forwarded-for')) ?? ip;
+    ip = lastForwarded(headers.get('x-forwarded-for')) ?? ip;
   }
   if (!host) {
     const schemeEnd = url.indexOf('://');
@@ -56,13 +60,26 @@ export function fromWebRequest(request: Request, options: FromWebRequestOptions 
 }
 
 /**
- * The first (client-most) entry of a comma-separated forwarding header. Only meaningful when
- * the proxy in front overwrites the header rather than appending a client-supplied one.
+ * The first (client-most) entry of a comma-separated forwarding header: for the scheme and host
+ * the browser used. A client that forges them only misleads the answer to its own request.
  */
-function firstForwarded(value: string | null): string | null {
+export function firstForwarded(value: string | null | undefined): string | null {
   if (!value) return null;
   const first = value.split(',')[0]?.trim();
   return first ? first : null;
+}
+
+/**
+ * The last entry of `X-Forwarded-For`: the peer address the proxy in front of us saw, which it
+ * either wrote alone (nginx `$remote_addr`) or appended to whatever the client sent (nginx
+ * `$proxy_add_x_forwarded_for`, most load balancers). The first entry would be the client's own
+ * claim behind an appending proxy, letting it pick a new address for every sign-in attempt and
+ * escape the per-IP throttle.
+ */
+export function lastForwarded(value: string | null | undefined): string | null {
+  if (!value) return null;
+  const last = value.slice(value.lastIndexOf(',') + 1).trim();
+  return last ? last : null;
 }
 
 /** GET, HEAD and OPTIONS never change state, so they are never CSRF-checked. */

@@ -440,8 +440,9 @@ export function adapterBehaviour(name: string, factory: AdapterFactory): void {
     });
     afterEach(async () => h.close());
 
-    test('X-Forwarded-Proto: https gives the Secure __Host- cookie; X-Forwarded-For is the client address', async () => {
-      const forwarded = { 'x-forwarded-proto': 'https', 'x-forwarded-for': '203.0.113.5, 10.0.0.1' };
+    test('X-Forwarded-Proto: https gives the Secure __Host- cookie; the last X-Forwarded-For entry (what our proxy saw) is the client address', async () => {
+      // An appending proxy: the client claimed 10.0.0.1, the proxy added the peer it saw.
+      const forwarded = { 'x-forwarded-proto': 'https', 'x-forwarded-for': '10.0.0.1, 203.0.113.5' };
       const res = await h.request('/login', {
         method: 'POST',
         headers: { ...forwarded, 'content-type': 'application/json' },

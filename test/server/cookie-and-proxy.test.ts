@@ -94,6 +94,27 @@ describe('proxy headers', () => {
     expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
   });
 
+  test('with CLOAKROOM_TRUST_PROXY=true behind an appending proxy, a client rotating its own X-Forwarded-For does not escape the per-IP limit', async () => {
+    h = await startHarness({ env: { CLOAKROOM_TRUST_PROXY: 'true', CLOAKROOM_THROTTLE_IP: '3/15m' } });
+    // What nginx `$proxy_add_x_forwarded_for` sends: the client's claim, then the peer it saw.
+    const via = (claim: string) => ({ 'x-forwarded-for': `${claim}, 203.0.113.50` });
+    for (let i = 0; i < 3; i++) {
+      const res = await h.fetch('/api/login', {
+        json: { username: `nobody${i}`, password: 'wrong password here' },
+        headers: via(`198.51.100.${i}`),
+      });
+      expect(res.status).toBe(401);
+    }
+    const res = await h.fetch('/api/login', { json: loginJson, headers: via('198.51.100.77') });
+    expect(res.status).toBe(429);
+    // Another real client behind the same proxy is not affected.
+    const other = await h.fetch('/api/login', {
+      json: loginJson,
+      headers: { 'x-forwarded-for': '198.51.100.77, 203.0.113.51' },
+    });
+    expect(other.status).toBe(200);
+  });
+
   test('with CLOAKROOM_TRUST_PROXY=true: X-Forwarded-Proto https gives the __Host- cookie, X-Forwarded-For is the session IP, the forwarded origin is our own', async () => {
     h = await startHarness({ env: { CLOAKROOM_TRUST_PROXY: 'true' } });
     const proxy = {

@@ -1,5 +1,10 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import type { HeaderSource, IncomingRequest } from '../../core/request.js';
+import {
+  firstForwarded,
+  type HeaderSource,
+  type IncomingRequest,
+  lastForwarded,
+} from '../../core/request.js';
 
 /** What {@link fromNodeRequest} reads of a `node:http` request (Express and Fastify's `raw` are ones). */
 export type NodeRequestLike = Pick<IncomingMessage, 'method' | 'headers'> & {
@@ -22,8 +27,8 @@ export function nodeHeaders(headers: IncomingHttpHeaders): HeaderSource {
 
 /**
  * Builds the core's {@link IncomingRequest} from a `node:http` request. `https` comes from the
- * TLS socket and `ip` from the peer address; with `trustProxy` the first entries of
- * `X-Forwarded-Proto` / `-Host` / `-For` win, as in `fromWebRequest`. The framework's own
+ * TLS socket and `ip` from the peer address; with `trustProxy` `X-Forwarded-Proto` / `-Host` /
+ * `-For` are read as in `fromWebRequest` (first, first and last entry). The framework's own
  * proxy setting (Express `trust proxy`, Fastify `trustProxy`) is deliberately not consulted:
  * whether the cookie is `Secure` must not depend on a setting made for another purpose.
  */
@@ -37,7 +42,7 @@ export function fromNodeRequest(req: NodeRequestLike, trustProxy: boolean): Inco
     const proto = firstForwarded(headers.get('x-forwarded-proto'));
     if (proto) https = proto.toLowerCase() === 'https';
     host = firstForwarded(headers.get('x-forwarded-host')) ?? host;
-    ip = firstForwarded(headers.get('x-forwarded-for')) ?? ip;
+    ip = lastForwarded(headers.get('x-forwarded-for')) ?? ip;
   }
   return {
     method: (req.method ?? 'GET').toUpperCase(),
@@ -46,11 +51,4 @@ export function fromNodeRequest(req: NodeRequestLike, trustProxy: boolean): Inco
     host: host ? host.toLowerCase() : null,
     ip,
   };
-}
-
-/** The client-most entry of a comma-separated forwarding header. */
-function firstForwarded(value: string | null | undefined): string | null {
-  if (!value) return null;
-  const first = value.split(',')[0]?.trim();
-  return first ? first : null;
 }
