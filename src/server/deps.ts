@@ -55,11 +55,17 @@ export async function createDeps(
       return errorResponse(c, 'unavailable', 'A store is unavailable; try again shortly.');
     },
     onRefused: (c, refusal) => {
-      if (refusal.error === 'csrf') metrics.csrfRefusals.inc({ reason: refusal.reason });
-      if (refusal.error === 'csrf')
-        audit(logger, 'csrf.refused', { route: c.req.path, reason: refusal.reason });
+      const session = c.get('session' as never) as Session | null | undefined;
+      if (refusal.error === 'csrf') {
+        metrics.csrfRefusals.inc({ reason: refusal.reason });
+        // Whose session the forged request rode on (public id: never a credential).
+        audit(logger, 'csrf.refused', {
+          route: c.req.path,
+          reason: refusal.reason,
+          ...(session ? { userId: session.userId, session: session.id } : {}),
+        });
+      }
       if (!isApiPath(c.req.path)) {
-        const session = c.get('session' as never) as Session | null | undefined;
         return pageRefusal(c, refusal, session ? sessions.csrfToken(session) : undefined);
       }
       const message =

@@ -70,7 +70,13 @@ describe('audit events (DESIGN.md, "Audit")', () => {
     const from = h.logs.length;
     await h.fetch('/api/profile', { method: 'PATCH', cookie: bob.cookie, json: { displayName: 'x' } });
     expect(events('csrf.refused', from)).toHaveLength(1);
-    expect(events('csrf.refused', from)[0]).toMatchObject({ reason: 'missing-token', level: 'warn' });
+    // It names whose session the forged request rode on: user id and public session id.
+    expect(events('csrf.refused', from)[0]).toMatchObject({
+      reason: 'missing-token',
+      level: 'warn',
+      userId: bob.user.id,
+      session: id,
+    });
 
     await h.fetch('/api/login', {
       json: { username: 'bob', password: PASSWORD },
