@@ -35,6 +35,19 @@ describe('login CSRF (signed double-submit, no server-side session)', () => {
     ).toBe(false);
   });
 
+  test('a session cookie cannot serve as a login nonce + token pair (keys are separated by purpose)', async () => {
+    // The session cookie is token.HMAC(key, token); a login pair is nonce + HMAC(key, nonce).
+    // Both halves have the login pair's exact shape, so only purpose-separated keys refuse it.
+    const { sessions } = coreHarness();
+    const issued = await sessions.create(incoming(), { userId: 'alice' });
+    const [token, signature] = cookiePair(issued.setCookie[0]).split('=')[1]!.split('.') as [string, string];
+    expect(token).toHaveLength(43);
+    expect(signature).toHaveLength(43);
+    expect(
+      sessions.checkLoginToken(incoming({ method: 'POST', cookie: `cloakroom-login=${token}` }), signature),
+    ).toBe(false);
+  });
+
   test('a tossed cookie with an attacker-chosen value cannot be paired with a token', () => {
     const { sessions } = coreHarness();
     const nonce = 'A'.repeat(43);

@@ -1,4 +1,6 @@
 import { describe, expect, test } from 'vitest';
+import { manualClock } from '../../src/core/clock.js';
+import { createMemoryStore } from '../../src/stores/memory/index.js';
 import { cookiePair, coreHarness, incoming } from '../support/core.js';
 
 describe('sliding renewal write throttling', () => {
@@ -38,16 +40,44 @@ describe('sliding renewal write throttling', () => {
   });
 
   test('a renewal racing a sign-out does not resurrect the session', async () => {
-    const { sessions, clock, store } = coreHarness({ touchInterval: '60s' });
+    // The interleaving is forced: validate() has read the record and is about to renew it when
+    // the sign-out deletes it; only then may the renewal (touch) run. A memory store whose get
+    // waits on a gate after reading makes that order certain.
+    const clock = manualClock();
+    const inner = createMemoryStore({ clock, sweepIntervalMs: 0 });
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let gated = false;
+    const store = {
+      ...inner,
+      get: async (id: string) => {
+        const record = await inner.get(id);
+        if (gated) await gate;
+        return record;
+      },
+      touch: (id: string, now: number, idle: number) => inner.touch(id, now, idle),
+      delete: (id: string) => inner.delete(id),
+      create: (r: Parameters<typeof inner.create>[0]) => inner.create(r),
+      listByUser: (u: string, now: number) => inner.listByUser(u, now),
+      deleteByUser: (u: string, except?: string) => inner.deleteByUser(u, except),
+      updateData: (id: string, change: Parameters<typeof inner.updateData>[1]) =>
+        inner.updateData(id, change),
+    };
+    const { sessions } = coreHarness({ touchInterval: '60s', store, clock });
     const issued = await sessions.create(incoming(), { userId: 'alice' });
     const cookie = cookiePair(issued.setCookie[0]);
     clock.advance(61_000);
-    const results = await Promise.all([
-      sessions.destroy(incoming({ cookie, method: 'POST' })),
-      ...Array.from({ length: 20 }, () => sessions.validate(incoming({ cookie }))),
-    ]);
-    expect(results[0]).toMatchObject({ destroyed: true });
-    expect(await store.listByUser('alice', clock.now())).toEqual([]);
+    gated = true;
+    const renewal = sessions.validate(incoming({ cookie }));
+    await new Promise((resolve) => setImmediate(resolve)); // validate() now waits with the record in hand
+    expect(await sessions.destroy(incoming({ cookie, method: 'POST' }))).toMatchObject({ destroyed: true });
+    release();
+    // The renewal finds the session gone: no session, and nothing written back.
+    expect(await renewal).toMatchObject({ session: null, reason: 'not-found' });
+    gated = false;
+    expect(await inner.listByUser('alice', clock.now())).toEqual([]);
     expect((await sessions.validate(incoming({ cookie }))).session).toBeNull();
   });
 });
