@@ -12,6 +12,7 @@ import { createKeyring, type Keyring } from './keyring.js';
 import { nodeCrypto } from './node-crypto.js';
 import { normalizeTrustedOrigins } from './origin.js';
 import type { SessionStore } from './store.js';
+import { VERIFIED_SIGNATURES_MAX } from './verified-signatures.js';
 
 /** Appended to the session cookie's name for the login form's nonce cookie. */
 const LOGIN_SUFFIX = '-login';
@@ -40,6 +41,11 @@ export interface SessionsOptions {
   clock?: Clock;
   /** Default: synchronous `node:crypto`. */
   crypto?: SessionCrypto;
+  /**
+   * How many verified cookie signatures to remember (by store key), so a cookie presented again
+   * skips its HMAC. Nothing replayable is kept (docs/security.md). Default 10,000; `0` turns it off.
+   */
+  rememberVerified?: number;
 }
 
 /** Options after validation: what the per-request path reads. */
@@ -57,6 +63,7 @@ export interface ResolvedOptions {
   readonly trustedOrigins: ReadonlySet<string>;
   readonly clock: Clock;
   readonly crypto: SessionCrypto;
+  readonly rememberVerified: number;
 }
 
 /** Validates every option once (STYLE.md habit 3); throws {@link ConfigError} naming the option. */
@@ -82,6 +89,10 @@ export function resolveOptions(options: SessionsOptions): ResolvedOptions {
   if (!Number.isInteger(maxDataBytes) || maxDataBytes < 2) {
     throw new ConfigError('maxDataBytes', 'must be a positive whole number of bytes');
   }
+  const rememberVerified = options.rememberVerified ?? VERIFIED_SIGNATURES_MAX;
+  if (!Number.isSafeInteger(rememberVerified) || rememberVerified < 0) {
+    throw new ConfigError('rememberVerified', 'must be a whole number of entries (0 turns it off)');
+  }
   const cookieName = options.cookie?.name ?? 'cloakroom';
   return {
     store: options.store,
@@ -102,5 +113,6 @@ export function resolveOptions(options: SessionsOptions): ResolvedOptions {
     trustedOrigins: normalizeTrustedOrigins(options.trustedOrigins ?? []),
     clock: options.clock ?? systemClock,
     crypto,
+    rememberVerified,
   };
 }

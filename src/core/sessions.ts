@@ -15,6 +15,7 @@ import {
 } from './session.js';
 import type { DataChange, JsonValue, SessionRecord } from './store.js';
 import { isPublicId, newToken, parseCookieValue, publicIdOf, signToken, storeKeyOf } from './token.js';
+import { createVerifiedSignatures } from './verified-signatures.js';
 
 /** The outcome of {@link Sessions.validate}: a session, or no session and why. */
 export type Validation =
@@ -78,6 +79,7 @@ export interface Sessions extends LoginCsrf {
 export function createSessions(options: SessionsOptions): Sessions {
   const o = resolveOptions(options);
   const { store, keyring, crypto, clock } = o;
+  const verified = o.rememberVerified > 0 ? createVerifiedSignatures(o.rememberVerified) : undefined;
 
   const clear = (req: IncomingRequest) => [serializeCookie(o.cookie.variant(req.https), '', 0)];
   const cookieFor = (req: IncomingRequest, token: string, record: SessionRecord, now: number) =>
@@ -91,8 +93,8 @@ export function createSessions(options: SessionsOptions): Sessions {
   function signedStoreKey(req: IncomingRequest): string | null {
     const found = findCookie(req.headers.get('cookie'), o.cookie.variant(req.https).name);
     if (!('value' in found)) return null;
-    const parsed = parseCookieValue(found.value, keyring, crypto);
-    return 'token' in parsed ? storeKeyOf(parsed.token, crypto) : null;
+    const parsed = parseCookieValue(found.value, keyring, crypto, verified);
+    return 'token' in parsed ? parsed.storeKey : null;
   }
 
   async function attempt<T>(operation: string, run: () => Promise<T>): Promise<T> {
@@ -141,10 +143,10 @@ export function createSessions(options: SessionsOptions): Sessions {
       const found = findCookie(req.headers.get('cookie'), o.cookie.variant(req.https).name);
       if ('missing' in found) return { session: null, reason: 'missing', setCookie: [] };
       if ('duplicate' in found) return { session: null, reason: 'malformed', setCookie: [] };
-      const parsed = parseCookieValue(found.value, keyring, crypto);
+      const parsed = parseCookieValue(found.value, keyring, crypto, verified);
       if ('error' in parsed) return { session: null, reason: parsed.error, setCookie: clear(req) };
 
-      const id = storeKeyOf(parsed.token, crypto);
+      const id = parsed.storeKey;
       // Inline rather than through attempt(): this read runs on every request, and the extra
       // closure and async frame are a measurable share of validate() on the memory store.
       let record: SessionRecord | null;

@@ -1,5 +1,6 @@
 import { base64urlLength, isBase64url, type SessionCrypto } from './crypto.js';
 import type { Keyring } from './keyring.js';
+import type { VerifiedSignatures } from './verified-signatures.js';
 
 /** 32 bytes from the CSPRNG (256 bits; ASVS 7.2.3 asks for at least 128). */
 export const TOKEN_BYTES = 32;
@@ -16,14 +17,24 @@ export function signToken(token: string, keyring: Keyring, crypto: SessionCrypto
   return `${token}.${crypto.encodeBase64url(keyring.sign('session', token))}`;
 }
 
-/** Outcome of reading a cookie value: the token and the index of the key that signed it. */
-export type ParsedCookie = { token: string; keyIndex: number } | { error: 'malformed' | 'bad-signature' };
+/**
+ * Outcome of reading a cookie value: the token, its store key (SHA-256) and the index of the key
+ * that signed it.
+ */
+export type ParsedCookie =
+  | { token: string; storeKey: string; keyIndex: number }
+  | { error: 'malformed' | 'bad-signature' };
 
 /**
- * Checks shape, then signature (constant-time, every key of the ring). Only a value that
- * passes both ever reaches the store.
+ * Checks shape, then signature (constant-time, every key of the ring; or a pair remembered in
+ * `verified` from an earlier full check). Only a value that passes both ever reaches the store.
  */
-export function parseCookieValue(value: string, keyring: Keyring, crypto: SessionCrypto): ParsedCookie {
+export function parseCookieValue(
+  value: string,
+  keyring: Keyring,
+  crypto: SessionCrypto,
+  verified?: VerifiedSignatures,
+): ParsedCookie {
   if (value.length !== TOKEN_LENGTH + 1 + SIGNATURE_LENGTH || value.charCodeAt(TOKEN_LENGTH) !== 46) {
     return { error: 'malformed' };
   }
@@ -34,9 +45,13 @@ export function parseCookieValue(value: string, keyring: Keyring, crypto: Sessio
   // 32 bytes in 43 characters leave 2 spare bits in the last one: accept only the canonical
   // spelling (spare bits zero), so no two cookie values authenticate as the same session.
   if (!canonicalLast(signature.charCodeAt(SIGNATURE_LENGTH - 1))) return { error: 'malformed' };
-  const signatureBytes = crypto.decodeBase64url(signature);
-  const keyIndex = keyring.verify('session', token, signatureBytes);
-  return keyIndex === -1 ? { error: 'bad-signature' } : { token, keyIndex };
+  const storeKey = storeKeyOf(token, crypto);
+  const remembered = verified?.lookup(storeKey, signature);
+  if (remembered !== undefined) return { token, storeKey, keyIndex: remembered };
+  const keyIndex = keyring.verify('session', token, crypto.decodeBase64url(signature));
+  if (keyIndex === -1) return { error: 'bad-signature' };
+  verified?.remember(storeKey, signature, keyIndex);
+  return { token, storeKey, keyIndex };
 }
 
 /** Whether a base64url character has its two low bits zero (A, E, I, …, w, 0, 4, 8). */
