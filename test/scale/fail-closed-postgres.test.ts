@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type PostgresServer, startPostgresServer } from '../support/postgres-server.js';
-import { apiLogin, type ServerProcess, startServerProcess } from '../support/server-process.js';
+import { apiLogin, eventually, type ServerProcess, startServerProcess } from '../support/server-process.js';
 import { freePort } from '../support/services.js';
 
 // Kill the PostgreSQL under a running server (DATABASE_URL only: users AND sessions there), for
@@ -27,15 +27,6 @@ afterAll(async () => {
 
 const status = async (path: string, init: RequestInit = {}) =>
   (await fetch(`${server.url}${path}`, { ...init, signal: AbortSignal.timeout(15_000) })).status;
-
-async function eventually(check: () => Promise<boolean>, ms: number): Promise<number> {
-  const start = Date.now();
-  while (Date.now() - start < ms) {
-    if (await check()) return Date.now() - start;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`not recovered within ${ms} ms`);
-}
 
 describe('fail closed when PostgreSQL dies, recover when it returns', () => {
   test('kill -9 the postmaster: every session route 503, readyz 503, healthz 200, process alive; restart: recovers without a restart', async () => {

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { apiLogin, type ServerProcess, startServerProcess } from '../support/server-process.js';
+import { apiLogin, eventually, type ServerProcess, startServerProcess } from '../support/server-process.js';
 import { freePort, type RedisProcess, startRedisServer } from '../support/services.js';
 
 // Kill the Redis under a running server, for real: requests that need a session get 503 (never
@@ -34,15 +34,6 @@ afterAll(async () => {
 
 const status = async (path: string, cookie?: string) =>
   (await fetch(`${server.url}${path}`, cookie ? { headers: { cookie } } : {})).status;
-
-async function eventually(check: () => Promise<boolean>, ms: number): Promise<number> {
-  const start = Date.now();
-  while (Date.now() - start < ms) {
-    if (await check()) return Date.now() - start;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`not recovered within ${ms} ms`);
-}
 
 describe('fail closed when Redis dies, recover when it returns', () => {
   test('kill -9 Redis: 503 for session routes, readyz 503, healthz 200, process alive; restart: recovers without a restart', async () => {

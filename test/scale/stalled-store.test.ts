@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, test } from 'vitest';
 import { type PostgresServer, startPostgresServer } from '../support/postgres-server.js';
-import { apiLogin, type ServerProcess, startServerProcess } from '../support/server-process.js';
+import { apiLogin, eventually, type ServerProcess, startServerProcess } from '../support/server-process.js';
 import { freePort, type RedisProcess, startRedisServer } from '../support/services.js';
 
 // A store that hangs — its process paused with SIGSTOP: the TCP connections stay open, the
@@ -26,15 +26,6 @@ async function request(server: ServerProcess, path: string, init: RequestInit = 
   const res = await fetch(`${server.url}${path}`, { ...init, signal: AbortSignal.timeout(15_000) });
   await res.arrayBuffer();
   return { status: res.status, ms: Date.now() - start };
-}
-
-async function eventually(check: () => Promise<boolean>, ms: number): Promise<number> {
-  const start = Date.now();
-  while (Date.now() - start < ms) {
-    if (await check()) return Date.now() - start;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`not recovered within ${ms} ms`);
 }
 
 /** Pauses the store under a signed-in server, checks it fails closed in time, resumes it. */

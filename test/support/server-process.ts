@@ -87,3 +87,13 @@ export async function apiLogin(
   const body = (await res.json()) as { csrfToken?: string };
   return { status: res.status, cookie: setCookie.split(';')[0] ?? '', csrf: body.csrfToken ?? '' };
 }
+
+/** Polls `check` every 200 ms until it holds; resolves how long that took, or throws after `ms`. */
+export async function eventually(check: () => Promise<boolean>, ms: number): Promise<number> {
+  const start = Date.now();
+  while (Date.now() - start < ms) {
+    if (await check()) return Date.now() - start;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`not recovered within ${ms} ms`);
+}
