@@ -122,22 +122,27 @@ describe('nginx auth_request → /auth/verify', () => {
     expect(count).toBe(0);
   });
 
-  test('a signed-out browser opening a page is sent to /login?next=…; scripts and unsafe methods get 401', async () => {
+  test('a signed-out browser opening a page is sent to /login?next=<the page, whole query included>; scripts and unsafe methods get 401', async () => {
+    const page = '/app/reports?year=2026&tab=costs&q=a%26b';
     const count = await reached(async () => {
-      const page = await call('/app/reports?year=2026', { headers: { accept: 'text/html,*/*;q=0.8' } });
-      expect(page.status).toBe(302);
-      expect(new URL(page.headers.get('location')!, nginx.origin).href).toBe(
-        `${nginx.origin}/login?next=/app/reports?year=2026`,
-      );
+      const res = await call(page, { headers: { accept: 'text/html,*/*;q=0.8' } });
+      expect(res.status).toBe(302);
+      const location = new URL(res.headers.get('location')!, nginx.origin);
+      expect(location.origin + location.pathname).toBe(`${nginx.origin}/login`);
+      // The page comes back whole: nginx's own /login?next=$request_uri lost `&tab=…` here.
+      expect(location.searchParams.get('next')).toBe(page);
+      expect([...location.searchParams.keys()]).toEqual(['next']);
       const post = await call('/app/x', { method: 'POST', headers: { accept: 'text/html' }, body: 'a=1' });
       expect(post.status).toBe(401);
       expect((await call('/app/x', { headers: { accept: 'application/json' } })).status).toBe(401);
     });
     expect(count).toBe(0);
-    // The sign-in page it points to is cloakroom's, on the same host.
-    const login = await call('/login?next=/app/reports');
+    // The sign-in page it points to is cloakroom's, on the same host, and keeps the whole page.
+    const login = await call(`/login?next=${encodeURIComponent(page)}`);
     expect(login.status).toBe(200);
-    expect(await login.text()).toContain('name="next" value="/app/reports"');
+    expect(await login.text()).toContain(
+      'name="next" value="/app/reports?year=2026&amp;tab=costs&amp;q=a%26b"',
+    );
   });
 
   test('the auth location is internal: a client cannot call /_auth itself', async () => {

@@ -22,6 +22,32 @@ describe('GET /auth/verify (forward auth)', () => {
     expect(res.headers.get('cache-control')).toBe('no-store');
   });
 
+  test('without a session: X-Auth-Redirect is the sign-in URL with the original page URL-encoded, only ever a local path', async () => {
+    const cases: Array<[Record<string, string>, string]> = [
+      [{}, '/login'],
+      [{ 'x-original-uri': '/app/r?a=1&b=2' }, `/login?next=${encodeURIComponent('/app/r?a=1&b=2')}`],
+      [
+        { 'x-forwarded-uri': '/grafana/d/x?from=now-1h&to=now' },
+        `/login?next=${encodeURIComponent('/grafana/d/x?from=now-1h&to=now')}`,
+      ],
+      // A page that is not a local path is never where sign-in returns to.
+      [{ 'x-original-uri': '//evil.test/x' }, `/login?next=${encodeURIComponent('/account')}`],
+      [{ 'x-original-uri': 'https://evil.test/' }, `/login?next=${encodeURIComponent('/account')}`],
+      [{ 'x-original-uri': '/.//evil.test' }, `/login?next=${encodeURIComponent('/account')}`],
+    ];
+    for (const [headers, expected] of cases) {
+      const res = await h.fetch('/auth/verify', { headers });
+      expect(res.status).toBe(401);
+      expect(res.headers.get('x-auth-redirect'), JSON.stringify(headers)).toBe(expected);
+      await res.arrayBuffer();
+    }
+    // Signed in, there is nothing to redirect to.
+    const { cookie } = await h.login('alice');
+    const ok = await h.fetch('/auth/verify', { cookie, headers: { 'x-original-uri': '/app/' } });
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('x-auth-redirect')).toBeNull();
+  });
+
   test('with a session: 200 with X-Auth-User, X-Auth-User-Id, X-Auth-Roles and Cache-Control: no-store', async () => {
     const { cookie } = await h.login('alice');
     const res = await h.fetch('/auth/verify', { cookie });

@@ -1,7 +1,9 @@
+import type { Context } from 'hono';
 import { isValidRole } from '../../auth/usernames.js';
 import type { App, ServerDeps } from '../context.js';
 import { ApiError } from '../http.js';
 import { audit } from '../logger.js';
+import { safeNext } from '../pages/helpers.js';
 
 const METHOD = /^[A-Z]{1,16}$/;
 
@@ -15,9 +17,21 @@ function headerValue(text: string): string {
 }
 
 /**
+ * Where a gateway should send a signed-out browser: `/login?next=<the page>`, the page taken from
+ * `X-Original-URI` (nginx) or `X-Forwarded-Uri` (Traefik, Caddy) and URL-encoded here, because a
+ * gateway cannot encode it itself (nginx's `/login?next=$request_uri` loses everything after a
+ * second `&`). Only a same-origin path survives `safeNext`; the sign-in page checks it again.
+ */
+function signInUrl(c: Context): string {
+  const page = c.req.header('x-original-uri') ?? c.req.header('x-forwarded-uri');
+  return page === undefined ? '/login' : `/login?next=${encodeURIComponent(safeNext(page))}`;
+}
+
+/**
  * Forward auth for nginx `auth_request`, Traefik `ForwardAuth` and Caddy `forward_auth`:
  * 200 with identity headers when the session is valid (and has the role asked for), 401
- * without one, 403 without the role. Identity headers come from a fixed set and only on 200.
+ * without one (with `X-Auth-Redirect`, the sign-in URL for a browser), 403 without the role.
+ * Identity headers come from a fixed set and only on 200.
  * If the proxy says the original request was unsafe (`X-Forwarded-Method` /
  * `X-Original-Method`), the CSRF origin gate runs on it too: the upstream service gets no
  * cross-site POST on the strength of the cookie alone.
@@ -31,7 +45,7 @@ export function verifyRoutes(app: App, deps: ServerDeps): void {
     const user = c.get('user');
     if (!c.get('session') || !user) {
       metrics.forwardAuth.inc({ result: 'unauthenticated' });
-      throw new ApiError('unauthenticated', 'Sign in first.');
+      throw new ApiError('unauthenticated', 'Sign in first.', { 'X-Auth-Redirect': signInUrl(c) });
     }
     // Both names are read, not the first one present: a proxy sets one, and the other may be the
     // client's own (nginx passes client headers on to the auth subrequest), so a client-sent
