@@ -2,12 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { createKeyring } from '../../src/core/keyring.js';
 import { nodeCrypto } from '../../src/core/node-crypto.js';
 import { signToken } from '../../src/core/token.js';
-import { cookieValueOf, coreHarness, incoming, SECRET_A } from '../support/core.js';
-
-function flip(text: string, index: number): string {
-  const c = text[index]!;
-  return text.slice(0, index) + (c === 'A' ? 'B' : 'A') + text.slice(index + 1);
-}
+import { cookieValueOf, coreHarness, flip, incoming, SECRET_A } from '../support/core.js';
 
 describe('tampered and forged cookies', () => {
   test('every tampered form is rejected without a single store lookup', async () => {

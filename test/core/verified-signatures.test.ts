@@ -1,15 +1,18 @@
 import { describe, expect, test } from 'vitest';
 import { createSessions } from '../../src/core/sessions.js';
 import { createVerifiedSignatures } from '../../src/core/verified-signatures.js';
-import { cookiePair, cookieValueOf, coreHarness, incoming, SECRET_A, SECRET_B } from '../support/core.js';
+import {
+  cookiePair,
+  cookieValueOf,
+  coreHarness,
+  flip,
+  incoming,
+  SECRET_A,
+  SECRET_B,
+} from '../support/core.js';
 
 // The core remembers signatures it has verified (by store key), so a cookie seen again skips the
 // HMAC. These attack the memo: it must never let through what the full check would refuse.
-
-function flip(text: string, index: number): string {
-  const c = text[index]!;
-  return text.slice(0, index) + (c === 'A' ? 'B' : 'A') + text.slice(index + 1);
-}
 
 describe('remembered signatures', () => {
   test('after a cookie verified, the same token with any other signature is still refused without a store read', async () => {

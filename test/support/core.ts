@@ -80,3 +80,9 @@ export function cookieValueOf(setCookie: string | undefined): string {
   const pair = cookiePair(setCookie);
   return pair.slice(pair.indexOf('=') + 1);
 }
+
+/** `text` with the character at `index` changed (to `B` if it was `A`, else to `A`). */
+export function flip(text: string, index: number): string {
+  const c = text[index]!;
+  return text.slice(0, index) + (c === 'A' ? 'B' : 'A') + text.slice(index + 1);
+}
