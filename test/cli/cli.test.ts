@@ -5,6 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
 import { MIGRATIONS } from '../../src/stores/postgres/index.js';
+import { linesOf, runCli } from '../support/cli-process.js';
 import { sessionCookieOf, TEST_SECRET } from '../support/server.js';
 import { requirePostgres } from '../support/services.js';
 
@@ -16,13 +17,6 @@ const MAIN = join(ROOT, 'dist', 'cli', 'main.js');
 const PASSWORD = 'cli test password 1';
 const NEW_PASSWORD = 'cli test password 2';
 const ADMIN_PASSWORD = 'bootstrap admin password';
-
-interface Run {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
 
 const temps: string[] = [];
 function tempDir(): string {
@@ -41,35 +35,11 @@ function envFor(extra: Record<string, string | undefined>): NodeJS.ProcessEnv {
 /** Every child process a test started; afterEach kills the ones still alive. */
 const running: ChildProcess[] = [];
 
-/** Runs `node dist/cli/main.js ARGS` to completion. */
-function cli(
-  args: string[],
-  options: { env?: Record<string, string | undefined>; input?: string } = {},
-): Promise<Run> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args], {
-      cwd: tempDir(),
-      env: envFor(options.env ?? {}),
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    // Killed in afterEach if a failing test leaves it running (e.g. a `serve` that did not exit).
-    running.push(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolvePromise({ code, signal, stdout, stderr }));
-    if (options.input !== undefined) child.stdin.write(options.input);
-    child.stdin.end();
-  });
-}
+/** Runs `node dist/cli/main.js ARGS` to completion (test/support/cli-process.ts). */
+const cli = (args: string[], options: { env?: Record<string, string | undefined>; input?: string } = {}) =>
+  runCli(args, options);
 
-const lines = (text: string) => text.split('\n').filter((l) => l.trim() !== '');
+const lines = linesOf;
 
 /** A `serve` child process whose JSON log lines are collected as they arrive. */
 interface ServeProcess {
