@@ -38,6 +38,7 @@ import { createSessions } from '../src/core/sessions.js';
 import type { SessionRecord, SessionStore } from '../src/core/store.js';
 import { createMemoryStore } from '../src/stores/memory/index.js';
 import { createSqliteStore } from '../src/stores/sqlite/index.js';
+import { fillerSession } from './filler.js';
 
 const ROWS = 100_000;
 /** Sampling time per task, split over interleaved rounds so a burst of load elsewhere hits all tasks alike. */
@@ -86,21 +87,9 @@ const clock = manualClock(Date.now());
 const secret = randomBytes(32).toString('base64url');
 
 function filler(i: number): SessionRecord {
-  const now = clock.now();
-  return {
-    id: nodeCrypto.sha256Base64url(randomBytes(32).toString('base64url')),
-    userId: `user-${i % 5_000}`,
-    createdAt: now,
-    lastSeenAt: now,
-    idleExpiresAt: now + 30 * 60_000,
-    absoluteExpiresAt: now + 12 * 3_600_000,
-    idleTimeoutMs: 30 * 60_000,
-    remember: false,
-    csrfSecret: randomBytes(32).toString('base64url'),
-    ip: '203.0.113.7',
+  return fillerSession(`user-${i % 5_000}`, clock.now(), {
     userAgent: 'Mozilla/5.0 (X11; Linux x86_64) bench',
-    data: {},
-  };
+  });
 }
 
 async function fill(store: SessionStore, rows: number): Promise<void> {

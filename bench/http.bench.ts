@@ -40,13 +40,12 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { createClient, type RedisClientType } from 'redis';
-import { newCsrfSecret } from '../src/core/csrf.js';
-import { nodeCrypto } from '../src/core/node-crypto.js';
 import { loadConfig } from '../src/server/config.js';
 import { databasePath } from '../src/server/deps.js';
 import type { RedisClientLike } from '../src/stores/redis/client.js';
 import { createRedisStore } from '../src/stores/redis/index.js';
 import { createSqliteStore } from '../src/stores/sqlite/index.js';
+import { fillerSession } from './filler.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const envInt = (name: string, fallback: number): number => {
@@ -423,24 +422,12 @@ async function prefillRedis(r: PrivateRedis): Promise<RedisPrefill> {
   for (let i = 0; i < REDIS_PREFILL_SESSIONS; i += 1000) {
     const batch: Array<Promise<void>> = [];
     for (let j = i; j < Math.min(i + 1000, REDIS_PREFILL_SESSIONS); j++) {
-      const id = nodeCrypto.sha256Base64url(randomBytes(32).toString('base64url'));
-      if (j === 0) firstId = id;
-      batch.push(
-        store.sessions.create({
-          id,
-          userId: users[j % users.length]!,
-          createdAt: now,
-          lastSeenAt: now,
-          idleExpiresAt: now + 30 * 60_000,
-          absoluteExpiresAt: now + 12 * 3_600_000,
-          idleTimeoutMs: 30 * 60_000,
-          remember: false,
-          csrfSecret: newCsrfSecret(nodeCrypto),
-          ip: '203.0.113.7',
-          userAgent: BROWSER_UA,
-          data: { returnTo: '/account', theme: 'dark' },
-        }),
-      );
+      const record = fillerSession(users[j % users.length]!, now, {
+        userAgent: BROWSER_UA,
+        data: { returnTo: '/account', theme: 'dark' },
+      });
+      if (j === 0) firstId = record.id;
+      batch.push(store.sessions.create(record));
     }
     await Promise.all(batch);
   }
@@ -626,20 +613,12 @@ async function prefillCloakroom(dir: string): Promise<string> {
   const now = Date.now();
   store.database.exec('BEGIN');
   for (let i = 0; i < PREFILL_SESSIONS; i++) {
-    await store.sessions.create({
-      id: nodeCrypto.sha256Base64url(randomBytes(32).toString('base64url')),
-      userId: `filler-${i % 1000}`,
-      createdAt: now,
-      lastSeenAt: now,
-      idleExpiresAt: now + 30 * 60_000,
-      absoluteExpiresAt: now + 12 * 3_600_000,
-      idleTimeoutMs: 30 * 60_000,
-      remember: false,
-      csrfSecret: newCsrfSecret(nodeCrypto),
-      ip: '127.0.0.1',
-      userAgent: 'Mozilla/5.0 (X11; Linux x86_64)',
-      data: {},
-    });
+    await store.sessions.create(
+      fillerSession(`filler-${i % 1000}`, now, {
+        ip: '127.0.0.1',
+        userAgent: 'Mozilla/5.0 (X11; Linux x86_64)',
+      }),
+    );
   }
   store.database.exec('COMMIT');
   await store.close();
