@@ -128,6 +128,17 @@ describe('configuration errors stop start-up with one actionable line', () => {
     ).not.toThrow();
   });
 
+  test('rememberVerified must be a whole number of entries; 0 turns the memo off and still validates', async () => {
+    for (const bad of [-1, 1.5, Number.NaN]) {
+      expect(attempt({ rememberVerified: bad }).option).toBe('rememberVerified');
+    }
+    const { sessions } = coreHarness({ rememberVerified: 0 });
+    const issued = await sessions.create(incoming(), { userId: 'alice' });
+    const cookie = issued.setCookie[0]!.split(';')[0]!;
+    expect((await sessions.validate(incoming({ cookie }))).session?.userId).toBe('alice');
+    expect((await sessions.validate(incoming({ cookie }))).session?.userId).toBe('alice');
+  });
+
   test('a good configuration starts', () => {
     expect(() =>
       createSessions({
