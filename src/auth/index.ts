@@ -28,7 +28,7 @@ export type {
   UserRecord,
   UserStore,
 } from './types.js';
-export { isValidRole, MAX_USERNAME_LENGTH, normalizeUsername } from './usernames.js';
+export { isValidRole, MAX_USERNAME_LENGTH, normalizeUsername, usernameSkeleton } from './usernames.js';
 export {
   AccountError,
   checkDisplayName,

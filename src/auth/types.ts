@@ -10,13 +10,24 @@ export interface UserRecord {
   passwordHash: string;
   roles: string[];
   locked: boolean;
+  /**
+   * Credential epoch, 0 for a new user. Every change that must end sessions (password change
+   * or reset, lock, "sign out everywhere") advances it atomically; a session remembers the epoch
+   * its sign-in read and is refused once they differ.
+   */
+  epoch: number;
   createdAt: number;
   updatedAt: number;
 }
 
-/** What a new user is made of; the store assigns `id` and the timestamps. */
+/** What a new user is made of; the store assigns `id`, `epoch` 0 and the timestamps. */
 export interface NewUser {
   username: string;
+  /**
+   * The username's confusable skeleton (`usernameSkeleton`): unique like the username itself, so
+   * `admin` and a Cyrillic `аdmin` cannot both exist, even when created at the same moment.
+   */
+  usernameKey: string;
   displayName: string;
   passwordHash: string;
   roles: string[];
@@ -29,6 +40,8 @@ export interface UserPatch {
   passwordHash?: string;
   roles?: string[];
   locked?: boolean;
+  /** Advance the credential epoch by one, in the same atomic step as the rest of the patch. */
+  advanceEpoch?: boolean;
 }
 
 /** What must still hold for an update to apply: a compare-and-set on the stored record. */
@@ -38,6 +51,12 @@ export interface UpdateCondition {
    * so it cannot overwrite a password change that landed after the hash was verified.
    */
   ifPasswordHash?: string;
+  /**
+   * Apply only while some *other* user who is not locked has this role. Setting roles or locking
+   * with `keepRole: 'admin'` can never leave the system without an unlocked admin, however many
+   * such changes run at once (the check and the write are one atomic step: a transaction, a lock).
+   */
+  keepRole?: string;
 }
 
 /**
@@ -49,7 +68,7 @@ export interface UserStore {
   getById(id: string): Promise<UserRecord | null>;
   /** Required. `username` is already canonical. */
   getByUsername(username: string): Promise<UserRecord | null>;
-  /** Required. Throws `StoreError` with code `conflict` if the username is taken. */
+  /** Required. Throws `StoreError` with code `conflict` if the username or its `usernameKey` is taken. */
   create(user: NewUser, now: number): Promise<UserRecord>;
   /**
    * Required. Returns the updated user, or `null` if there is none with this id or `condition`

@@ -28,3 +28,12 @@ const ROLE = /^[a-z][a-z0-9_.:-]{0,63}$/;
 export function isValidRole(role: unknown): role is string {
   return typeof role === 'string' && ROLE.test(role);
 }
+
+/**
+ * The confusable skeleton of a canonical username (Unicode TS #39): two names with the same
+ * skeleton look alike, so a new user whose skeleton is taken is refused.
+ */
+export function usernameSkeleton(canonical: string): string {
+  // Placeholder until the confusables data lands: the canonical form itself.
+  return canonical;
+}

@@ -22,6 +22,8 @@ export interface Session {
   readonly idleExpiresAt: number;
   readonly absoluteExpiresAt: number;
   readonly remember: boolean;
+  /** The user's credential epoch captured at sign-in (see `SessionRecord.epoch`). */
+  readonly epoch: number;
   readonly ip: string | null;
   readonly userAgent: string | null;
   readonly data: Readonly<Record<string, JsonValue>>;
@@ -60,6 +62,7 @@ class ValidatedSession implements Session {
   readonly idleExpiresAt: number;
   readonly absoluteExpiresAt: number;
   readonly remember: boolean;
+  readonly epoch: number;
   readonly ip: string | null;
   readonly userAgent: string | null;
   readonly data: Readonly<Record<string, JsonValue>>;
@@ -73,6 +76,7 @@ class ValidatedSession implements Session {
     this.idleExpiresAt = record.idleExpiresAt;
     this.absoluteExpiresAt = record.absoluteExpiresAt;
     this.remember = record.remember;
+    this.epoch = record.epoch;
     this.ip = record.ip;
     this.userAgent = record.userAgent;
     // Stores hand out fresh copies (a conformance rule), so the record's data can be frozen as is.

@@ -37,7 +37,19 @@ export interface CreateOptions {
   userId: string;
   /** "Remember me": a persistent cookie and the longer remember timeouts. Default `false`. */
   remember?: boolean;
+  /**
+   * The user's credential epoch as read *before* the credential was checked (`UserRecord.epoch`).
+   * A change that advances the epoch while this sign-in is in flight leaves the new session dead
+   * on its first request. Default `0`.
+   */
+  epoch?: number;
   data?: Record<string, JsonValue>;
+}
+
+/** Options of {@link Sessions.rotate}. */
+export interface RotateOptions {
+  /** The user's new credential epoch, for a rotation that follows the user's own credential change. */
+  epoch?: number;
 }
 
 /** The session core. Created once with {@link createSessions}; every method is per request. */
@@ -49,7 +61,9 @@ export interface Sessions extends LoginCsrf {
   /** Signs out: deletes the request's session server-side and clears the cookie. */
   destroy(request: IncomingRequest): Promise<{ destroyed: boolean; setCookie: string[] }>;
   /** New token and CSRF secret for the same sign-in (after a privilege change). */
-  rotate(request: IncomingRequest, session: Session): Promise<Issued>;
+  rotate(request: IncomingRequest, session: Session, options?: RotateOptions): Promise<Issued>;
+  /** Ends this session server-side (no cookie to clear: for a session found stale). */
+  end(session: Session): Promise<boolean>;
   /** Ends one of a user's sessions by public id; `false` if the user has no such session. */
   revoke(userId: string, publicId: string): Promise<boolean>;
   /** Ends every session of a user, optionally except one. Returns how many. */
@@ -182,9 +196,11 @@ export function createSessions(options: SessionsOptions): Sessions {
       return { session: toSession(record, parsed.token), reason: null, setCookie };
     },
 
-    async create(req, { userId, remember = false, data = {} }) {
+    async create(req, { userId, remember = false, epoch = 0, data = {} }) {
       if (typeof userId !== 'string' || userId === '')
         throw new TypeError('create: userId must be a non-empty string');
+      if (!Number.isSafeInteger(epoch) || epoch < 0)
+        throw new TypeError('create: epoch must be a whole number ≥ 0');
       const previous = signedStoreKey(req);
       if (previous) await attempt('delete', () => store.delete(previous));
       const now = clock.now();
@@ -199,6 +215,7 @@ export function createSessions(options: SessionsOptions): Sessions {
         absoluteExpiresAt,
         idleTimeoutMs,
         remember,
+        epoch,
         ip: req.ip,
         userAgent: userAgent ? userAgent.slice(0, 512) : null,
         data: checkedData(data, o.maxDataBytes),
@@ -211,7 +228,9 @@ export function createSessions(options: SessionsOptions): Sessions {
       return { destroyed, setCookie: clear(req) };
     },
 
-    async rotate(req, session) {
+    async rotate(req, session, { epoch } = {}) {
+      if (epoch !== undefined && (!Number.isSafeInteger(epoch) || epoch < 0))
+        throw new TypeError('rotate: epoch must be a whole number ≥ 0');
       const { storeKey } = internalsOf(session);
       const record = await attempt('get', () => store.get(storeKey));
       if (!record) throw new StoreError('rotate: the session no longer exists', { code: 'conflict' });
@@ -222,9 +241,15 @@ export function createSessions(options: SessionsOptions): Sessions {
       // createdAt and absoluteExpiresAt are copied verbatim: rotation never extends a sign-in.
       return issue(req, {
         ...rest,
+        epoch: epoch ?? rest.epoch,
         lastSeenAt: now,
         idleExpiresAt: Math.min(now + record.idleTimeoutMs, record.absoluteExpiresAt),
       });
+    },
+
+    async end(session) {
+      const { storeKey } = internalsOf(session);
+      return attempt('delete', () => store.delete(storeKey));
     },
 
     async revoke(userId, publicId) {

@@ -20,6 +20,13 @@ export interface SessionRecord {
   idleTimeoutMs: number;
   /** Whether the cookie is persistent ("remember me"). */
   remember: boolean;
+  /**
+   * The user's credential epoch when this sign-in began: opaque to the store, compared by the
+   * application with the user's current epoch on every request. A password change, a lock, an
+   * admin reset and "sign out everywhere" advance the user's epoch, so a session created by a
+   * sign-in that was in flight at that moment is dead on arrival. `0` when epochs are not used.
+   */
+  epoch: number;
   /** Per-session CSRF secret, base64url of 32 random bytes. */
   csrfSecret: string;
   ip: string | null;
