@@ -81,6 +81,12 @@ export async function signIn(
     );
     rehashed = updated !== null;
   }
-  const issued = await deps.sessions.create(request, { userId: user.id, remember: remember === true });
+  // The epoch read *before* the password was checked: a password change, lock or "sign out
+  // everywhere" that lands while this sign-in is in flight leaves its session dead on arrival.
+  const issued = await deps.sessions.create(request, {
+    userId: user.id,
+    remember: remember === true,
+    epoch: user.epoch,
+  });
   return { ok: true, user: toUser(user), issued, rehashed };
 }

@@ -52,8 +52,9 @@ export interface Throttle {
    * `check`, then counts this attempt on the account and on the address *before* its password
    * is verified. With check-then-count, N concurrent guesses would all pass `check` before the
    * first failure is recorded (and each costs an argon2 verification); counting first admits at
-   * most the limit of each. Pair with `fail(…, { admitted: true })` on failure and
-   * `succeed(username, admission)` on success.
+   * most the limit of each. An attempt refused because admitted ones are in flight gives its
+   * places back at once and gets `retryAfterSeconds: 1` (a refusal is not a failure). Pair with
+   * `fail(…, { admitted: true })` on failure and `succeed(username, admission)` on success.
    */
   admit(username: string, ip: string | null): Promise<Admission>;
   /**
@@ -101,13 +102,19 @@ export function createThrottle(options: ThrottleOptions): Throttle {
   });
 
   /**
-   * The address's count less the places that successful sign-ins gave back. Those are kept
-   * under a key of their own per window (`ok:<key>:<window end>`): a give-back can only cancel
-   * a place taken in the same window, never a later window's failures.
+   * A scope's count less the places given back: by successful sign-ins (the address) and by
+   * attempts the throttle refused (both scopes), which are not failures. Give-backs are kept under
+   * a key of their own per window (`ok:<key>:<window end>`): a give-back can only cancel a place
+   * taken in the same window, never a later window's failures.
    */
-  async function ipFailures(key: string, count: CounterState, now: number): Promise<number> {
+  async function failuresOf(key: string, count: CounterState, now: number): Promise<number> {
     const returned = await counters.get(`ok:${key}:${count.resetAt}`, now);
     return count.count - (returned?.count ?? 0);
+  }
+
+  /** Gives back one place taken in the window ending at `windowEnd` (a window that ended took its places with it). */
+  async function giveBack(key: string, windowEnd: number, now: number): Promise<void> {
+    if (windowEnd > now) await counters.increment(`ok:${key}:${windowEnd}`, windowEnd - now, now);
   }
 
   async function strike(
@@ -121,7 +128,7 @@ export function createThrottle(options: ThrottleOptions): Throttle {
       ? await counters.get(`fail:${key}`, now)
       : await counters.increment(`fail:${key}`, windowMs, now);
     if (count === null) return false;
-    const failed = scope === 'ip' ? await ipFailures(key, count, now) : count.count;
+    const failed = await failuresOf(key, count, now);
     if (failed < failures) return false;
     if (await counters.get(`block:${key}`, now)) return false;
     // Concurrent failures can all see the limit reached (admitted ones read one shared count):
@@ -163,23 +170,27 @@ export function createThrottle(options: ThrottleOptions): Throttle {
       if (verdict.throttled) return verdict;
       const now = clock.now();
       const keys = keysOf(username, ip);
-      // Both places are taken at once; an attempt refused here keeps them (it was an attempt).
+      // Both places are taken at once, before the password is looked at.
       const [account, byIp] = await Promise.all([
         counters.increment(`fail:${keys.account}`, scopes.account.windowMs, now),
         counters.increment(`fail:${keys.ip}`, scopes.ip.windowMs, now),
       ]);
       const over =
-        account.count > scopes.account.failures
-          ? { state: account, scope: 'account' as const }
-          : (await ipFailures(keys.ip, byIp, now)) > scopes.ip.failures
-            ? { state: byIp, scope: 'ip' as const }
+        (await failuresOf(keys.account, account, now)) > scopes.account.failures
+          ? ('account' as const)
+          : (await failuresOf(keys.ip, byIp, now)) > scopes.ip.failures
+            ? ('ip' as const)
             : null;
       if (!over) return { throttled: false, reservation: { ipKey: keys.ip, windowEnd: byIp.resetAt } };
-      return {
-        throttled: true,
-        scope: over.scope,
-        retryAfterSeconds: Math.max(1, Math.ceil((over.state.resetAt - now) / 1000)),
-      };
+      // A refused attempt is not a failure: both places go back, so a burst of correct sign-ins
+      // (or of refusals) can never use up a budget or start a lockout by itself. No lockout is
+      // running (`check` said so): the count is over only while admitted attempts are in flight,
+      // and they settle within a verification's time, so the client may retry in a second.
+      await Promise.all([
+        giveBack(keys.account, account.resetAt, now),
+        giveBack(keys.ip, byIp.resetAt, now),
+      ]);
+      return { throttled: true, scope: over, retryAfterSeconds: 1 };
     },
     async fail(username, ip, { admitted = false } = {}) {
       const now = clock.now();
@@ -192,10 +203,8 @@ export function createThrottle(options: ThrottleOptions): Throttle {
     async succeed(username, admitted) {
       await counters.reset(`fail:${keysOf(username, null).account}`);
       if (!admitted) return;
-      const now = clock.now();
       const { ipKey, windowEnd } = admitted.reservation;
-      // A window that has ended took its places with it: nothing to give back.
-      if (windowEnd > now) await counters.increment(`ok:${ipKey}:${windowEnd}`, windowEnd - now, now);
+      await giveBack(ipKey, windowEnd, clock.now());
     },
     async clear(username) {
       const key = keysOf(username, null).account;

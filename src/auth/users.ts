@@ -1,7 +1,8 @@
 import { StoreError } from '../core/errors.js';
-import { type PasswordHasher, passwordPolicyError } from './passwords.js';
+import { passwordPolicyError } from './password-policy.js';
+import type { PasswordHasher } from './passwords.js';
 import type { UserRecord, UserStore } from './types.js';
-import { isValidRole, normalizeUsername } from './usernames.js';
+import { isValidRole, normalizeUsername, usernameSkeleton } from './usernames.js';
 
 /** A user as applications and APIs see it: never the password hash. */
 export interface User {
@@ -40,12 +41,30 @@ export interface NewAccount {
   roles?: readonly string[];
 }
 
-/** Checks a role list: valid names, no duplicates. */
-export function checkRoles(roles: unknown): string[] {
-  if (!Array.isArray(roles) || roles.length > 32 || !roles.every(isValidRole)) {
-    throw new AccountError('roles', 'roles must be a list of names like "admin" (a-z, 0-9, _.:-)');
+/**
+ * The one rule for role names, wherever they come from (API, admin page, CLI): trimmed and
+ * lower-cased, so `Admin` and `admin` are the same role; then lower-case letters, digits and
+ * `_.:-`, at most 64 characters and 32 roles; duplicates dropped, order kept.
+ */
+export function normalizeRoles(roles: unknown): string[] | null {
+  if (!Array.isArray(roles) || roles.length > 32) return null;
+  const out = new Set<string>();
+  for (const role of roles) {
+    const name = typeof role === 'string' ? role.trim().toLowerCase() : role;
+    if (!isValidRole(name)) return null;
+    out.add(name);
   }
-  return [...new Set(roles)];
+  return [...out];
+}
+
+/** Message for a role list {@link normalizeRoles} refused. */
+export const ROLES_MESSAGE = 'roles must be a list of names like "admin" (letters, digits, _.:-)';
+
+/** Checks and normalises a role list (see {@link normalizeRoles}); throws {@link AccountError}. */
+export function checkRoles(roles: unknown): string[] {
+  const normalized = normalizeRoles(roles);
+  if (!normalized) throw new AccountError('roles', ROLES_MESSAGE);
+  return normalized;
 }
 
 /**
@@ -73,8 +92,66 @@ export function checkDisplayName(value: unknown): string {
   return trimmed;
 }
 
+/** A new account that passed every rule: what the user store is given (with the hash). */
+export interface PreparedAccount {
+  username: string;
+  usernameKey: string;
+  displayName: string;
+  roles: string[];
+  password: string;
+}
+
 /**
- * Creates an account with a validated, canonical username and an argon2id hash.
+ * Applies every rule for a new account without touching a store: the canonical username, its
+ * confusable skeleton, the password policy (which knows the username), roles, display name.
+ * Returns the first rule broken as `{ field, message }`.
+ */
+export function prepareAccount(input: NewAccount): PreparedAccount | { field: string; message: string } {
+  const username = normalizeUsername(input.username);
+  if (!username) return { field: 'username', message: 'username must be 1–64 characters of text' };
+  const problem = passwordPolicyError(input.password, { username });
+  if (problem) return { field: 'password', message: `password ${problem}` };
+  const roles = normalizeRoles(input.roles ?? []);
+  if (!roles) return { field: 'roles', message: ROLES_MESSAGE };
+  try {
+    const displayName = checkDisplayName(input.displayName ?? input.username);
+    return { username, usernameKey: usernameSkeleton(username), displayName, roles, password: input.password };
+  } catch (error) {
+    if (error instanceof AccountError) return { field: error.field, message: error.message };
+    throw error;
+  }
+}
+
+/**
+ * Stores a prepared account. A taken username — or one whose skeleton equals an existing
+ * user's, such as a Cyrillic `аdmin` next to `admin` — throws {@link AccountError} `taken`.
+ */
+export async function storeAccount(
+  users: UserStore,
+  passwords: PasswordHasher,
+  prepared: PreparedAccount,
+  now: number,
+): Promise<UserRecord> {
+  const { password, ...rest } = prepared;
+  const passwordHash = await passwords.hash(password);
+  try {
+    return await users.create({ ...rest, passwordHash }, now);
+  } catch (error) {
+    if (!(error instanceof StoreError && error.code === 'conflict')) throw error;
+    const exact = await users.getByUsername(prepared.username);
+    throw new AccountError(
+      'username',
+      exact
+        ? 'that username is taken'
+        : 'that username looks too much like an existing one; choose a clearly different name',
+      'taken',
+    );
+  }
+}
+
+/**
+ * Creates an account with a validated, canonical username and an argon2id hash. No audit event:
+ * the account actions (`createUser`) write one.
  * @example
  * await createAccount(users, passwords, { username: 'alice', password: 'long enough', roles: ['admin'] });
  */
@@ -84,21 +161,7 @@ export async function createAccount(
   input: NewAccount,
   now: number,
 ): Promise<User> {
-  const username = normalizeUsername(input.username);
-  if (!username) throw new AccountError('username', 'username must be 1–64 characters of text');
-  const problem = passwordPolicyError(input.password);
-  if (problem) throw new AccountError('password', `password ${problem}`);
-  const roles = checkRoles(input.roles ?? []);
-  const displayName = checkDisplayName(input.displayName ?? input.username);
-  const passwordHash = await passwords.hash(input.password);
-  try {
-    return toUser(
-      await users.create({ username, displayName: displayName || username, passwordHash, roles }, now),
-    );
-  } catch (error) {
-    if (error instanceof StoreError && error.code === 'conflict') {
-      throw new AccountError('username', 'that username is taken', 'taken');
-    }
-    throw error;
-  }
+  const prepared = prepareAccount(input);
+  if (!('usernameKey' in prepared)) throw new AccountError(prepared.field, prepared.message);
+  return toUser(await storeAccount(users, passwords, prepared, now));
 }

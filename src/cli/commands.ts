@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { publicIdOf } from '../core/token.js';
+import { listSessions, revokeAllSessions, revokeSession } from '../auth/accounts/index.js';
 import type { ServerConfig } from '../server/config.js';
+import { cliAccounts, done } from './accounts.js';
 import { CliError, printTable } from './io.js';
 import { findUser, withStore } from './store.js';
 
@@ -16,19 +17,21 @@ export interface Flags {
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
+/** Who the audit events name as having made a change from the terminal. */
+const BY = 'cli';
 
+/** `cloakroom sessions list|revoke`, through the same account actions as the server. */
 export async function sessionsCommand(config: ServerConfig, args: string[], flags: Flags): Promise<void> {
   const [action, target] = args;
   await withStore(config, async (store) => {
-    const now = Date.now();
-    const users = await store.users.list();
+    const account = cliAccounts(config, store);
     if (action === 'list') {
-      const chosen = target ? [await findUser(store, target)] : users;
+      const chosen = target ? [await findUser(store, target)] : await store.users.list();
       const rows = [];
       for (const user of chosen) {
-        for (const s of await store.sessions.listByUser(user.id, now)) {
+        for (const s of await listSessions(account, user.id)) {
           rows.push({
-            id: publicIdOf(s.id),
+            id: s.id,
             user: user.username,
             createdAt: iso(s.createdAt),
             lastSeenAt: iso(s.lastSeenAt),
@@ -43,17 +46,14 @@ export async function sessionsCommand(config: ServerConfig, args: string[], flag
     if (action === 'revoke') {
       if (flags.user) {
         const user = await findUser(store, flags.user);
-        const revoked = await store.sessions.deleteByUser(user.id);
+        const { revoked } = done(await revokeAllSessions(account, user.id, BY));
         process.stdout.write(`revoked ${revoked} session(s) of ${user.username}\n`);
         return;
       }
       if (!target) throw new CliError('usage: cloakroom sessions revoke ID | --user NAME');
-      for (const user of users) {
-        const match = (await store.sessions.listByUser(user.id, now)).find(
-          (s) => publicIdOf(s.id) === target,
-        );
-        if (match) {
-          await store.sessions.delete(match.id);
+      // A public id names no user: ask each user's sessions (a session belongs to one user).
+      for (const user of await store.users.list()) {
+        if ((await revokeSession(account, user.id, target, BY)).ok) {
           process.stdout.write(`revoked session ${target} of ${user.username}\n`);
           return;
         }

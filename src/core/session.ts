@@ -38,6 +38,8 @@ export interface SessionInfo {
   idleExpiresAt: number;
   absoluteExpiresAt: number;
   remember: boolean;
+  /** The credential epoch its sign-in captured (a session behind its user's epoch is dead). */
+  epoch: number;
   ip: string | null;
   userAgent: string | null;
 }
@@ -113,6 +115,7 @@ export function toSessionInfo(record: SessionRecord, currentStoreKey: string | n
     idleExpiresAt: record.idleExpiresAt,
     absoluteExpiresAt: record.absoluteExpiresAt,
     remember: record.remember,
+    epoch: record.epoch,
     ip: record.ip,
     userAgent: record.userAgent,
   };

@@ -1,9 +1,8 @@
 import { statSync } from 'node:fs';
 import { isIPv4 } from 'node:net';
 import { dirname, resolve } from 'node:path';
-import { passwordPolicyError } from '../auth/passwords.js';
-import { isValidRole, normalizeUsername } from '../auth/usernames.js';
-import { AccountError, checkDisplayName } from '../auth/users.js';
+import { isValidRole } from '../auth/usernames.js';
+import { prepareAccount } from '../auth/users.js';
 import { parseDuration } from '../core/duration.js';
 import { ConfigError } from '../core/errors.js';
 import { normalizeTrustedOrigins } from '../core/origin.js';
@@ -201,19 +200,14 @@ function admin(env: Env): ServerConfig['admin'] {
   if (!username && !password) return null;
   if (!username) fail('CLOAKROOM_ADMIN_USER', 'is required when CLOAKROOM_ADMIN_PASSWORD is set');
   if (!password) fail('CLOAKROOM_ADMIN_PASSWORD', 'is required when CLOAKROOM_ADMIN_USER is set');
-  // The rules `createAccount` applies, checked before any database is opened.
-  if (!normalizeUsername(username)) {
+  // The rules every new account meets, checked before any database is opened.
+  const refused = prepareAccount({ username, password, roles: ['admin'] });
+  if (!('usernameKey' in refused)) {
+    if (refused.field === 'password') fail('CLOAKROOM_ADMIN_PASSWORD', refused.message.replace(/^password /, ''));
+    if (refused.field === 'displayName')
+      fail('CLOAKROOM_ADMIN_USER', `becomes the admin's display name, and ${refused.message}`);
     fail('CLOAKROOM_ADMIN_USER', 'must be 1–64 characters of text, without control or invisible characters');
   }
-  try {
-    checkDisplayName(username);
-  } catch (error) {
-    if (error instanceof AccountError)
-      fail('CLOAKROOM_ADMIN_USER', `becomes the admin's display name, and ${error.message}`);
-    throw error;
-  }
-  const problem = passwordPolicyError(password);
-  if (problem) fail('CLOAKROOM_ADMIN_PASSWORD', problem);
   return { username, password };
 }
 

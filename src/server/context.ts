@@ -1,6 +1,7 @@
 import type { Hono } from 'hono';
 import type { Logger } from 'pino';
 import type { CloakroomEnv, HonoAuth } from '../adapters/hono/index.js';
+import type { AccountDeps } from '../auth/accounts/index.js';
 import type { PasswordHasher } from '../auth/passwords.js';
 import type { Throttle } from '../auth/throttle.js';
 import type { CounterStore, UserRecord, UserStore } from '../auth/types.js';
@@ -18,6 +19,8 @@ export interface ServerDeps {
   counters: CounterStore;
   passwords: PasswordHasher;
   throttle: Throttle;
+  /** The account actions' dependencies (their audit events go to `logger`). */
+  account: AccountDeps;
   auth: HonoAuth;
   logger: Logger;
   metrics: Metrics;

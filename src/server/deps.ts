@@ -77,18 +77,28 @@ export async function createDeps(
       return errorResponse(c, refusal.error, message);
     },
   });
+  const passwords = createPasswordHasher();
+  const throttle = createThrottle({
+    counters: store.counters,
+    clock,
+    account: { failures: config.throttleAccount.failures, window: config.throttleAccount.windowMs / 1000 },
+    ip: { failures: config.throttleIp.failures, window: config.throttleIp.windowMs / 1000 },
+  });
   return {
     config,
     sessions,
     users: store.users,
     counters: store.counters,
-    passwords: createPasswordHasher(),
-    throttle: createThrottle({
-      counters: store.counters,
+    passwords,
+    throttle,
+    account: {
+      users: store.users,
+      sessions,
+      passwords,
+      throttle,
       clock,
-      account: { failures: config.throttleAccount.failures, window: config.throttleAccount.windowMs / 1000 },
-      ip: { failures: config.throttleIp.failures, window: config.throttleIp.windowMs / 1000 },
-    }),
+      audit: (event, fields) => audit(logger, event, fields),
+    },
     auth,
     logger,
     metrics,

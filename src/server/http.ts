@@ -1,4 +1,5 @@
 import type { Context } from 'hono';
+import type { AccountFailure } from '../auth/accounts/index.js';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 
 /** Error codes of the JSON API (DESIGN.md, "HTTP API"), plus `conflict` for a taken username. */
@@ -49,4 +50,33 @@ export function errorResponse(
 ) {
   for (const [name, value] of Object.entries(headers)) c.header(name, value);
   return c.json({ error: code, message }, STATUS[code]);
+}
+
+const ACCOUNT_ERRORS: Record<AccountFailure['error'], ErrorCode> = {
+  invalid: 'bad_request',
+  taken: 'conflict',
+  not_found: 'not_found',
+  last_admin: 'conflict',
+  wrong_password: 'invalid_credentials',
+  conflict: 'conflict',
+  closed: 'not_found',
+  throttled: 'throttled',
+};
+
+/** The API's answer to a refused account action (its message, its status, `Retry-After`). */
+export function accountApiError(failure: AccountFailure): ApiError {
+  const headers: Record<string, string> =
+    failure.error === 'throttled' ? { 'Retry-After': String(failure.retryAfterSeconds) } : {};
+  return new ApiError(ACCOUNT_ERRORS[failure.error], failure.message, headers);
+}
+
+/** The HTTP status of a refused account action, for the pages (the same as the API's). */
+export function accountStatus(failure: AccountFailure): 400 | 401 | 404 | 409 | 429 {
+  return STATUS[ACCOUNT_ERRORS[failure.error]] as 400 | 401 | 404 | 409 | 429;
+}
+
+/** Unwraps an account action's result for the API: the success, or a thrown {@link ApiError}. */
+export function accepted<T extends { ok: true }>(result: T | AccountFailure): T {
+  if (!result.ok) throw accountApiError(result);
+  return result;
 }

@@ -1,7 +1,9 @@
 import { type DestinationStream, type Logger, pino } from 'pino';
+import type { AccountEvent } from '../auth/audit.js';
 
-/** Audit events (DESIGN.md, "Audit"): one JSON line each, never a token, password or cookie. */
+/** Audit events: one JSON line each, never a token, password or cookie. */
 export type AuditEvent =
+  | AccountEvent
   | 'login.success'
   | 'login.failure'
   | 'login.throttled'

@@ -6,15 +6,19 @@ export const SETUP_TTL_MS = 60 * 60 * 1000;
 
 /**
  * The first-run set-up link: a random token, valid one hour, single use, kept only as a
- * SHA-256 in memory. Once used (or once any admin exists) it is dead.
+ * SHA-256 in memory. Once claimed (or once any user exists) it is dead.
  */
 export interface SetupToken {
   /** The token to print in the link (once). */
   readonly token: string;
   /** Whether `candidate` is the live token (constant-time). */
   check(candidate: unknown): boolean;
-  /** Kills the token. */
-  consume(): void;
+  /**
+   * Takes the token if `candidate` is the live one: from then on it is dead for everyone else,
+   * so of N parallel posts exactly one gets it (the check and the take are one synchronous
+   * step). Returns a function that revives it (when the work it guarded failed), or `null`.
+   */
+  claim(candidate: unknown): (() => void) | null;
 }
 
 export function createSetupToken(clock: Clock): SetupToken {
@@ -29,8 +33,12 @@ export function createSetupToken(clock: Clock): SetupToken {
         return false;
       return timingSafeEqual(createHash('sha256').update(candidate).digest(), digest);
     },
-    consume() {
+    claim(candidate) {
+      if (!this.check(candidate)) return null;
       used = true;
+      return () => {
+        used = false;
+      };
     },
   };
 }

@@ -5,7 +5,7 @@ import { StoreError } from '../../core/errors.js';
 import { isSafeMethod } from '../../core/request.js';
 import type { Session } from '../../core/session.js';
 import type { CreateOptions, Issued, Sessions } from '../../core/sessions.js';
-import { type AuthState, adoptSession, type NoUserReason, resolveAuth } from '../shared/auth-state.js';
+import { type AuthState, adoptSession, type NoUserReason, resolveAuth, withEpoch } from '../shared/auth-state.js';
 import { submittedToken } from '../shared/csrf-token.js';
 import { loginCsrfRefusal } from '../shared/login-csrf.js';
 import { fromNodeRequest } from '../shared/node-request.js';
@@ -153,7 +153,7 @@ export function createExpressAuth(options: ExpressAuthOptions) {
     /** Starts a fresh session for `userId` (the request's old one is destroyed) and sets the cookie. */
     async startSession(req: Request, res: Response, create: CreateOptions): Promise<Issued> {
       const state = stateOf(req);
-      const issued = await sessions.create(state.request, create);
+      const issued = await sessions.create(state.request, await withEpoch(users, create));
       appendSetCookie(res, issued.setCookie);
       adoptSession(state, issued.session);
       return issued;

@@ -3,14 +3,13 @@ import type { UserStore } from '../../auth/types.js';
 import { toUser, type User } from '../../auth/users.js';
 import { StoreError } from '../../core/errors.js';
 import { fromWebRequest, type IncomingRequest, isSafeMethod } from '../../core/request.js';
-import type { NoSessionReason, Session } from '../../core/session.js';
+import type { Session } from '../../core/session.js';
 import type { CreateOptions, Issued, Sessions } from '../../core/sessions.js';
 import { isFormContentType } from '../shared/csrf-token.js';
 import { loginCsrfRefusal, needsLoginToken } from '../shared/login-csrf.js';
 import { type Refusal, refusalBody, UNAVAILABLE_BODY } from '../shared/refusal.js';
 
-/** Why a request has no signed-in user: a core reason, or the account is gone or locked. */
-export type NoUserReason = NoSessionReason | 'user-missing' | 'user-locked';
+import { accountRefusal, type NoUserReason, withEpoch } from '../shared/auth-state.js';
 
 /** What the middleware puts on the Hono context. */
 export interface CloakroomVariables {
@@ -109,8 +108,10 @@ export function createHonoAuth(options: HonoAuthOptions) {
       c.set('authReason', result.reason);
       if (result.session) {
         const record = users ? await users.getById(result.session.userId) : null;
-        if (users && (!record || record.locked)) {
-          c.set('authReason', record ? 'user-locked' : 'user-missing');
+        const refusal = users ? accountRefusal(result.session, record) : null;
+        if (refusal) {
+          c.set('authReason', refusal);
+          if (refusal === 'stale') sessions.end(result.session).catch(() => {});
         } else {
           c.set('session', result.session);
           c.set('user', record ? toUser(record) : null);
@@ -202,7 +203,7 @@ export function createHonoAuth(options: HonoAuthOptions) {
     },
     /** Starts a fresh session for `userId` (the request's old one is destroyed) and sets the cookie. */
     async startSession(c: Ctx, create: CreateOptions): Promise<Issued> {
-      const issued = await sessions.create(c.get('cloakroomRequest'), create);
+      const issued = await sessions.create(c.get('cloakroomRequest'), await withEpoch(users, create));
       takeOver(c, issued);
       return issued;
     },
@@ -250,4 +251,4 @@ async function submittedToken(c: Ctx): Promise<string | null> {
   }
 }
 
-export type { Session, User };
+export type { NoUserReason, Session, User };

@@ -1,11 +1,25 @@
-import type { UserStore } from '../../auth/types.js';
+import type { UserRecord, UserStore } from '../../auth/types.js';
 import { toUser, type User } from '../../auth/users.js';
 import type { IncomingRequest } from '../../core/request.js';
 import type { NoSessionReason, Session } from '../../core/session.js';
-import type { Sessions } from '../../core/sessions.js';
+import type { CreateOptions, Sessions } from '../../core/sessions.js';
 
-/** Why a request has no signed-in user: a core reason, or the account is gone or locked. */
-export type NoUserReason = NoSessionReason | 'user-missing' | 'user-locked';
+/**
+ * Why a request has no signed-in user: a core reason, or the account is gone or locked, or its
+ * credentials changed after the session's sign-in began (`stale`).
+ */
+export type NoUserReason = NoSessionReason | 'user-missing' | 'user-locked' | 'stale';
+
+/**
+ * Whether a session's user may act: `null` if so, else why not. A session whose credential epoch
+ * differs from its user's began before a password change, lock, reset or "sign out everywhere"
+ * finished — even if it was created after (a sign-in in flight) — and is dead.
+ */
+export function accountRefusal(session: Session, record: UserRecord | null): NoUserReason | null {
+  if (!record) return 'user-missing';
+  if (record.locked) return 'user-locked';
+  return record.epoch === session.epoch ? null : 'stale';
+}
 
 /** What an adapter attaches to each request. Helpers that sign in or out update it in place. */
 export interface AuthState {
@@ -20,8 +34,8 @@ export interface AuthState {
 }
 
 /**
- * Validates the request's cookie and loads its user. A locked or deleted user has no session
- * (the cookie stays: an unlock revives it, a revocation ends it). Store failures throw
+ * Validates the request's cookie and loads its user. A locked or deleted user has no session,
+ * nor has one whose credentials changed after its sign-in began (see {@link accountRefusal}). Store failures throw
  * `StoreError`; nothing is written before both reads succeeded, so a 503 sets no cookie.
  */
 export async function resolveAuth(
@@ -33,8 +47,11 @@ export async function resolveAuth(
   const state: AuthState = { session: null, user: null, reason: result.reason, request };
   if (result.session) {
     const record = users ? await users.getById(result.session.userId) : null;
-    if (users && (!record || record.locked)) {
-      state.reason = record ? 'user-locked' : 'user-missing';
+    const refusal = users ? accountRefusal(result.session, record) : null;
+    if (refusal) {
+      state.reason = refusal;
+      // Dead for good (an unlock does not revive it): the record goes now, not at its expiry.
+      if (refusal === 'stale') sessions.end(result.session).catch(() => {});
     } else {
       state.session = result.session;
       state.user = record ? toUser(record) : null;
@@ -53,4 +70,15 @@ export function adoptSession(state: AuthState, session: Session): void {
   state.session = session;
   if (state.user && state.user.id !== session.userId) state.user = null;
   state.reason = null;
+}
+
+/**
+ * The options of a sign-in an application started itself: without an `epoch`, the user's current
+ * one is read now. To be safe against a credential change that lands during the sign-in, pass the
+ * epoch of the user record the credential was checked against instead.
+ */
+export async function withEpoch(users: UserStore | undefined, create: CreateOptions): Promise<CreateOptions> {
+  if (!users || create.epoch !== undefined) return create;
+  const record = await users.getById(create.userId);
+  return record ? { ...create, epoch: record.epoch } : create;
 }

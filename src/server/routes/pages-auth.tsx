@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import type { CloakroomEnv } from '../../adapters/hono/index.js';
 import { signIn } from '../../auth/sign-in.js';
-import { AccountError, createAccount } from '../../auth/users.js';
+import { bootstrapAdmin } from '../../auth/accounts/index.js';
 import { readInput } from '../body.js';
 import type { App, ServerDeps } from '../context.js';
 import { audit } from '../logger.js';
@@ -135,28 +135,20 @@ export function authPages(app: App, deps: ServerDeps, setup: SetupToken | null):
       );
     };
     if (field(fields, 'password') !== field(fields, 'confirm')) return again('The passwords do not match.');
-    let user: Awaited<ReturnType<typeof createAccount>>;
-    try {
-      const displayName = field(fields, 'displayName').trim();
-      user = await createAccount(
-        deps.users,
-        deps.passwords,
-        {
-          username: field(fields, 'username'),
-          password: field(fields, 'password'),
-          roles: ['admin'],
-          ...(displayName ? { displayName } : {}),
-        },
-        deps.clock.now(),
-      );
-    } catch (error) {
-      if (error instanceof AccountError)
-        return again(`${error.message.charAt(0).toUpperCase() + error.message.slice(1)}.`);
-      throw error;
-    }
-    setup.consume();
-    audit(logger, 'admin.bootstrapped', { userId: user.id, username: user.username, via: 'setup-link' });
-    await auth.startSession(c, { userId: user.id });
+    const displayName = field(fields, 'displayName').trim();
+    const result = await bootstrapAdmin(
+      deps.account,
+      {
+        username: field(fields, 'username'),
+        password: field(fields, 'password'),
+        ...(displayName ? { displayName } : {}),
+      },
+      'setup-link',
+      () => setup.claim(fields.token),
+    );
+    if (!result.ok) return result.error === 'closed' ? closed(c) : again(result.message);
+    const user = result.user;
+    await auth.startSession(c, { userId: user.id, epoch: user.epoch });
     setFlash(c, 'welcome');
     return c.redirect('/account', 303);
   });

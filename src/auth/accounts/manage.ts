@@ -1,0 +1,120 @@
+import { systemClock } from '../../core/clock.js';
+import type { Actor } from '../audit.js';
+import type { UpdateCondition, UserPatch, UserRecord } from '../types.js';
+import { AccountError, checkDisplayName, normalizeRoles, ROLES_MESSAGE } from '../users.js';
+import {
+  ADMIN_ROLE,
+  type AccountDeps,
+  type AccountFailure,
+  invalid,
+  lastAdmin,
+  noSuchUser,
+  type UserChange,
+} from './deps.js';
+
+const sameRoles = (a: readonly string[], b: readonly string[]) =>
+  a.length === b.length && [...a].sort().join('\n') === [...b].sort().join('\n');
+
+/**
+ * Writes a patch. `guardAdmin`: the change takes an unlocked admin away (demotion or lock), so
+ * it applies only while another unlocked admin exists — checked by the store in the same atomic
+ * step as the write, so two admins demoting each other at once cannot both succeed.
+ */
+async function write(
+  deps: AccountDeps,
+  target: UserRecord,
+  patch: UserPatch,
+  guardAdmin: boolean,
+): Promise<UserRecord | AccountFailure> {
+  const condition: UpdateCondition = guardAdmin ? { keepRole: ADMIN_ROLE } : {};
+  const updated = await deps.users.update(target.id, patch, (deps.clock ?? systemClock).now(), condition);
+  if (updated) return updated;
+  return (await deps.users.getById(target.id)) ? lastAdmin : noSuchUser;
+}
+
+const isUnlockedAdmin = (user: UserRecord) => !user.locked && user.roles.includes(ADMIN_ROLE);
+
+/**
+ * Sets a user's roles (normalised: `Admin` is `admin`). Refused if it would leave no unlocked
+ * admin. Roles are read on every request, so the change applies to the user's very next one.
+ * Audited as `role.changed` when the set of roles really changed.
+ */
+export async function setRoles(deps: AccountDeps, userId: string, roles: unknown, by: Actor): Promise<UserChange> {
+  const next = normalizeRoles(roles);
+  if (!next) return invalid('roles', `${ROLES_MESSAGE.charAt(0).toUpperCase()}${ROLES_MESSAGE.slice(1)}.`);
+  const target = await deps.users.getById(userId);
+  if (!target) return noSuchUser;
+  if (sameRoles(target.roles, next)) return { ok: true, user: target, changed: false };
+  const demotes = isUnlockedAdmin(target) && !next.includes(ADMIN_ROLE);
+  const updated = await write(deps, target, { roles: next }, demotes);
+  if (!('id' in updated)) return updated;
+  deps.audit('role.changed', { userId, from: target.roles, to: updated.roles, by });
+  return { ok: true, user: updated, changed: true };
+}
+
+/**
+ * Locks a user: no sign-in, and every session ends at once — also one whose sign-in is in flight
+ * right now (the credential epoch advances with the lock). Refused for the last unlocked admin.
+ * Audited as `user.locked` when the user was not locked already.
+ */
+export async function lockUser(
+  deps: AccountDeps,
+  userId: string,
+  by: Actor,
+): Promise<UserChange<{ revokedSessions: number }>> {
+  const target = await deps.users.getById(userId);
+  if (!target) return noSuchUser;
+  if (target.locked) return { ok: true, user: target, changed: false, revokedSessions: 0 };
+  const updated = await write(deps, target, { locked: true, advanceEpoch: true }, isUnlockedAdmin(target));
+  if (!('id' in updated)) return updated;
+  const revokedSessions = await deps.sessions.revokeUser(userId);
+  deps.audit('user.locked', { userId, revokedSessions, by });
+  return { ok: true, user: updated, changed: true, revokedSessions };
+}
+
+/**
+ * Unlocks a user and lifts a running sign-in lockout of the account (how an operator lets a
+ * user back in). Sessions ended by the lock stay ended. Audited as `user.unlocked` when the user
+ * was locked.
+ */
+export async function unlockUser(
+  deps: AccountDeps,
+  userId: string,
+  by: Actor,
+): Promise<UserChange<{ lockoutLifted: boolean }>> {
+  const target = await deps.users.getById(userId);
+  if (!target) return noSuchUser;
+  let user = target;
+  if (target.locked) {
+    const updated = await write(deps, target, { locked: false }, false);
+    if (!('id' in updated)) return updated;
+    user = updated;
+    deps.audit('user.unlocked', { userId, by });
+  }
+  const lockoutLifted = await deps.throttle.clear(target.username);
+  return { ok: true, user, changed: target.locked, lockoutLifted };
+}
+
+/** Changes the display name (1–100 visible characters). Audited as `profile.updated` on a change. */
+export async function updateProfile(
+  deps: AccountDeps,
+  userId: string,
+  input: { displayName?: unknown },
+): Promise<UserChange> {
+  let displayName: string;
+  try {
+    displayName = checkDisplayName(input.displayName);
+  } catch (error) {
+    if (error instanceof AccountError) return invalid(error.field, `${error.message.charAt(0).toUpperCase()}${error.message.slice(1)}.`);
+    throw error;
+  }
+  const target = await deps.users.getById(userId);
+  if (!target) return noSuchUser;
+  if (target.displayName === displayName) return { ok: true, user: target, changed: false };
+  const updated = await write(deps, target, { displayName }, false);
+  if (!('id' in updated)) return updated;
+  deps.audit('profile.updated', { userId });
+  return { ok: true, user: updated, changed: true };
+}
+
+export type { AccountFailure };
