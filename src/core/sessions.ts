@@ -50,6 +50,11 @@ export interface CreateOptions {
 export interface RotateOptions {
   /** The user's new credential epoch, for a rotation that follows the user's own credential change. */
   epoch?: number;
+  /**
+   * Keep the CSRF secret, so CSRF tokens the client already holds stay valid: for a rotation that
+   * is no privilege change (after "sign out everywhere else"). Default `false`: a new secret.
+   */
+  keepCsrfSecret?: boolean;
 }
 
 /** The session core. Created once with {@link createSessions}; every method is per request. */
@@ -122,6 +127,7 @@ export function createSessions(options: SessionsOptions): Sessions {
   async function issue(
     req: IncomingRequest,
     base: Omit<SessionRecord, 'id' | 'csrfSecret'>,
+    csrfSecret?: string,
   ): Promise<Issued> {
     // A token collision is astronomically unlikely, but a store that reports one must never
     // make us overwrite someone else's session: retry once with a new token.
@@ -130,7 +136,7 @@ export function createSessions(options: SessionsOptions): Sessions {
       const record: SessionRecord = {
         ...base,
         id: storeKeyOf(token, crypto),
-        csrfSecret: newCsrfSecret(crypto),
+        csrfSecret: csrfSecret ?? newCsrfSecret(crypto),
       };
       try {
         await store.create(record);
@@ -228,7 +234,7 @@ export function createSessions(options: SessionsOptions): Sessions {
       return { destroyed, setCookie: clear(req) };
     },
 
-    async rotate(req, session, { epoch } = {}) {
+    async rotate(req, session, { epoch, keepCsrfSecret = false } = {}) {
       if (epoch !== undefined && (!Number.isSafeInteger(epoch) || epoch < 0))
         throw new TypeError('rotate: epoch must be a whole number ≥ 0');
       const { storeKey } = internalsOf(session);
@@ -237,14 +243,18 @@ export function createSessions(options: SessionsOptions): Sessions {
       // Old first: there is never a moment where both tickets are valid.
       await attempt('delete', () => store.delete(storeKey));
       const now = clock.now();
-      const { id: _id, csrfSecret: _secret, ...rest } = record;
+      const { id: _id, csrfSecret, ...rest } = record;
       // createdAt and absoluteExpiresAt are copied verbatim: rotation never extends a sign-in.
-      return issue(req, {
-        ...rest,
-        epoch: epoch ?? rest.epoch,
-        lastSeenAt: now,
-        idleExpiresAt: Math.min(now + record.idleTimeoutMs, record.absoluteExpiresAt),
-      });
+      return issue(
+        req,
+        {
+          ...rest,
+          epoch: epoch ?? rest.epoch,
+          lastSeenAt: now,
+          idleExpiresAt: Math.min(now + record.idleTimeoutMs, record.absoluteExpiresAt),
+        },
+        keepCsrfSecret ? csrfSecret : undefined,
+      );
     },
 
     async end(session) {

@@ -95,7 +95,7 @@ describe('POST /api/admin/users', () => {
   test('creates a user: 201 {user}, and the user can sign in', async () => {
     const res = await as(admin, '/api/admin/users', {
       method: 'POST',
-      json: { username: 'Carol', password: 'carol password 1', roles: ['ops'], displayName: 'Carol C' },
+      json: { username: 'Carol', password: 'velvet harbour 1', roles: ['ops'], displayName: 'Carol C' },
     });
     expect(res.status).toBe(201);
     const { user } = await jsonOf<{ user: Record<string, unknown> }>(res);
@@ -119,7 +119,7 @@ describe('POST /api/admin/users', () => {
     expect(Object.keys((await jsonOf<{ user: object }>(patched)).user).sort()).toEqual(
       Object.keys(user).sort(),
     );
-    const login = await h.login('carol', 'carol password 1');
+    const login = await h.login('carol', 'velvet harbour 1');
     expect(login.user.roles).toEqual(['ops']);
     expect(h.logs.some((l) => l.event === 'user.created' && l.by === h.ids.alice)).toBe(true);
   });
@@ -136,7 +136,7 @@ describe('POST /api/admin/users', () => {
   test('roles may be omitted (no roles)', async () => {
     const res = await as(admin, '/api/admin/users', {
       method: 'POST',
-      json: { username: 'dora', password: 'dora password 1' },
+      json: { username: 'dora', password: 'velvet harbour 2' },
     });
     expect(res.status).toBe(201);
     expect((await jsonOf<{ user: { roles: string[] } }>(res)).user.roles).toEqual([]);
@@ -231,16 +231,30 @@ describe('PATCH /api/admin/users/:id', () => {
     expect((await h.fetch('/auth/verify', { cookie: bob.cookie })).status).toBe(401);
   });
 
-  test('an admin cannot lock themselves or drop their own admin role: 400', async () => {
+  test('the last unlocked admin cannot be locked or lose the admin role, not even by themselves: 409', async () => {
     for (const json of [{ locked: true }, { roles: ['ops'] }, { roles: [] }]) {
       const res = await as(admin, `/api/admin/users/${h.ids.alice}`, { method: 'PATCH', json });
-      expect(res.status).toBe(400);
-      expect(await jsonOf(res)).toMatchObject({ error: 'bad_request' });
+      expect(res.status).toBe(409);
+      expect(await jsonOf(res)).toMatchObject({ error: 'conflict', message: expect.stringMatching(/no unlocked admin/) });
     }
     const alice = await h.deps.users.getById(h.ids.alice);
     expect(alice?.locked).toBe(false);
     expect(alice?.roles).toEqual(['admin']);
     expect((await h.fetch('/api/session', { cookie: admin.cookie })).status).toBe(200);
+  });
+
+  test('with another unlocked admin, an admin may step down: the rule is "one admin remains", not "not yourself"', async () => {
+    const promote = await as(admin, `/api/admin/users/${h.ids.bob}`, { method: 'PATCH', json: { roles: ['Admin'] } });
+    expect(promote.status).toBe(200);
+    // Role names are normalised the same way everywhere: `Admin` is `admin`.
+    expect((await jsonOf<{ user: { roles: string[] } }>(promote)).user.roles).toEqual(['admin']);
+    const res = await as(admin, `/api/admin/users/${h.ids.alice}`, { method: 'PATCH', json: { roles: ['ops'] } });
+    expect(res.status).toBe(200);
+    expect((await h.deps.users.getById(h.ids.alice))?.roles).toEqual(['ops']);
+    // Now bob is the last one.
+    const bob = await h.login('bob');
+    const lock = await as(bob, `/api/admin/users/${h.ids.bob}`, { method: 'PATCH', json: { locked: true } });
+    expect(lock.status).toBe(409);
   });
 
   test('an unknown user id: 404 not_found', async () => {

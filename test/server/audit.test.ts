@@ -4,6 +4,7 @@ import {
   type LogLine,
   PASSWORD,
   type ServerHarness,
+  sessionCookieOf,
   startHarness,
   TEST_SECRET,
 } from '../support/server.js';
@@ -130,8 +131,9 @@ describe('audit events (DESIGN.md, "Audit")', () => {
       expect.objectContaining({ userId: h.ids.bob, session: bob2Id }),
     ]);
 
-    await h.fetch('/api/sessions/revoke-others', { method: 'POST', cookie: bob1.cookie, csrf: bob1.csrf });
+    const others = await h.fetch('/api/sessions/revoke-others', { method: 'POST', cookie: bob1.cookie, csrf: bob1.csrf });
     expect(events('sessions.revoked', from)).toHaveLength(1);
+    bob1.cookie = sessionCookieOf(others)!;
 
     const admin = { cookie: alice.cookie, csrf: alice.csrf };
     await h.fetch(`/api/admin/users/${h.ids.bob}`, { method: 'PATCH', ...admin, json: { roles: ['ops'] } });

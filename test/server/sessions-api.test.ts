@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { jsonOf, type Login, type ServerHarness, startHarness } from '../support/server.js';
+import { jsonOf, type Login, type ServerHarness, sessionCookieOf, startHarness } from '../support/server.js';
 
 let h: ServerHarness;
 beforeEach(async () => {
@@ -16,7 +16,7 @@ interface SessionEntry {
   userAgent: string | null;
 }
 
-async function listOf(login: Login): Promise<SessionEntry[]> {
+async function listOf(login: Pick<Login, 'cookie'>): Promise<SessionEntry[]> {
   const res = await h.fetch('/api/sessions', { cookie: login.cookie });
   expect(res.status).toBe(200);
   return (await jsonOf<{ sessions: SessionEntry[] }>(res)).sessions;
@@ -153,9 +153,15 @@ describe('POST /api/sessions/revoke-others', () => {
     expect(await jsonOf(res)).toEqual({ revoked: 2 });
     expect((await h.fetch('/api/session', { cookie: two.cookie })).status).toBe(401);
     expect((await h.fetch('/api/session', { cookie: three.cookie })).status).toBe(401);
-    expect((await h.fetch('/api/session', { cookie: one.cookie })).status).toBe(200);
+    // This session carries on under a new ticket; the old one is dead, its CSRF token still valid.
+    const renewed = { cookie: sessionCookieOf(res)!, csrf: one.csrf };
+    expect(renewed.cookie).not.toBe(one.cookie);
+    expect((await h.fetch('/api/session', { cookie: one.cookie })).status).toBe(401);
+    expect((await h.fetch('/api/session', { cookie: renewed.cookie })).status).toBe(200);
     expect((await h.fetch('/api/session', { cookie: alice.cookie })).status).toBe(200);
-    const list = await listOf(one);
+    const patch = await h.fetch('/api/profile', { method: 'PATCH', ...renewed, json: { displayName: 'Bob B' } });
+    expect(patch.status).toBe(200);
+    const list = await listOf(renewed);
     expect(list).toHaveLength(1);
     expect(list[0]?.current).toBe(true);
   });

@@ -39,7 +39,7 @@ export async function revokeSession(
 /**
  * "Sign out everywhere else": the credential epoch advances (so a sign-in in flight right now is
  * dead too), every other session ends, and the session that asked gets a new ticket carrying the
- * new epoch. Audited as `sessions.revoked` with `kept`.
+ * new epoch (and its CSRF secret, so tokens the client holds stay valid). Audited as `sessions.revoked` with `kept`.
  */
 export async function signOutOthers(
   deps: AccountDeps,
@@ -49,7 +49,8 @@ export async function signOutOthers(
   const updated = await deps.users.update(session.userId, { advanceEpoch: true }, (deps.clock ?? systemClock).now());
   if (!updated) return noSuchUser;
   const revoked = await deps.sessions.revokeUser(session.userId, { except: session });
-  const issued = await deps.sessions.rotate(request, session, { epoch: updated.epoch });
+  // Not a privilege change: the client's CSRF tokens stay valid under the new ticket.
+  const issued = await deps.sessions.rotate(request, session, { epoch: updated.epoch, keepCsrfSecret: true });
   deps.audit('sessions.revoked', { userId: session.userId, count: revoked, kept: issued.session.id });
   return { ok: true, revoked, issued };
 }

@@ -66,7 +66,8 @@ export function accountRoutes(app: App, deps: ServerDeps): void {
     const { revoked, issued } = accepted(
       await signOutOthers(account, c.get('cloakroomRequest'), c.get('session')!),
     );
+    // This session carries on under a new ticket (Set-Cookie); its CSRF tokens stay valid.
     auth.adopt(c, issued);
-    return c.json({ revoked, csrfToken: issued.csrfToken });
+    return c.json({ revoked });
   });
 }
