@@ -86,6 +86,40 @@ describe('GET /auth/verify (forward auth)', () => {
     }
   });
 
+  test('a repeated ?role= is 400 in either order, with no identity headers: an editor never passes as admin', async () => {
+    // Regression: only the first `role` was read, so `?role=editor&role=admin` let an editor
+    // through where the gateway's URL asked for admin.
+    await h.createUser('carol', { roles: ['editor'] });
+    const carol = await h.login('carol');
+    const alice = await h.login('alice');
+    for (const query of [
+      'role=editor&role=admin',
+      'role=admin&role=editor',
+      'role=editor&role=editor',
+      'role=editor&x=1&role=',
+      'role=editor&r%6fle=admin',
+    ]) {
+      for (const [who, cookie] of [
+        ['carol', carol.cookie],
+        ['alice', alice.cookie],
+      ] as const) {
+        const res = await h.fetch(`/auth/verify?${query}`, { cookie });
+        expect(res.status, `${who} ${query}`).toBe(400);
+        expect(await jsonOf(res)).toEqual({
+          error: 'bad_request',
+          message: 'Send one role per request; role is repeated.',
+        });
+        expectNoIdentity(res);
+      }
+      const head = await h.fetch(`/auth/verify?${query}`, { method: 'HEAD', cookie: carol.cookie });
+      expect(head.status, `HEAD ${query}`).toBe(400);
+      expectNoIdentity(head);
+    }
+    // One role at a time still answers as before.
+    expect((await h.fetch('/auth/verify?role=editor', { cookie: carol.cookie })).status).toBe(200);
+    expect((await h.fetch('/auth/verify?role=admin', { cookie: carol.cookie })).status).toBe(403);
+  });
+
   test('HEAD works like GET: 200 with identity headers, 401 without a session', async () => {
     const { cookie } = await h.login('alice');
     const ok = await h.fetch('/auth/verify', { method: 'HEAD', cookie });

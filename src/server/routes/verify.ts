@@ -29,7 +29,7 @@ function signInUrl(c: Context): string {
 
 /**
  * Forward auth for nginx `auth_request`, Traefik `ForwardAuth` and Caddy `forward_auth`:
- * 200 with identity headers when the session is valid (and has the role asked for), 401
+ * 200 with identity headers when the session is valid (and has the one role asked for), 401
  * without one (with `X-Auth-Redirect`, the sign-in URL for a browser), 403 without the role.
  * Identity headers come from a fixed set and only on 200.
  * If the proxy says the original request was unsafe (`X-Forwarded-Method` /
@@ -39,7 +39,14 @@ function signInUrl(c: Context): string {
 export function verifyRoutes(app: App, deps: ServerDeps): void {
   const { sessions, logger, metrics } = deps;
   app.get('/auth/verify', (c) => {
-    const role = c.req.query('role');
+    // Every `role` is read, not only the first: if a gateway's URL ever gets a second one (a
+    // rewrite that appends the client's query string, say), `?role=editor&role=admin` must not
+    // let an editor through where admin was asked for. Parsers disagree on which of a repeated
+    // parameter counts, so none does: one role per request, a repeat is 400.
+    const roles = c.req.queries('role');
+    if (roles !== undefined && roles.length > 1)
+      throw new ApiError('bad_request', 'Send one role per request; role is repeated.');
+    const role = roles?.[0];
     if (role !== undefined && !isValidRole(role))
       throw new ApiError('bad_request', 'role must be a role name.');
     const user = c.get('user');
