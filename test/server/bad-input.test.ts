@@ -86,6 +86,11 @@ function badInputSuite(backend: Backend): void {
     ['two media types', '{"displayName":"x"}', { 'content-type': 'application/json, text/plain' }],
     ['no Content-Type', '{"displayName":"x"}', {}],
     [
+      'a repeated JSON key',
+      '{"username":"a","username":"b","displayName":"x","displayName":"y","password":"p","password":"q"}',
+      JSON_TYPE,
+    ],
+    [
       'a repeated form field',
       'username=a&username=b&displayName=x&displayName=y&password=p',
       {
@@ -134,6 +139,100 @@ function badInputSuite(backend: Backend): void {
       }
       // alice is still signed in: nothing here was her sign-out.
       expect((await h.fetch('/api/session', { cookie: alice.cookie })).status).toBe(200);
+    });
+  });
+
+  describe('repeated JSON keys: 400, whichever copy a parser would keep', () => {
+    /** The live sessions of alice and bob, to show a refused sign-in signed nobody in. */
+    const liveSessions = async () =>
+      (await h.deps.sessions.list(h.ids.alice)).length + (await h.deps.sessions.list(h.ids.bob)).length;
+
+    /** A sign-in with `body` (raw JSON text): 400 bad_request naming `key`, and no session. */
+    async function expectRefused(what: string, body: string, key: string): Promise<void> {
+      const before = await liveSessions();
+      const res = await expectStatus(what, h.fetch('/api/login', { body, headers: JSON_TYPE }), [400]);
+      expect(await jsonOf(res), what).toEqual({
+        error: 'bad_request',
+        message: `The key ${JSON.stringify(key)} is repeated.`,
+      });
+      expect(
+        res.headers.getSetCookie().filter((c) => c.startsWith('cloakroom=')),
+        what,
+      ).toEqual([]);
+      expect(await liveSessions(), what).toBe(before);
+    }
+
+    test('a sign-in naming two usernames signs nobody in (JSON.parse alone keeps the last one)', async () => {
+      // Regression: `{"username":"bob","username":"alice",…}` signed in alice, while anything
+      // that read the first copy (a WAF, an audit trail) saw bob.
+      await expectRefused(
+        'bob then alice',
+        `{"username":"bob","username":"alice","password":"${PASSWORD}"}`,
+        'username',
+      );
+      await expectRefused(
+        'alice then bob',
+        `{"username":"alice","password":"${PASSWORD}","username":"bob"}`,
+        'username',
+      );
+      await expectRefused(
+        'the password twice',
+        `{"username":"bob","password":"wrong","password":"${PASSWORD}"}`,
+        'password',
+      );
+    });
+
+    test('a repeated key in a nested object or inside an array is refused too', async () => {
+      const creds = `"username":"bob","password":"${PASSWORD}"`;
+      await expectRefused('nested object', `{${creds},"extra":{"a":1,"a":2}}`, 'a');
+      await expectRefused('object in an array', `{${creds},"extra":[1,{"b":{"c":1,"c":[2]}}]}`, 'c');
+      await expectRefused('deep', `{${creds},"x":${'{"y":'.repeat(50)}{"z":1,"z":1}${'}'.repeat(50)}}`, 'z');
+    });
+
+    test('keys spelled with different escapes are the same key', async () => {
+      await expectRefused(
+        '\\u0075sername',
+        `{"username":"bob","\\u0075sername":"alice","password":"${PASSWORD}"}`,
+        'username',
+      );
+      await expectRefused(
+        'a and \\u0061',
+        `{"username":"bob","password":"${PASSWORD}","x":{"a":1,"\\u0061":2}}`,
+        'a',
+      );
+      await expectRefused(
+        'an escaped slash',
+        `{"username":"bob","password":"${PASSWORD}","a/b":1,"a\\/b":2}`,
+        'a/b',
+      );
+    });
+
+    test('the message quotes at most 40 characters of the key', async () => {
+      const key = `"\n${'k'.repeat(60)}`;
+      const body = `{"username":"bob","password":"${PASSWORD}",${JSON.stringify(key)}:1,${JSON.stringify(key)}:2}`;
+      await expectRefused('a long key', body, key.slice(0, 40));
+    });
+
+    test('a normal body still signs in: equal keys in different objects, and a value that spells a key, are fine', async () => {
+      const body = JSON.stringify({
+        username: 'bob',
+        password: PASSWORD,
+        extra: { username: 'alice', list: [{ a: 1 }, { a: 2 }] },
+        note: 'username',
+      });
+      const res = await expectStatus(
+        'normal body',
+        h.fetch('/api/login', { body, headers: JSON_TYPE }),
+        [200],
+      );
+      expect(await jsonOf(res)).toMatchObject({ user: { username: 'bob' } });
+      // Deep nesting that JSON.parse accepts does not overflow the duplicate check either.
+      const deep = `{"username":"bob","password":"${PASSWORD}","x":${'['.repeat(20_000)}${']'.repeat(20_000)}}`;
+      await expectStatus(
+        '20,000 nested arrays',
+        h.fetch('/api/login', { body: deep, headers: JSON_TYPE }),
+        [200],
+      );
     });
   });
 
