@@ -1,14 +1,10 @@
 import { type Algorithm, hash as argonHash, verify as argonVerify } from '@node-rs/argon2';
 import { verify as bcryptVerify } from '@node-rs/bcrypt';
 import { ConfigError } from '../core/errors.js';
+import { MAX_PASSWORD_BYTES } from './password-policy.js';
 
-/**
- * Passwords longer than this are refused before hashing: hashing cost must not be
- * attacker-controlled (Django CVE-2013-1443), and nothing is ever truncated.
- */
-export const MAX_PASSWORD_BYTES = 1024;
-/** Shortest password accepted when one is set (NIST 800-63B: at least 8; no composition rules). */
-export const MIN_PASSWORD_LENGTH = 8;
+// The policy lives apart, free of the native hashers above; re-exported for existing imports.
+export { MAX_PASSWORD_BYTES, MIN_PASSWORD_LENGTH, passwordPolicyError } from './password-policy.js';
 
 /** argon2id parameters; the floor is OWASP's second row (m=19 MiB, t=2, p=1). */
 export interface Argon2Params {
@@ -35,14 +31,6 @@ export interface PasswordHasher {
 }
 
 const ARGON2ID = 2 as Algorithm;
-
-/** Why a password cannot be set, or `null`. */
-export function passwordPolicyError(password: unknown): string | null {
-  if (typeof password !== 'string') return 'must be a string';
-  if (Buffer.byteLength(password) > MAX_PASSWORD_BYTES) return `must be at most ${MAX_PASSWORD_BYTES} bytes`;
-  if ([...password].length < MIN_PASSWORD_LENGTH) return `must be at least ${MIN_PASSWORD_LENGTH} characters`;
-  return null;
-}
 
 /**
  * Creates the hasher. Parameters weaker than {@link DEFAULT_ARGON2} are refused.

@@ -8,7 +8,7 @@ import { authHarness, passwords } from '../support/auth.js';
 
 const PASSWORD = 'correct horse battery staple';
 
-describe('canonical usernames: NFKC, then lower-case', () => {
+describe('canonical usernames: NFKC, then full case folding', () => {
   test.each([
     ['Alice', 'alice'],
     ['ALICE', 'alice'],
@@ -20,12 +20,39 @@ describe('canonical usernames: NFKC, then lower-case', () => {
     ['JOS\u00c9', 'jos\u00e9'],
     ['  bob  ', 'bob'],
     ['Ünïcödé_user-1.2', 'ünïcödé_user-1.2'],
+    ['ΟΔΟΣ', 'οδοσ'], // capital sigma
+    ['οδος', 'οδοσ'], // final sigma folds to σ; lower-casing kept ς
+    ['ΟΔΟς', 'οδοσ'],
+    ['STRASSE', 'strasse'],
+    ['straße', 'strasse'], // ß folds to ss (CaseFolding.txt status F)
+    ['STRAẞE', 'strasse'], // capital ẞ
+    ['ﬀ', 'ff'],
+    ['\u01F0', '\u01F0'], // ǰ folds to j + U+030C; NFKC after folding composes it back
+    ['ᴬᴰᴹᴵᴺ', 'admin'], // modifier letters: NFKC before folding makes them capitals that fold
+    ['\u03F2', '\u03C3'], // lunate sigma ϲ: NFKC gives ς, which folds to σ
+    ['İstanbul', 'i\u0307stanbul'], // İ folds to i + combining dot above (not Turkish-specific)
   ])('%j is stored and looked up as %j', (input, canonical) => {
     expect(normalizeUsername(input)).toBe(canonical);
   });
 
+  test('spellings that differ only by final sigma or ß are one name (toLowerCase kept them apart)', () => {
+    expect(new Set(['ΟΔΟΣ', 'οδοσ', 'ΟΔΟς', 'οδος'].map(normalizeUsername)).size).toBe(1);
+    expect(new Set(['STRASSE', 'straße', 'Strasse', 'STRAẞE'].map(normalizeUsername)).size).toBe(1);
+  });
+
   test('the canonical form is a fixed point (normalising twice changes nothing)', () => {
-    for (const input of ['Alice', 'ａｌｉｃｅ', 'ﬁnn', 'Ⅻ', 'İstanbul', 'ΣΊΣΥΦΟΣ', 'Straße', 'ǅemal']) {
+    for (const input of [
+      'Alice',
+      'ａｌｉｃｅ',
+      'ﬁnn',
+      'Ⅻ',
+      'İstanbul',
+      'ΣΊΣΥΦΟΣ',
+      'Straße',
+      'ǅemal',
+      'ᾼ',
+      'ꭰ',
+    ]) {
       const once = normalizeUsername(input);
       expect(once, input).not.toBeNull();
       expect(normalizeUsername(once), input).toBe(once);
@@ -99,6 +126,19 @@ describe.each(userStores)('one account per canonical username (%s user store)', 
       await expect(attempt, spelling).rejects.toMatchObject({ code: 'taken', field: 'username' });
     }
     expect(await users.count()).toBe(1);
+  });
+
+  test('creating `straße` or `ΟΔΟς` after `STRASSE` / `οδοσ` fails with `taken` (case folding)', async () => {
+    const users = makeUsers();
+    await createAccount(users, passwords, { username: 'STRASSE', password: PASSWORD }, 0);
+    await createAccount(users, passwords, { username: 'οδοσ', password: PASSWORD }, 0);
+    for (const spelling of ['straße', 'ΟΔΟς']) {
+      await expect(
+        createAccount(users, passwords, { username: spelling, password: PASSWORD }, 0),
+        spelling,
+      ).rejects.toMatchObject({ code: 'taken', field: 'username' });
+    }
+    expect(await users.count()).toBe(2);
   });
 
   test('an invalid username is refused with AccountError `invalid`, before any hashing', async () => {
