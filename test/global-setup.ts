@@ -18,11 +18,20 @@ export default function setup(): void {
   try {
     execFileSync(
       process.execPath,
-      ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json', '--incremental', '--tsBuildInfoFile', BUILD_INFO],
+      [
+        'node_modules/typescript/bin/tsc',
+        '-p',
+        'tsconfig.build.json',
+        '--incremental',
+        '--tsBuildInfoFile',
+        BUILD_INFO,
+      ],
       { stdio: 'inherit' },
     );
   } catch (error) {
     if (process.env.CI) throw error;
-    process.stderr.write('\n[test setup] dist/ was built with type errors (above); running the tests anyway\n\n');
+    process.stderr.write(
+      '\n[test setup] dist/ was built with type errors (above); running the tests anyway\n\n',
+    );
   }
 }

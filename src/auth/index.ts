@@ -1,4 +1,30 @@
+export {
+  type AccountDeps,
+  type AccountFailure,
+  ADMIN_ROLE,
+  bootstrapAdmin,
+  type Claim,
+  changePassword,
+  createUser,
+  listSessions,
+  lockUser,
+  type PasswordChanged,
+  resetPassword,
+  revokeAllSessions,
+  revokeSession,
+  setRoles,
+  signOutOthers,
+  type UserChange,
+  unlockUser,
+  updateProfile,
+} from './accounts/index.js';
+export type { AccountEvent, Actor, AuditFields, AuditSink } from './audit.js';
 export { throttleKeyOfIp } from './ip.js';
+export {
+  commonPasswordCount,
+  isCommonPassword,
+  type PasswordPolicyContext,
+} from './password-policy.js';
 export {
   type Argon2Params,
   createPasswordHasher,
@@ -9,11 +35,6 @@ export {
   type PasswordHasher,
   passwordPolicyError,
 } from './passwords.js';
-export {
-  commonPasswordCount,
-  isCommonPassword,
-  type PasswordPolicyContext,
-} from './password-policy.js';
 export { type SignInDeps, type SignInInput, type SignInResult, signIn } from './sign-in.js';
 export {
   type Admission,
@@ -38,30 +59,9 @@ export {
   AccountError,
   checkDisplayName,
   checkRoles,
-  normalizeRoles,
   createAccount,
   type NewAccount,
+  normalizeRoles,
   toUser,
   type User,
 } from './users.js';
-export {
-  type AccountDeps,
-  type AccountFailure,
-  ADMIN_ROLE,
-  bootstrapAdmin,
-  type Claim,
-  changePassword,
-  createUser,
-  listSessions,
-  lockUser,
-  type PasswordChanged,
-  resetPassword,
-  revokeAllSessions,
-  revokeSession,
-  setRoles,
-  signOutOthers,
-  type UserChange,
-  unlockUser,
-  updateProfile,
-} from './accounts/index.js';
-export type { AccountEvent, Actor, AuditFields, AuditSink } from './audit.js';

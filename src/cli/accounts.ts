@@ -38,8 +38,12 @@ export function cliAccounts(config: ServerConfig, store: OpenStores): AccountDep
   };
 }
 
-/** An account action's success, or its refusal as the CLI's one-line error. */
-export function done<T extends { ok: true }>(result: T | AccountFailure): T {
-  if (!result.ok) throw new CliError(result.message.replace(/\.$/, ''));
-  return result;
+/**
+ * An account action's success, or its refusal as the CLI's one-line error, after `context`
+ * (`refusing to lock alice`) when given.
+ */
+export function done<T extends { ok: true }>(result: T | AccountFailure, context?: string): T {
+  if (result.ok) return result;
+  const reason = result.message.replace(/\.$/, '');
+  throw new CliError(context ? `${context}: ${reason.charAt(0).toLowerCase()}${reason.slice(1)}` : reason);
 }

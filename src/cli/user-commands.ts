@@ -32,7 +32,10 @@ export async function userCommand(config: ServerConfig, args: string[], flags: F
         return changeRole(account, await findUser(store, name), flags);
       case 'lock': {
         const user = await findUser(store, name);
-        const { changed, revokedSessions } = done(await lockUser(account, user.id, BY));
+        const { changed, revokedSessions } = done(
+          await lockUser(account, user.id, BY),
+          `refusing to lock ${user.username}`,
+        );
         const what = changed ? `locked ${user.username}` : `${user.username} was already locked`;
         return say(`${what}; ${revokedSessions} session(s) signed out`);
       }
@@ -98,7 +101,10 @@ async function changeRole(account: AccountDeps, user: UserRecord, flags: Flags):
     }
     roles = user.roles.filter((r) => r !== role);
   }
-  const updated = done(await setRoles(account, user.id, roles, BY)).user;
+  const context = flags.add
+    ? `refusing to add a role to ${user.username}`
+    : `refusing to remove ${flags.remove} from ${user.username}`;
+  const updated = done(await setRoles(account, user.id, roles, BY), context).user;
   say(`${user.username} now has roles [${updated.roles.join(', ')}]`);
 }
 

@@ -19,10 +19,10 @@ export { MIN_SECRET_BYTES, secretWeakness } from './secret-strength.js';
 export type { NoSessionReason, Session, SessionInfo } from './session.js';
 export {
   type CreateOptions,
-  type RotateOptions,
   type CsrfRefusal,
   createSessions,
   type Issued,
+  type RotateOptions,
   type Sessions,
   type Validation,
 } from './sessions.js';

@@ -16,6 +16,8 @@ export async function bootstrapAdmin(deps: ServerDeps): Promise<'created' | 'ski
   if (result.error === 'closed') return 'skipped';
   // loadConfig applies the same rules first; this only catches a rule it does not know of.
   const variable =
-    result.error === 'invalid' && result.field === 'password' ? 'CLOAKROOM_ADMIN_PASSWORD' : 'CLOAKROOM_ADMIN_USER';
+    result.error === 'invalid' && result.field === 'password'
+      ? 'CLOAKROOM_ADMIN_PASSWORD'
+      : 'CLOAKROOM_ADMIN_USER';
   throw new ConfigError(variable, result.message);
 }

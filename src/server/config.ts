@@ -203,7 +203,8 @@ function admin(env: Env): ServerConfig['admin'] {
   // The rules every new account meets, checked before any database is opened.
   const refused = prepareAccount({ username, password, roles: ['admin'] });
   if (!('usernameKey' in refused)) {
-    if (refused.field === 'password') fail('CLOAKROOM_ADMIN_PASSWORD', refused.message.replace(/^password /, ''));
+    if (refused.field === 'password')
+      fail('CLOAKROOM_ADMIN_PASSWORD', refused.message.replace(/^password /, ''));
     if (refused.field === 'displayName')
       fail('CLOAKROOM_ADMIN_USER', `becomes the admin's display name, and ${refused.message}`);
     fail('CLOAKROOM_ADMIN_USER', 'must be 1–64 characters of text, without control or invisible characters');

@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
-import type { AccountFailure } from '../auth/accounts/index.js';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { AccountFailure } from '../auth/accounts/index.js';
 
 /** Error codes of the JSON API (DESIGN.md, "HTTP API"), plus `conflict` for a taken username. */
 export type ErrorCode =

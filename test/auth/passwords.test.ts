@@ -207,9 +207,10 @@ describe('password policy (NIST 800-63B): length only, no composition rules', ()
     expect(passwordPolicyError('abcdefgh')).toBeNull();
   });
 
-  test('no composition rules: "password" and eight spaces are accepted', () => {
-    expect(passwordPolicyError('password')).toBeNull();
+  test('no composition rules: all lower-case, or eight spaces, are accepted (only length, the blocklist and the username count)', () => {
+    expect(passwordPolicyError('quietmeadowlantern')).toBeNull();
     expect(passwordPolicyError('        ')).toBeNull();
+    expect(passwordPolicyError('password')).toMatch(/most commonly used/);
   });
 
   test('length counts characters, not UTF-16 code units', () => {

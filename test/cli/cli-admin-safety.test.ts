@@ -50,10 +50,13 @@ describe('the CLI never leaves the service without an unlocked admin', () => {
     expect((await add('alice', 'admin', 'ops')).code).toBe(0);
     expect((await add('bob')).code).toBe(0);
     const before = await users();
-    await expectRefused(['user', 'lock', 'alice'], /refusing to lock alice: no other unlocked admin/);
+    await expectRefused(
+      ['user', 'lock', 'alice'],
+      /refusing to lock alice: this would leave no unlocked admin/,
+    );
     await expectRefused(
       ['user', 'role', 'alice', '--remove', 'admin'],
-      /refusing to remove the admin role from alice/,
+      /refusing to remove admin from alice: this would leave no unlocked admin/,
     );
     expect(await users()).toEqual(before);
     // Other changes to the last admin, and to anybody else, go through.
@@ -69,7 +72,7 @@ describe('the CLI never leaves the service without an unlocked admin', () => {
     await expectRefused(['user', 'lock', 'carol'], /refusing to lock carol/);
     await expectRefused(
       ['user', 'role', 'carol', '--remove', 'admin'],
-      /refusing to remove the admin role from carol/,
+      /refusing to remove admin from carol/,
     );
     // The locked alice may lose the role: carol remains.
     expect((await cli('user', 'role', 'alice', '--remove', 'admin')).code).toBe(0);

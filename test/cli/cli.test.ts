@@ -155,7 +155,10 @@ describe('cloakroom user …', () => {
       env,
       input: `${PASSWORD}\n`,
     });
-    expect(run.stderr).toBe('');
+    // stderr carries the audit event (one JSON line), stdout the result.
+    expect(lines(run.stderr).map((l) => (JSON.parse(l) as { event: string }).event)).toEqual([
+      'user.created',
+    ]);
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/alice/);
     expect(run.stdout + run.stderr).not.toContain(PASSWORD);

@@ -56,7 +56,7 @@ describe('/admin: users, roles, lock (real browser)', () => {
     const create = admin.page.locator('form[action="/admin/users"]');
     await create.locator('input[name="username"]').fill('nina');
     await create.locator('input[name="displayName"]').fill('Nina Newcomer');
-    await create.locator('input[name="password"]').fill('nina initial passphrase');
+    await create.locator('input[name="password"]').fill('violet initial passphrase');
     await create.locator('input[name="roles"]').fill('ops, support');
     await submit(admin.page, () => create.locator('button[type="submit"]').click());
 
@@ -70,7 +70,7 @@ describe('/admin: users, roles, lock (real browser)', () => {
     const stored = await server.deps.users.getByUsername('nina');
     expect(stored?.roles).toEqual(['ops', 'support']);
     // The new user can sign in with the initial password.
-    const n = await device('nina', 'nina initial passphrase');
+    const n = await device('nina', 'violet initial passphrase');
     expect(await whoAmI(n.context, server.url)).toEqual({ status: 200, username: 'nina' });
     await admin.page.reload();
     await shot(admin.page, 'admin');
@@ -122,6 +122,8 @@ describe('/admin: users, roles, lock (real browser)', () => {
     await createUser(server, 'quinn');
     const admin = await device('root');
     const quinn = await device('quinn');
+    // A second browser of quinn's, signed in before the lock and left alone until after the unlock.
+    const laptop = await device('quinn');
     await openAdmin(admin.page);
     await submit(admin.page, () => row(admin.page, 'quinn').locator('button', { hasText: 'Lock' }).click());
     expect(await flashText(admin.page)).toBe('User locked and signed out everywhere.');
@@ -137,17 +139,24 @@ describe('/admin: users, roles, lock (real browser)', () => {
     await openAdmin(admin.page);
     await submit(admin.page, () => row(admin.page, 'quinn').locator('button', { hasText: 'Unlock' }).click());
     expect(await flashText(admin.page)).toBe('User unlocked.');
+    // The lock ended the laptop's session for good: the unlock does not bring it back.
+    await laptop.page.goto(`${server.url}/account`);
+    expect(new URL(laptop.page.url()).pathname).toBe('/login');
     await signIn(quinn.page, server.url, 'quinn');
     expect(new URL(quinn.page.url()).pathname).toBe('/account');
+    await laptop.context.close();
     await quinn.context.close();
     await admin.context.close();
   });
 
-  it('an admin cannot lock themselves out or drop their own admin role', async () => {
+  it('the last unlocked admin cannot lock themselves out: the page says why (409)', async () => {
     const admin = await device('root');
     await openAdmin(admin.page);
-    await submit(admin.page, () => row(admin.page, 'root').locator('button', { hasText: 'Lock' }).click());
-    expect(await flashText(admin.page)).toBe('You cannot lock yourself or remove your own admin role.');
+    const response = await submit(admin.page, () =>
+      row(admin.page, 'root').locator('button', { hasText: 'Lock' }).click(),
+    );
+    expect(response?.status()).toBe(409);
+    expect(await flashText(admin.page)).toMatch(/would leave no unlocked admin/);
     expect((await server.deps.users.getByUsername('root'))?.locked).toBe(false);
     expect(await openAdmin(admin.page)).toEqual({ status: 200, path: '/admin' });
     await admin.context.close();

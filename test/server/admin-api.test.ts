@@ -220,6 +220,13 @@ describe('PATCH /api/admin/users/:id', () => {
       json: { locked: false },
     });
     expect(unlock.status).toBe(200);
+    // Ended, not suspended: after the unlock the old cookies stay dead, and their records are gone.
+    for (const login of [one, two]) {
+      expect((await h.fetch('/api/session', { cookie: login.cookie })).status).toBe(401);
+      expect((await h.fetch('/auth/verify', { cookie: login.cookie })).status).toBe(401);
+    }
+    expect(await h.deps.sessions.list(h.ids.bob)).toEqual([]);
+    expect(h.logs.find((l) => l.event === 'user.locked')).toMatchObject({ revokedSessions: 2 });
     await h.login('bob');
   });
 
@@ -235,7 +242,10 @@ describe('PATCH /api/admin/users/:id', () => {
     for (const json of [{ locked: true }, { roles: ['ops'] }, { roles: [] }]) {
       const res = await as(admin, `/api/admin/users/${h.ids.alice}`, { method: 'PATCH', json });
       expect(res.status).toBe(409);
-      expect(await jsonOf(res)).toMatchObject({ error: 'conflict', message: expect.stringMatching(/no unlocked admin/) });
+      expect(await jsonOf(res)).toMatchObject({
+        error: 'conflict',
+        message: expect.stringMatching(/no unlocked admin/),
+      });
     }
     const alice = await h.deps.users.getById(h.ids.alice);
     expect(alice?.locked).toBe(false);
@@ -244,11 +254,17 @@ describe('PATCH /api/admin/users/:id', () => {
   });
 
   test('with another unlocked admin, an admin may step down: the rule is "one admin remains", not "not yourself"', async () => {
-    const promote = await as(admin, `/api/admin/users/${h.ids.bob}`, { method: 'PATCH', json: { roles: ['Admin'] } });
+    const promote = await as(admin, `/api/admin/users/${h.ids.bob}`, {
+      method: 'PATCH',
+      json: { roles: ['Admin'] },
+    });
     expect(promote.status).toBe(200);
     // Role names are normalised the same way everywhere: `Admin` is `admin`.
     expect((await jsonOf<{ user: { roles: string[] } }>(promote)).user.roles).toEqual(['admin']);
-    const res = await as(admin, `/api/admin/users/${h.ids.alice}`, { method: 'PATCH', json: { roles: ['ops'] } });
+    const res = await as(admin, `/api/admin/users/${h.ids.alice}`, {
+      method: 'PATCH',
+      json: { roles: ['ops'] },
+    });
     expect(res.status).toBe(200);
     expect((await h.deps.users.getById(h.ids.alice))?.roles).toEqual(['ops']);
     // Now bob is the last one.

@@ -131,7 +131,11 @@ describe('audit events (DESIGN.md, "Audit")', () => {
       expect.objectContaining({ userId: h.ids.bob, session: bob2Id }),
     ]);
 
-    const others = await h.fetch('/api/sessions/revoke-others', { method: 'POST', cookie: bob1.cookie, csrf: bob1.csrf });
+    const others = await h.fetch('/api/sessions/revoke-others', {
+      method: 'POST',
+      cookie: bob1.cookie,
+      csrf: bob1.csrf,
+    });
     expect(events('sessions.revoked', from)).toHaveLength(1);
     bob1.cookie = sessionCookieOf(others)!;
 

@@ -159,7 +159,11 @@ describe('POST /api/sessions/revoke-others', () => {
     expect((await h.fetch('/api/session', { cookie: one.cookie })).status).toBe(401);
     expect((await h.fetch('/api/session', { cookie: renewed.cookie })).status).toBe(200);
     expect((await h.fetch('/api/session', { cookie: alice.cookie })).status).toBe(200);
-    const patch = await h.fetch('/api/profile', { method: 'PATCH', ...renewed, json: { displayName: 'Bob B' } });
+    const patch = await h.fetch('/api/profile', {
+      method: 'PATCH',
+      ...renewed,
+      json: { displayName: 'Bob B' },
+    });
     expect(patch.status).toBe(200);
     const list = await listOf(renewed);
     expect(list).toHaveLength(1);

@@ -5,11 +5,10 @@ import { StoreError } from '../../core/errors.js';
 import { fromWebRequest, type IncomingRequest, isSafeMethod } from '../../core/request.js';
 import type { Session } from '../../core/session.js';
 import type { CreateOptions, Issued, Sessions } from '../../core/sessions.js';
+import { accountRefusal, type NoUserReason, withEpoch } from '../shared/auth-state.js';
 import { isFormContentType } from '../shared/csrf-token.js';
 import { loginCsrfRefusal, needsLoginToken } from '../shared/login-csrf.js';
 import { type Refusal, refusalBody, UNAVAILABLE_BODY } from '../shared/refusal.js';
-
-import { accountRefusal, type NoUserReason, withEpoch } from '../shared/auth-state.js';
 
 /** What the middleware puts on the Hono context. */
 export interface CloakroomVariables {

@@ -5,7 +5,13 @@ import { StoreError } from '../../core/errors.js';
 import { isSafeMethod } from '../../core/request.js';
 import type { Session } from '../../core/session.js';
 import type { CreateOptions, Issued, Sessions } from '../../core/sessions.js';
-import { type AuthState, adoptSession, type NoUserReason, resolveAuth, withEpoch } from '../shared/auth-state.js';
+import {
+  type AuthState,
+  adoptSession,
+  type NoUserReason,
+  resolveAuth,
+  withEpoch,
+} from '../shared/auth-state.js';
 import { submittedToken } from '../shared/csrf-token.js';
 import { loginCsrfRefusal } from '../shared/login-csrf.js';
 import { fromNodeRequest } from '../shared/node-request.js';

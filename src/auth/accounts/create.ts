@@ -2,7 +2,7 @@ import { systemClock } from '../../core/clock.js';
 import type { Actor } from '../audit.js';
 import type { UserRecord } from '../types.js';
 import { AccountError, type NewAccount, prepareAccount, storeAccount } from '../users.js';
-import { ADMIN_ROLE, type AccountDeps, type AccountFailure, invalid } from './deps.js';
+import { type AccountDeps, type AccountFailure, ADMIN_ROLE, invalid } from './deps.js';
 
 function refusal(error: unknown): AccountFailure {
   if (!(error instanceof AccountError)) throw error;

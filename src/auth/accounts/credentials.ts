@@ -58,7 +58,11 @@ export async function changePassword(
     { ifPasswordHash: user.passwordHash },
   );
   if (!updated) {
-    return { ok: false, error: 'conflict', message: 'The password was changed meanwhile; nothing was changed now.' };
+    return {
+      ok: false,
+      error: 'conflict',
+      message: 'The password was changed meanwhile; nothing was changed now.',
+    };
   }
   const revokedSessions = await deps.sessions.revokeUser(user.id, { except: session });
   const issued = await deps.sessions.rotate(request, session, { epoch: updated.epoch });

@@ -31,11 +31,17 @@ export interface AccountDeps {
 export type AccountFailure =
   | { ok: false; error: 'invalid'; field: string; message: string }
   | { ok: false; error: 'taken'; field: 'username'; message: string }
-  | { ok: false; error: 'not_found' | 'last_admin' | 'wrong_password' | 'conflict' | 'closed'; message: string }
+  | {
+      ok: false;
+      error: 'not_found' | 'last_admin' | 'wrong_password' | 'conflict' | 'closed';
+      message: string;
+    }
   | { ok: false; error: 'throttled'; retryAfterSeconds: number; message: string };
 
 /** The outcome of an action on one user: the user as stored afterwards, and whether anything changed. */
-export type UserChange<Extra = object> = ({ ok: true; user: UserRecord; changed: boolean } & Extra) | AccountFailure;
+export type UserChange<Extra = object> =
+  | ({ ok: true; user: UserRecord; changed: boolean } & Extra)
+  | AccountFailure;
 
 export const invalid = (field: string, message: string): AccountFailure => ({
   ok: false,

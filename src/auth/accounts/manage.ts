@@ -3,9 +3,9 @@ import type { Actor } from '../audit.js';
 import type { UpdateCondition, UserPatch, UserRecord } from '../types.js';
 import { AccountError, checkDisplayName, normalizeRoles, ROLES_MESSAGE } from '../users.js';
 import {
-  ADMIN_ROLE,
   type AccountDeps,
   type AccountFailure,
+  ADMIN_ROLE,
   invalid,
   lastAdmin,
   noSuchUser,
@@ -39,7 +39,12 @@ const isUnlockedAdmin = (user: UserRecord) => !user.locked && user.roles.include
  * admin. Roles are read on every request, so the change applies to the user's very next one.
  * Audited as `role.changed` when the set of roles really changed.
  */
-export async function setRoles(deps: AccountDeps, userId: string, roles: unknown, by: Actor): Promise<UserChange> {
+export async function setRoles(
+  deps: AccountDeps,
+  userId: string,
+  roles: unknown,
+  by: Actor,
+): Promise<UserChange> {
   const next = normalizeRoles(roles);
   if (!next) return invalid('roles', `${ROLES_MESSAGE.charAt(0).toUpperCase()}${ROLES_MESSAGE.slice(1)}.`);
   const target = await deps.users.getById(userId);
@@ -105,7 +110,8 @@ export async function updateProfile(
   try {
     displayName = checkDisplayName(input.displayName);
   } catch (error) {
-    if (error instanceof AccountError) return invalid(error.field, `${error.message.charAt(0).toUpperCase()}${error.message.slice(1)}.`);
+    if (error instanceof AccountError)
+      return invalid(error.field, `${error.message.charAt(0).toUpperCase()}${error.message.slice(1)}.`);
     throw error;
   }
   const target = await deps.users.getById(userId);

@@ -46,7 +46,11 @@ export async function signOutOthers(
   request: IncomingRequest,
   session: Session,
 ): Promise<{ ok: true; revoked: number; issued: Issued } | AccountFailure> {
-  const updated = await deps.users.update(session.userId, { advanceEpoch: true }, (deps.clock ?? systemClock).now());
+  const updated = await deps.users.update(
+    session.userId,
+    { advanceEpoch: true },
+    (deps.clock ?? systemClock).now(),
+  );
   if (!updated) return noSuchUser;
   const revoked = await deps.sessions.revokeUser(session.userId, { except: session });
   // Not a privilege change: the client's CSRF tokens stay valid under the new ticket.

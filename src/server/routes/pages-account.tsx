@@ -11,11 +11,11 @@ import {
 import { toUser } from '../../auth/users.js';
 import { readInput } from '../body.js';
 import type { App, ServerDeps } from '../context.js';
+import { accountStatus } from '../http.js';
 import { audit } from '../logger.js';
 import { AccountPage } from '../pages/account.js';
 import { setFlash, takeFlash } from '../pages/flash.js';
 import { MessagePage } from '../pages/layout.js';
-import { accountStatus } from '../http.js';
 
 /** Pages need a signed-in user: a signed-out browser goes to /login and comes back afterwards. */
 export function pageUser(): MiddlewareHandler<CloakroomEnv> {

@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import type { CloakroomEnv } from '../../adapters/hono/index.js';
-import { signIn } from '../../auth/sign-in.js';
 import { bootstrapAdmin } from '../../auth/accounts/index.js';
+import { signIn } from '../../auth/sign-in.js';
 import { readInput } from '../body.js';
 import type { App, ServerDeps } from '../context.js';
 import { audit } from '../logger.js';
