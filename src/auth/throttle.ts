@@ -186,10 +186,7 @@ export function createThrottle(options: ThrottleOptions): Throttle {
       // (or of refusals) can never use up a budget or start a lockout by itself. No lockout is
       // running (`check` said so): the count is over only while admitted attempts are in flight,
       // and they settle within a verification's time, so the client may retry in a second.
-      await Promise.all([
-        giveBack(keys.account, account.resetAt, now),
-        giveBack(keys.ip, byIp.resetAt, now),
-      ]);
+      await Promise.all([giveBack(keys.account, account.resetAt, now), giveBack(keys.ip, byIp.resetAt, now)]);
       return { throttled: true, scope: over, retryAfterSeconds: 1 };
     },
     async fail(username, ip, { admitted = false } = {}) {

@@ -115,7 +115,13 @@ export function prepareAccount(input: NewAccount): PreparedAccount | { field: st
   if (!roles) return { field: 'roles', message: ROLES_MESSAGE };
   try {
     const displayName = checkDisplayName(input.displayName ?? input.username);
-    return { username, usernameKey: usernameSkeleton(username), displayName, roles, password: input.password };
+    return {
+      username,
+      usernameKey: usernameSkeleton(username),
+      displayName,
+      roles,
+      password: input.password,
+    };
   } catch (error) {
     if (error instanceof AccountError) return { field: error.field, message: error.message };
     throw error;

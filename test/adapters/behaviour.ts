@@ -153,7 +153,9 @@ export function adapterBehaviour(name: string, factory: AdapterFactory): void {
       test('a form sign-in with the token of the login form signs in', async () => {
         const page = await h.loginForm();
         expect(page.setCookie).toEqual([
-          expect.stringMatching(/^cloakroom-login=[\w-]{43}\.[\w-]{43}; Path=\/; HttpOnly; SameSite=Lax; Max-Age=7200$/),
+          expect.stringMatching(
+            /^cloakroom-login=[\w-]{43}\.[\w-]{43}; Path=\/; HttpOnly; SameSite=Lax; Max-Age=7200$/,
+          ),
         ]);
         expect(page.cacheControl).toBe('no-store');
         const res = await h.request('/login', form({ _csrf: page.token }, page.cookie));
