@@ -22,6 +22,7 @@ export function fillerSession(
     absoluteExpiresAt: now + 12 * 3_600_000,
     idleTimeoutMs: 30 * 60_000,
     remember: false,
+    epoch: 0,
     csrfSecret: newCsrfSecret(nodeCrypto),
     ip: extra.ip ?? '203.0.113.7',
     userAgent: extra.userAgent ?? 'Mozilla/5.0 (X11; Linux x86_64)',

@@ -24,6 +24,7 @@ export function sessionRecord(overrides: Partial<SessionRecord> = {}): SessionRe
     absoluteExpiresAt: now + 12 * HOUR,
     idleTimeoutMs: 30 * MINUTE,
     remember: false,
+    epoch: 7,
     csrfSecret: randomId(),
     ip: '203.0.113.7',
     userAgent: 'Mozilla/5.0 (conformance suite)',

@@ -1,14 +1,10 @@
 import assert from 'node:assert/strict';
-import type { NewUser, UserStore } from '../auth/types.js';
+import type { UserStore } from '../auth/types.js';
 import { rejectsWithStoreError, type StoreFactory, type TestApi, withStore } from './harness.js';
-
-const newUser = (username: string, overrides: Partial<NewUser> = {}): NewUser => ({
-  username,
-  displayName: `${username[0]?.toUpperCase() ?? ''}${username.slice(1)}`,
-  passwordHash: '$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA',
-  roles: ['user'],
-  ...overrides,
-});
+import { NOW, newUser } from './user-fixtures.js';
+import { userStoreEpochCases } from './user-store-epoch.js';
+import { userStoreKeepRoleCases } from './user-store-keep-role.js';
+import { userStoreKeyCases } from './user-store-keys.js';
 
 /**
  * Registers the conformance tests every `UserStore` must pass.
@@ -18,19 +14,17 @@ const newUser = (username: string, overrides: Partial<NewUser> = {}): NewUser =>
 export function userStoreConformance(name: string, t: TestApi, makeStore: StoreFactory<UserStore>): void {
   const it = (title: string, body: (store: UserStore) => Promise<void>) =>
     t.test(title, withStore(makeStore, body));
-  const now = Date.UTC(2026, 0, 1, 12);
+  const now = NOW;
 
   t.describe(`${name}: UserStore conformance`, () => {
-    it('create assigns an id and timestamps; getById and getByUsername round-trip every field', async (store) => {
-      const created = await store.create(newUser('ada', { roles: ['admin', 'user'], locked: true }), now);
+    it('create assigns an id, epoch 0 and timestamps; getById and getByUsername round-trip every field', async (store) => {
+      const user = newUser('ada', { roles: ['admin', 'user'], locked: true });
+      const created = await store.create(user, now);
       assert.equal(typeof created.id, 'string');
       assert.ok(created.id.length > 0);
-      assert.deepEqual(created, {
-        id: created.id,
-        ...newUser('ada', { roles: ['admin', 'user'], locked: true }),
-        createdAt: now,
-        updatedAt: now,
-      });
+      // The key is the store's to keep, not part of the record handed back.
+      const { usernameKey: _key, ...fields } = user;
+      assert.deepEqual(created, { id: created.id, ...fields, epoch: 0, createdAt: now, updatedAt: now });
       assert.deepEqual(await store.getById(created.id), created);
       assert.deepEqual(await store.getByUsername('ada'), created);
     });
@@ -51,7 +45,7 @@ export function userStoreConformance(name: string, t: TestApi, makeStore: StoreF
     it('create with a taken username throws StoreError code conflict and keeps the first user', async (store) => {
       const first = await store.create(newUser('ada'), now);
       await rejectsWithStoreError(
-        store.create(newUser('ada', { displayName: 'Impostor' }), now + 1),
+        store.create(newUser('ada', { usernameKey: 'another-key', displayName: 'Impostor' }), now + 1),
         'conflict',
       );
       assert.deepEqual(await store.getByUsername('ada'), first);
@@ -127,5 +121,9 @@ export function userStoreConformance(name: string, t: TestApi, makeStore: StoreF
       assert.deepEqual((await store.getById(created.id))?.roles, ['user']);
       assert.equal((await store.getByUsername('ada'))?.displayName, 'Ada');
     });
+
+    userStoreEpochCases(it);
+    userStoreKeyCases(it);
+    userStoreKeepRoleCases(it);
   });
 }

@@ -78,7 +78,7 @@ describe('sqlite store: migrations and reopening', () => {
     const record = sessionRecord({ data: { k: [1, { n: null }] } });
     await first.sessions.create(record);
     const user = await first.users.create(
-      { username: 'ada', displayName: 'Ada', passwordHash: 'h', roles: ['admin'] },
+      { username: 'ada', usernameKey: 'ada', displayName: 'Ada', passwordHash: 'h', roles: ['admin'] },
       Date.now(),
     );
     await first.close();
@@ -227,7 +227,10 @@ describe('sqlite store: failures are StoreErrors', () => {
       });
       await expect(store.counters.increment('k', MINUTE, 0)).rejects.toBeInstanceOf(StoreError);
       await expect(
-        store.users.create({ username: 'x', displayName: 'X', passwordHash: 'h', roles: [] }, 0),
+        store.users.create(
+          { username: 'x', usernameKey: 'x', displayName: 'X', passwordHash: 'h', roles: [] },
+          0,
+        ),
       ).rejects.toBeInstanceOf(StoreError);
       // The store does not own a connection it was given.
       await store.close();

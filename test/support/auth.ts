@@ -2,6 +2,7 @@ import { createPasswordHasher, type PasswordHasher } from '../../src/auth/passwo
 import { type SignInDeps, type SignInResult, signIn } from '../../src/auth/sign-in.js';
 import { createThrottle, type Throttle, type ThrottleOptions } from '../../src/auth/throttle.js';
 import type { UserRecord, UserStore } from '../../src/auth/types.js';
+import { usernameSkeleton } from '../../src/auth/usernames.js';
 import { type ManualClock, manualClock } from '../../src/core/clock.js';
 import { createSessions, type Sessions } from '../../src/core/sessions.js';
 import { createMemoryStore, createMemoryUserStore, type MemoryStore } from '../../src/stores/memory/index.js';
@@ -53,7 +54,17 @@ export function authHarness(options: AuthHarnessOptions = {}): AuthHarness {
       return signIn(deps, incoming({ method: 'POST', ip }), input);
     },
     seed(username, passwordHash, locked = false) {
-      return users.create({ username, displayName: username, passwordHash, roles: [], locked }, clock.now());
+      return users.create(
+        {
+          username,
+          usernameKey: usernameSkeleton(username),
+          displayName: username,
+          passwordHash,
+          roles: [],
+          locked,
+        },
+        clock.now(),
+      );
     },
   };
 }

@@ -13,10 +13,11 @@ export interface PgResult {
   rowCount: number | null;
 }
 
-/** A connection checked out of the pool (migrations need one for their transaction). */
+/** A connection checked out of the pool (a transaction needs one connection throughout). */
 export interface PgClientLike {
   query(query: PgQuery): Promise<PgResult>;
-  release(): void;
+  /** pg: a truthy argument destroys the connection instead of returning it to the pool. */
+  release(destroy?: boolean | Error): void;
 }
 
 /**
@@ -27,6 +28,32 @@ export interface PgClientLike {
 export interface PgPoolLike {
   query(query: PgQuery): Promise<PgResult>;
   connect(): Promise<PgClientLike>;
+}
+
+/** What a statement runs on: the pool, or one connection checked out of it. */
+export type Queryable = Pick<PgPoolLike, 'query'>;
+
+/**
+ * Runs `body` in a transaction on one connection of the pool: COMMIT if it resolves, ROLLBACK
+ * if it throws. A connection whose ROLLBACK fails too is destroyed rather than returned, so
+ * the next caller never inherits an aborted transaction.
+ */
+export async function transaction<T>(pool: PgPoolLike, body: (client: Queryable) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken = false;
+  try {
+    await client.query({ text: 'BEGIN' });
+    const result = await body(client);
+    await client.query({ text: 'COMMIT' });
+    return result;
+  } catch (error) {
+    await client.query({ text: 'ROLLBACK' }).catch(() => {
+      broken = true;
+    });
+    throw error;
+  } finally {
+    client.release(broken);
+  }
 }
 
 /** A named statement: prepared once per pooled connection, then only bound and executed. */
@@ -45,8 +72,8 @@ export function statement(text: string): Statement {
 }
 
 /** Runs a prepared statement with these values. */
-export function execute(pool: PgPoolLike, { name, text }: Statement, values: unknown[]): Promise<PgResult> {
-  return pool.query({ name, text, values });
+export function execute(on: Queryable, { name, text }: Statement, values: unknown[]): Promise<PgResult> {
+  return on.query({ name, text, values });
 }
 
 /**

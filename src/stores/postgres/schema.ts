@@ -1,7 +1,9 @@
+import { usernameSkeleton } from '../../auth/usernames.js';
 import { StoreError } from '../../core/errors.js';
-import type { PgPoolLike } from './client.js';
+import { type PgPoolLike, type Queryable, transaction } from './client.js';
 import { wrapError } from './errors.js';
 import { type Tables, tablesIn } from './tables.js';
+import { backfillUsernameKeys } from './username-keys.js';
 
 /**
  * The schema, one SQL script per version: `MIGRATIONS[i]` takes the database from version `i`
@@ -54,6 +56,18 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX cloakroom_counters_reset_at ON cloakroom_counters (reset_at);
   `,
+  `
+  -- Credential epochs: rows from before read as 0, the epoch of a user nothing has advanced.
+  -- A constant default: PostgreSQL 11+ adds these without rewriting the tables.
+  ALTER TABLE cloakroom_sessions ADD COLUMN epoch bigint NOT NULL DEFAULT 0;
+  ALTER TABLE cloakroom_users ADD COLUMN epoch bigint NOT NULL DEFAULT 0;
+  -- The username's confusable skeleton, unique like the username. Nullable: migrate() fills
+  -- it for existing rows after this script, and a user whose skeleton an earlier user already
+  -- holds keeps NULL (a UNIQUE index admits any number of NULLs). Not named
+  -- cloakroom_users_username_key: that is the index of the UNIQUE constraint on username.
+  ALTER TABLE cloakroom_users ADD COLUMN username_key text COLLATE "C";
+  CREATE UNIQUE INDEX cloakroom_users_username_key_unique ON cloakroom_users (username_key);
+  `,
 ];
 
 /** Options of {@link migrate}. */
@@ -65,7 +79,8 @@ export interface MigrateOptions {
 }
 
 /**
- * Brings the schema up to date; safe on every start and from many instances at once. The
+ * Brings the schema up to date, then gives a key to every user row that lacks one (see
+ * {@link backfillUsernameKeys}); safe on every start and from many instances at once. The
  * whole run is one transaction holding `pg_advisory_xact_lock` on a key derived from the
  * schema name: a second instance starting at the same moment waits, then finds the versions
  * already recorded and applies nothing (DDL is transactional in PostgreSQL, so a failed
@@ -75,30 +90,18 @@ export interface MigrateOptions {
  */
 export async function migrate(pool: PgPoolLike, options: MigrateOptions = {}): Promise<number> {
   const tables = tablesIn(options.schema ?? 'public');
-  let client: Awaited<ReturnType<PgPoolLike['connect']>>;
   try {
-    client = await pool.connect();
+    return await transaction(pool, async (client) => {
+      const version = await migrateLocked(client, tables, options.now ?? Date.now());
+      await backfillUsernameKeys(client, tables, usernameSkeleton);
+      return version;
+    });
   } catch (error) {
     throw wrapError('postgres', 'migrate', error);
-  }
-  try {
-    await client.query({ text: 'BEGIN' });
-    const version = await migrateLocked(client, tables, options.now ?? Date.now());
-    await client.query({ text: 'COMMIT' });
-    return version;
-  } catch (error) {
-    await client.query({ text: 'ROLLBACK' }).catch(() => {});
-    throw wrapError('postgres', 'migrate', error);
-  } finally {
-    client.release();
   }
 }
 
-async function migrateLocked(
-  client: Pick<PgPoolLike, 'query'>,
-  tables: Tables,
-  now: number,
-): Promise<number> {
+async function migrateLocked(client: Queryable, tables: Tables, now: number): Promise<number> {
   const { schema } = tables;
   await client.query({
     text: 'SELECT pg_advisory_xact_lock(hashtextextended($1, 0))',

@@ -13,7 +13,7 @@ export interface PostgresSessionStore extends SessionStore {
 
 // Column order shared by every SELECT below.
 const COLUMNS = `user_id, created_at, last_seen_at, idle_expires_at, absolute_expires_at,
-  idle_timeout_ms, remember, csrf_secret, ip, user_agent, data`;
+  idle_timeout_ms, remember, epoch, csrf_secret, ip, user_agent, data`;
 
 interface Row {
   id?: string;
@@ -24,6 +24,7 @@ interface Row {
   absolute_expires_at: string;
   idle_timeout_ms: string;
   remember: boolean;
+  epoch: string;
   csrf_secret: string;
   ip: string | null;
   user_agent: string | null;
@@ -41,6 +42,7 @@ const toRecord = (id: string, row: Row): SessionRecord => ({
   absoluteExpiresAt: int(row.absolute_expires_at),
   idleTimeoutMs: int(row.idle_timeout_ms),
   remember: row.remember,
+  epoch: int(row.epoch),
   csrfSecret: row.csrf_secret,
   ip: row.ip,
   userAgent: row.user_agent,
@@ -58,8 +60,8 @@ export function createPostgresSessions(pool: PgPoolLike, tables: Tables, clock: 
   const get = statement(`SELECT ${COLUMNS} FROM ${t} WHERE id = $1`);
   const insert = statement(
     `INSERT INTO ${t} (id, user_id, created_at, last_seen_at, idle_expires_at, absolute_expires_at,
-      idle_timeout_ms, remember, csrf_secret, ip, user_agent, data)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb)`,
+      idle_timeout_ms, remember, epoch, csrf_secret, ip, user_agent, data)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb)`,
   );
   // GREATEST keeps both deadlines monotonic under out-of-order requests, and an UPDATE of a
   // missing row changes nothing: a touch never resurrects a deleted session. `expires_at > now`
@@ -111,6 +113,7 @@ export function createPostgresSessions(pool: PgPoolLike, tables: Tables, clock: 
           record.absoluteExpiresAt,
           record.idleTimeoutMs,
           record.remember,
+          record.epoch,
           record.csrfSecret,
           record.ip,
           record.userAgent,

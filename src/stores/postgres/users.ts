@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { UserRecord, UserStore } from '../../auth/types.js';
-import { execute, int, type PgPoolLike, statement } from './client.js';
+import { execute, int, type PgPoolLike, statement, transaction } from './client.js';
 import { conflictError, isUniqueViolation, wrapError } from './errors.js';
 import type { Tables } from './tables.js';
 
@@ -11,11 +11,13 @@ interface UserRow {
   password_hash: string;
   roles: string[];
   locked: boolean;
+  epoch: string;
   created_at: string;
   updated_at: string;
 }
 
-const COLUMNS = 'id, username, display_name, password_hash, roles, locked, created_at, updated_at';
+// username_key is written, never read back: a UserRecord does not carry it.
+const COLUMNS = 'id, username, display_name, password_hash, roles, locked, epoch, created_at, updated_at';
 
 // pg builds fresh arrays and objects per query, so returned users are the caller's to mutate.
 const toUser = (row: UserRow): UserRecord => ({
@@ -25,6 +27,7 @@ const toUser = (row: UserRow): UserRecord => ({
   passwordHash: row.password_hash,
   roles: row.roles,
   locked: row.locked,
+  epoch: int(row.epoch),
   createdAt: int(row.created_at),
   updatedAt: int(row.updated_at),
 });
@@ -42,21 +45,36 @@ export function createPostgresUsers(pool: PgPoolLike, tables: Tables): PostgresU
   const t = tables.users;
   const byId = statement(`SELECT ${COLUMNS} FROM ${t} WHERE id = $1`);
   const byUsername = statement(`SELECT ${COLUMNS} FROM ${t} WHERE username = $1`);
+  // The UNIQUE indexes on username and username_key refuse a taken name or a look-alike of
+  // one, even from another instance creating the same user at the same moment.
   const insert = statement(
-    `INSERT INTO ${t} (${COLUMNS}) VALUES ($1, $2, $3, $4, $5::text[], $6, $7, $7) RETURNING ${COLUMNS}`,
+    `INSERT INTO ${t} (id, username, username_key, display_name, password_hash, roles, locked, epoch,
+       created_at, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6::text[], $7, 0, $8, $8) RETURNING ${COLUMNS}`,
   );
   // One statement with COALESCE: a field left out of the patch (bound as NULL) keeps its stored
-  // value, and two concurrent patches of different fields both stick. The WHERE makes
-  // `ifPasswordHash` a compare-and-set within the same statement (the row lock serialises it).
+  // value, and two concurrent patches of different fields both stick. The epoch moves in SQL
+  // (`epoch + 1` on the row as locked), never as a value read earlier, so no advance is lost.
+  // The WHERE makes `ifPasswordHash` a compare-and-set within the same statement (the row lock
+  // serialises it).
   const update = statement(
     `UPDATE ${t} SET
        display_name = COALESCE($2::text, display_name),
        password_hash = COALESCE($3::text, password_hash),
        roles = COALESCE($4::text[], roles),
        locked = COALESCE($5::boolean, locked),
+       epoch = epoch + $8::integer,
        updated_at = $6
      WHERE id = $1 AND ($7::text IS NULL OR password_hash = $7::text)
      RETURNING ${COLUMNS}`,
+  );
+  // `keepRole`, first step of its transaction: lock the target and every unlocked holder of the
+  // role. A concurrent change of any of them waits for this transaction to end, and then
+  // FOR UPDATE re-checks its row as committed (READ COMMITTED): an admin the first transaction
+  // locked is no longer returned, so two admins locking each other cannot both pass. ORDER BY
+  // id: every such transaction locks in one order, so two of them never deadlock.
+  const lockHolders = statement(
+    `SELECT id FROM ${t} WHERE id = $1 OR ($2::text = ANY(roles) AND NOT locked) ORDER BY id FOR UPDATE`,
   );
   const list = statement(`SELECT ${COLUMNS} FROM ${t} ORDER BY username`);
   const count = statement(`SELECT count(*)::integer AS n FROM ${t}`);
@@ -88,6 +106,7 @@ export function createPostgresUsers(pool: PgPoolLike, tables: Tables): PostgresU
         const { rows } = await execute(pool, insert, [
           randomUUID(),
           user.username,
+          user.usernameKey,
           user.displayName,
           user.passwordHash,
           user.roles,
@@ -96,14 +115,16 @@ export function createPostgresUsers(pool: PgPoolLike, tables: Tables): PostgresU
         ]);
         return one(rows)!;
       } catch (error) {
-        if (isUniqueViolation(error)) throw conflictError('user', 'a user with this username', error);
+        if (isUniqueViolation(error)) {
+          throw conflictError('user', 'a user with this username (or one confusable with it)', error);
+        }
         throw wrapError('user', 'create', error);
       }
     },
 
     async update(id, patch, now, condition = {}) {
       try {
-        const { rows } = await execute(pool, update, [
+        const values = [
           id,
           patch.displayName ?? null,
           patch.passwordHash ?? null,
@@ -111,8 +132,16 @@ export function createPostgresUsers(pool: PgPoolLike, tables: Tables): PostgresU
           patch.locked ?? null,
           now,
           condition.ifPasswordHash ?? null,
-        ]);
-        return one(rows);
+          patch.advanceEpoch === true ? 1 : 0,
+        ];
+        const role = condition.keepRole;
+        if (role === undefined) return one((await execute(pool, update, values)).rows);
+        return await transaction(pool, async (client) => {
+          const locked = (await execute(client, lockHolders, [id, role])).rows as Array<{ id: string }>;
+          // Only the target and unlocked holders come back: any other row is another holder.
+          if (!locked.some((row) => row.id !== id)) return null;
+          return one((await execute(client, update, values)).rows);
+        });
       } catch (error) {
         throw wrapError('user', 'update', error);
       }

@@ -13,6 +13,7 @@ export const FIELD = {
   absoluteExpiresAt: 'abs',
   idleTimeoutMs: 'idleMs',
   remember: 'remember',
+  epoch: 'ep',
   csrfSecret: 'csrf',
   ip: 'ip',
   userAgent: 'ua',
@@ -45,6 +46,8 @@ export function toHashFields(record: SessionRecord): string[] {
     String(record.idleTimeoutMs),
     FIELD.remember,
     record.remember ? '1' : '0',
+    FIELD.epoch,
+    String(record.epoch),
     FIELD.csrfSecret,
     record.csrfSecret,
   ];
@@ -78,6 +81,9 @@ export function fromHash(id: string, reply: unknown): SessionRecord | null {
   const userId = fields.get(FIELD.userId);
   if (userId === undefined) return null;
   const num = (field: string): number => Number(fields.get(field));
+  // A hash written before sessions carried an epoch has no such field: it reads as 0, the
+  // epoch of a user nothing has advanced.
+  const epoch = fields.get(FIELD.epoch);
   return {
     id,
     userId,
@@ -87,6 +93,7 @@ export function fromHash(id: string, reply: unknown): SessionRecord | null {
     absoluteExpiresAt: num(FIELD.absoluteExpiresAt),
     idleTimeoutMs: num(FIELD.idleTimeoutMs),
     remember: fields.get(FIELD.remember) === '1',
+    epoch: epoch === undefined ? 0 : Number(epoch),
     csrfSecret: fields.get(FIELD.csrfSecret) ?? '',
     ip: fields.get(FIELD.ip) ?? null,
     userAgent: fields.get(FIELD.userAgent) ?? null,

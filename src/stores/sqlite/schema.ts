@@ -1,5 +1,7 @@
 import type Database from 'better-sqlite3';
+import { usernameSkeleton } from '../../auth/usernames.js';
 import { StoreError } from '../../core/errors.js';
+import { backfillUsernameKeys } from './username-keys.js';
 
 /**
  * The schema, one SQL script per version: `MIGRATIONS[i]` takes `PRAGMA user_version` from
@@ -46,21 +48,37 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX counters_reset_at ON counters (reset_at);
   `,
+  `
+  -- Credential epochs: rows from before read as 0, the epoch of a user nothing has advanced.
+  ALTER TABLE sessions ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE users ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;
+  -- The username's confusable skeleton, unique like the username. Nullable: migrate() fills
+  -- it for existing rows in JavaScript after this script, and a user whose skeleton an earlier
+  -- user already holds keeps NULL (a UNIQUE index admits any number of NULLs).
+  ALTER TABLE users ADD COLUMN username_key TEXT;
+  CREATE UNIQUE INDEX users_username_key ON users (username_key);
+  `,
 ];
 
 const userVersion = (db: Database.Database): number => db.pragma('user_version', { simple: true }) as number;
 
 /**
- * Brings the schema up to date. Safe to call on every start and from several processes at
+ * Brings the schema up to date, then gives a key to every user row that lacks one (see
+ * {@link backfillUsernameKeys}). Safe to call on every start and from several processes at
  * once: the version is re-read inside a `BEGIN IMMEDIATE` transaction (which takes the write
  * lock up front, waiting out `busy_timeout`), so only one process applies each script and the
- * others see the new version. An up-to-date database is only read, so a read-only connection
- * to it opens fine.
+ * others see the new version. An up-to-date, backfilled database is only read, so a read-only
+ * connection to it opens fine.
  * @returns the schema version now in place
  */
 export function migrate(db: Database.Database): number {
   const target = MIGRATIONS.length;
-  if (userVersion(db) === target) return target;
+  if (userVersion(db) !== target) applyScripts(db, target);
+  backfillUsernameKeys(db, usernameSkeleton);
+  return target;
+}
+
+function applyScripts(db: Database.Database, target: number): void {
   db.transaction(() => {
     const current = userVersion(db);
     if (current > target) {
@@ -72,5 +90,4 @@ export function migrate(db: Database.Database): number {
     // PRAGMA takes no bound parameters; `target` is our own integer.
     db.pragma(`user_version = ${target}`);
   }).immediate();
-  return target;
 }

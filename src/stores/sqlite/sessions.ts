@@ -13,7 +13,7 @@ export interface SqliteSessionStore extends SessionStore {
 // Column order shared by every SELECT below; rows are read with `.raw()` as tuples, which
 // skips building an object per row on the per-request path.
 const COLUMNS = `user_id, created_at, last_seen_at, idle_expires_at, absolute_expires_at,
-  idle_timeout_ms, remember, csrf_secret, ip, user_agent, data`;
+  idle_timeout_ms, remember, epoch, csrf_secret, ip, user_agent, data`;
 
 type Row = [
   userId: string,
@@ -23,6 +23,7 @@ type Row = [
   absoluteExpiresAt: number,
   idleTimeoutMs: number,
   remember: number,
+  epoch: number,
   csrfSecret: string,
   ip: string | null,
   userAgent: string | null,
@@ -38,10 +39,11 @@ const toRecord = (id: string, row: Row): SessionRecord => ({
   absoluteExpiresAt: row[4],
   idleTimeoutMs: row[5],
   remember: row[6] === 1,
-  csrfSecret: row[7],
-  ip: row[8],
-  userAgent: row[9],
-  data: JSON.parse(row[10]) as Record<string, JsonValue>,
+  epoch: row[7],
+  csrfSecret: row[8],
+  ip: row[9],
+  userAgent: row[10],
+  data: JSON.parse(row[11]) as Record<string, JsonValue>,
 });
 
 // The JSON text of one json_each() element. Booleans come out of json_each as 1/0 and
@@ -91,9 +93,9 @@ export function createSqliteSessions(db: Database.Database, clock: Clock): Sqlit
     .raw();
   const insert = db.prepare(
     `INSERT INTO sessions (id, user_id, created_at, last_seen_at, idle_expires_at, absolute_expires_at,
-      idle_timeout_ms, remember, csrf_secret, ip, user_agent, data)
+      idle_timeout_ms, remember, epoch, csrf_secret, ip, user_agent, data)
      VALUES (@id, @userId, @createdAt, @lastSeenAt, @idleExpiresAt, @absoluteExpiresAt,
-      @idleTimeoutMs, @remember, @csrfSecret, @ip, @userAgent, @data)`,
+      @idleTimeoutMs, @remember, @epoch, @csrfSecret, @ip, @userAgent, @data)`,
   );
   // max() makes the deadlines monotonic under out-of-order requests, and an UPDATE of a
   // missing row changes nothing: touch can never resurrect a deleted session. `expires_at > now`

@@ -10,11 +10,13 @@ interface UserRow {
   password_hash: string;
   roles: string;
   locked: number;
+  epoch: number;
   created_at: number;
   updated_at: number;
 }
 
-const COLUMNS = 'id, username, display_name, password_hash, roles, locked, created_at, updated_at';
+// username_key is written, never read back: a UserRecord does not carry it.
+const COLUMNS = 'id, username, display_name, password_hash, roles, locked, epoch, created_at, updated_at';
 
 /** A row as `.raw()` reads it, in COLUMNS order: no object per row on the per-request path. */
 type RawUserRow = [
@@ -24,6 +26,7 @@ type RawUserRow = [
   passwordHash: string,
   roles: string,
   locked: number,
+  epoch: number,
   createdAt: number,
   updatedAt: number,
 ];
@@ -37,8 +40,9 @@ const fromRaw = (row: RawUserRow): UserRecord => ({
   passwordHash: row[3],
   roles: JSON.parse(row[4]) as string[],
   locked: row[5] === 1,
-  createdAt: row[6],
-  updatedAt: row[7],
+  epoch: row[6],
+  createdAt: row[7],
+  updatedAt: row[8],
 });
 
 const toUser = (row: UserRow): UserRecord => ({
@@ -48,6 +52,7 @@ const toUser = (row: UserRow): UserRecord => ({
   passwordHash: row.password_hash,
   roles: JSON.parse(row.roles) as string[],
   locked: row.locked === 1,
+  epoch: row.epoch,
   createdAt: row.created_at,
   updatedAt: row.updated_at,
 });
@@ -59,6 +64,7 @@ interface PatchParams {
   passwordHash: string | null;
   roles: string | null;
   locked: number | null;
+  advance: number;
   ifPasswordHash: string | null;
 }
 
@@ -69,23 +75,41 @@ interface PatchParams {
 export function createSqliteUsers(db: Database.Database): UserStore & { ping(): Promise<void> } {
   const byId = db.prepare<[string], RawUserRow>(`SELECT ${COLUMNS} FROM users WHERE id = ?`).raw();
   const byUsername = db.prepare<[string], UserRow>(`SELECT ${COLUMNS} FROM users WHERE username = ?`);
-  const insert = db.prepare<[UserRow], UserRow>(
-    `INSERT INTO users (${COLUMNS})
-     VALUES (@id, @username, @display_name, @password_hash, @roles, @locked, @created_at, @updated_at)
+  // The UNIQUE indexes on username and username_key refuse a taken name or a look-alike of
+  // one, even from another process creating the same user at the same moment.
+  const insert = db.prepare<[Omit<UserRow, 'epoch'> & { username_key: string }], UserRow>(
+    `INSERT INTO users (id, username, username_key, display_name, password_hash, roles, locked, epoch,
+       created_at, updated_at)
+     VALUES (@id, @username, @username_key, @display_name, @password_hash, @roles, @locked, 0,
+       @created_at, @updated_at)
      RETURNING ${COLUMNS}`,
   );
   // One statement with coalesce(): a field left out of the patch (bound as NULL) keeps its
-  // stored value, and two concurrent patches of different fields both stick. The WHERE makes
-  // `ifPasswordHash` a compare-and-set within the same statement.
+  // stored value, and two concurrent patches of different fields both stick. The epoch moves
+  // in SQL (`epoch + 1`), never as a value read earlier, so no advance is ever lost. The WHERE
+  // makes `ifPasswordHash` a compare-and-set within the same statement.
   const update = db.prepare<[PatchParams], UserRow>(
     `UPDATE users SET
        display_name = coalesce(@displayName, display_name),
        password_hash = coalesce(@passwordHash, password_hash),
        roles = coalesce(@roles, roles),
        locked = coalesce(@locked, locked),
+       epoch = epoch + @advance,
        updated_at = @now
      WHERE id = @id AND (@ifPasswordHash IS NULL OR password_hash = @ifPasswordHash)
      RETURNING ${COLUMNS}`,
+  );
+  const otherHolder = db
+    .prepare<[string, string], number>(
+      `SELECT 1 FROM users AS u, json_each(u.roles) AS r
+       WHERE u.id <> ? AND u.locked = 0 AND r.value = ? LIMIT 1`,
+    )
+    .pluck();
+  // `keepRole`: the check and the write in one IMMEDIATE transaction, which takes the write
+  // lock before the check reads. A second process doing the same waits (busy_timeout) and then
+  // reads what the first one wrote, so two admins locking each other cannot both succeed.
+  const keepingRole = db.transaction((params: PatchParams, role: string): UserRow | undefined =>
+    otherHolder.get(params.id, role) === undefined ? undefined : update.get(params),
   );
   const list = db.prepare<[], UserRow>(`SELECT ${COLUMNS} FROM users ORDER BY username`);
   const count = db.prepare<[], number>('SELECT count(*) FROM users').pluck();
@@ -115,6 +139,7 @@ export function createSqliteUsers(db: Database.Database): UserStore & { ping(): 
         const row = insert.get({
           id: randomUUID(),
           username: user.username,
+          username_key: user.usernameKey,
           display_name: user.displayName,
           password_hash: user.passwordHash,
           roles: JSON.stringify(user.roles),
@@ -124,22 +149,29 @@ export function createSqliteUsers(db: Database.Database): UserStore & { ping(): 
         });
         return toUser(row!);
       } catch (error) {
-        if (isUniqueViolation(error)) throw conflictError('user', 'a user with this username', error);
+        if (isUniqueViolation(error)) {
+          throw conflictError('user', 'a user with this username (or one confusable with it)', error);
+        }
         throw wrapError('user', 'create', error);
       }
     },
 
     async update(id, patch, now, condition = {}) {
       try {
-        const row = update.get({
+        const params: PatchParams = {
           id,
           now,
           displayName: patch.displayName ?? null,
           passwordHash: patch.passwordHash ?? null,
           roles: patch.roles === undefined ? null : JSON.stringify(patch.roles),
           locked: patch.locked === undefined ? null : patch.locked ? 1 : 0,
+          advance: patch.advanceEpoch === true ? 1 : 0,
           ifPasswordHash: condition.ifPasswordHash ?? null,
-        });
+        };
+        const row =
+          condition.keepRole === undefined
+            ? update.get(params)
+            : keepingRole.immediate(params, condition.keepRole);
         return row === undefined ? null : toUser(row);
       } catch (error) {
         throw wrapError('user', 'update', error);
