@@ -9,7 +9,7 @@
  * and SQLite with 100k sessions in the table), then prints validate / (HMAC + SHA-256 + read)
  * per store. The target is ≤ 1.5x: the glue must not cost more than half the real work.
  * It also measures an awaited `crypto.subtle` HMAC and digest, the reason the core calls
- * synchronous `node:crypto` through `SessionCrypto` (DESIGN.md, performance notes).
+ * synchronous `node:crypto` through `SessionCrypto` (docs/performance.md).
  *
  * Method: tinybench, tasks run one after another (never concurrently). Each task gets ~1 s of
  * samples in total, taken in 4 interleaved rounds of 250 ms (all tasks, then all tasks again),

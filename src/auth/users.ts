@@ -12,7 +12,7 @@ export interface User {
   roles: string[];
 }
 
-/** The public view of a stored user (checklist 49: no hash ever leaves the server). */
+/** The public view of a stored user (no hash ever leaves the server). */
 export function toUser(record: UserRecord): User {
   return {
     id: record.id,

@@ -2,7 +2,7 @@ import type { SessionCrypto } from './crypto.js';
 import { ConfigError } from './errors.js';
 import { secretWeakness } from './secret-strength.js';
 
-/** Purposes get separate keys (ASVS 11.1, checklist 56): a session MAC is never a valid CSRF MAC. */
+/** Purposes get separate keys (ASVS 11.1): a session MAC is never a valid CSRF MAC. */
 export type KeyPurpose = 'session' | 'login-csrf';
 
 /** How many secrets the keyring holds at most: verification tries each, so the list stays short. */

@@ -1,7 +1,7 @@
 import * as nodeCryptoModule from 'node:crypto';
 import type { SessionCrypto } from './crypto.js';
 
-// The one measured exception to "core speaks Web standards" (STYLE.md, habit 1):
+// The one measured exception to "core speaks Web standards":
 // synchronous node:crypto is ~10x cheaper per call than awaited Web Crypto.
 const { createHash, createHmac, randomBytes, randomFillSync, timingSafeEqual } = nodeCryptoModule;
 const oneShotHash = (nodeCryptoModule as { hash?: (alg: string, data: string, enc: 'base64url') => string })

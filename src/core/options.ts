@@ -66,7 +66,7 @@ export interface ResolvedOptions {
   readonly rememberVerified: number;
 }
 
-/** Validates every option once (STYLE.md habit 3); throws {@link ConfigError} naming the option. */
+/** Validates every option once, so the per-request path does no option handling; throws {@link ConfigError} naming the option. */
 export function resolveOptions(options: SessionsOptions): ResolvedOptions {
   if (!options || typeof options.store?.get !== 'function') {
     throw new ConfigError(

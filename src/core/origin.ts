@@ -7,7 +7,7 @@ export type OriginRefusal = 'cross-site' | 'same-site' | 'foreign-origin' | 'nul
 /**
  * Normalises the configured trusted origins. Each must be an exact `scheme://host[:port]`:
  * wildcards and `*` are refused, because a credentialed wildcard disables the check
- * (checklist 41).
+ * (no wildcard allowlists).
  */
 export function normalizeTrustedOrigins(
   origins: readonly string[],

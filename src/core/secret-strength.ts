@@ -15,7 +15,7 @@ export function estimateEntropyBits(secret: string): number {
   return perChar * n;
 }
 
-/** Minimum length in bytes of a secret (DESIGN.md: 32 bytes of entropy). */
+/** Minimum length in bytes of a secret (32 bytes of entropy). */
 export const MIN_SECRET_BYTES = 32;
 /**
  * Minimum estimated entropy. 32 random bytes printed as base64url (43 characters) estimate

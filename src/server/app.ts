@@ -20,7 +20,7 @@ import { verifyRoutes } from './routes/verify.js';
 import type { SetupToken } from './setup-token.js';
 
 /**
- * The login service: the JSON API of DESIGN.md on the Hono adapter. Every answer a client
+ * The login service: the JSON API of docs/api.md and the pages, on the Hono adapter. Every answer a client
  * can provoke is a 2xx, 3xx or 4xx with `{"error","message"}`; a store outage is 503.
  */
 export function createApp(deps: ServerDeps, setup: SetupToken | null = null): App {

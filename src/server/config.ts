@@ -8,7 +8,7 @@ import { ConfigError } from '../core/errors.js';
 import { normalizeTrustedOrigins } from '../core/origin.js';
 import { loadSecrets } from './config-secrets.js';
 
-/** The server's settings, read from the environment (DESIGN.md, "Configuration"). */
+/** The server's settings, read from the environment (docs/configuration.md). */
 export interface ServerConfig {
   port: number;
   host: string;

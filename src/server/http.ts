@@ -2,7 +2,7 @@ import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { AccountFailure } from '../auth/accounts/index.js';
 
-/** Error codes of the JSON API (DESIGN.md, "HTTP API"), plus `conflict` for a taken username. */
+/** Error codes of the JSON API (docs/api.md), `conflict` included (a taken username, the last admin). */
 export type ErrorCode =
   | 'unauthenticated'
   | 'invalid_credentials'

@@ -29,7 +29,7 @@ export function databasePath(config: ServerConfig): string {
 }
 
 /**
- * Picks the stores from the environment (DESIGN.md): `REDIS_URL` → sessions and throttle
+ * Picks the stores from the environment (docs/configuration.md): `REDIS_URL` → sessions and throttle
  * counters in Redis; `DATABASE_URL` → users (and sessions, without Redis) in PostgreSQL;
  * otherwise everything in the embedded SQLite file.
  *

@@ -50,7 +50,7 @@ export function adapterBehaviour(name: string, factory: AdapterFactory): void {
         expect(response.setCookie).toEqual([]);
       });
 
-      test('signed out: requireUser answers 401 with the DESIGN.md error shape', async () => {
+      test('signed out: requireUser answers 401 with the documented error shape', async () => {
         const res = await h.request('/me');
         expect(res.status).toBe(401);
         expect(res.json()).toEqual({ error: 'unauthenticated', message: expect.any(String) });

@@ -20,7 +20,7 @@ const PUBLIC_ID = /^[A-Za-z0-9_-]{22}$/;
 /** The audit lines of one event since `from`. */
 const events = (name: string, from = 0): LogLine[] => h.logs.slice(from).filter((l) => l.event === name);
 
-describe('audit events (DESIGN.md, "Audit")', () => {
+describe('audit events (docs/operations.md)', () => {
   test('every log line is structured JSON with an ISO UTC time, a level and the service name', async () => {
     await h.login('bob');
     expect(h.logs.length).toBeGreaterThan(0);

@@ -180,7 +180,7 @@ async function backend(trustProxy: boolean): Promise<Backend & { dir: string; id
       const result = await signIn(deps, request, input);
       if (result.ok) return { ok: true, result };
       const status = { invalid_credentials: 401, throttled: 429, bad_request: 400 }[result.error];
-      // DESIGN.md: a throttled answer says when to come back.
+      // A throttled answer says when to come back (Retry-After).
       const headers: Record<string, string> =
         result.error === 'throttled' ? { 'retry-after': String(result.retryAfterSeconds) } : {};
       return { ok: false, status, body: { error: result.error }, headers };

@@ -49,7 +49,7 @@ export interface ExpressAuthOptions {
    * `StoreError` a helper or handler throws later. Default: `503 {"error":"unavailable"}`.
    */
   onUnavailable?: (req: Request, res: Response, error: StoreError) => void;
-  /** Answer when a guard refuses. Default: JSON errors of DESIGN.md (401/403). */
+  /** Answer when a guard refuses. Default: the JSON errors of docs/api.md (401/403). */
   onRefused?: (req: Request, res: Response, refusal: Refusal) => void;
 }
 

@@ -50,7 +50,7 @@ export interface FastifyAuthOptions {
    * about a second one per scope) and answer StoreError there.
    */
   handleStoreErrors?: boolean;
-  /** Answer when a guard refuses. Default: JSON errors of DESIGN.md (401/403). */
+  /** Answer when a guard refuses. Default: the JSON errors of docs/api.md (401/403). */
   onRefused?: (request: FastifyRequest, reply: FastifyReply, refusal: Refusal) => FastifyReply;
 }
 

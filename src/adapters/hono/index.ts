@@ -42,7 +42,7 @@ export interface HonoAuthOptions {
    * `503 {"error":"unavailable"}`.
    */
   onUnavailable?: (c: Context, error: StoreError) => Response | Promise<Response>;
-  /** Answer when a guard refuses. Default: JSON errors of DESIGN.md (401/403). */
+  /** Answer when a guard refuses. Default: the JSON errors of docs/api.md (401/403). */
   onRefused?: (c: Context, refusal: Refusal) => Response | Promise<Response>;
   /**
    * `Cache-Control: no-store` on every answer to a signed-in request that has none of its own.

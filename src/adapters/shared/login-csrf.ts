@@ -14,7 +14,7 @@ export function needsLoginToken(contentType: string | null | undefined): boolean
 }
 
 /**
- * Login CSRF (DESIGN.md, "CSRF"): a sign-in that says it comes from another origin is refused
+ * Login CSRF: a sign-in that says it comes from another origin is refused
  * (the origin gate); any body but JSON must also present the login page's signed double-submit
  * token (`issueLoginToken`), from `_csrf` of a form body or `X-CSRF-Token`. Without this, a
  * foreign page could sign the victim's browser into the attacker's account (OWASP CSRF cheat

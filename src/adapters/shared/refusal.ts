@@ -13,7 +13,7 @@ const MESSAGES: Record<Refusal['error'], string> = {
   csrf: 'This request failed the cross-site request forgery check.',
 };
 
-/** The JSON body of DESIGN.md for a refusal: `{ error, message }`, no reason a client could use. */
+/** The JSON body of a refusal (docs/api.md): `{ error, message }`, no reason a client could use. */
 export function refusalBody(refusal: Refusal): { error: string; message: string } {
   return { error: refusal.error, message: MESSAGES[refusal.error] };
 }

@@ -56,7 +56,7 @@ function isLocalPath(path: string): boolean {
 /**
  * Where to go after sign-in: only a same-origin path. `//evil`, `/\\evil`, absolute URLs,
  * control characters and anything that resolves to another origin fall back to `/account`
- * (no open redirect; checklist 60). The normalised form is checked again, because dot
+ * (no open redirect). The normalised form is checked again, because dot
  * segments can turn a harmless-looking path into a scheme-relative one: `/.//evil.com` and
  * `/%2e%2e//evil.com` both normalise to `//evil.com`.
  */

@@ -8,7 +8,7 @@ beforeEach(async () => {
 afterEach(async () => h.close());
 
 describe('hono adapter: guards and the user on the context', () => {
-  test('signed out: requireUser answers 401 with the DESIGN.md error shape', async () => {
+  test('signed out: requireUser answers 401 with the documented error shape', async () => {
     const res = await h.request('/me');
     expect(res.status).toBe(401);
     expect(await res.json()).toEqual({ error: 'unauthenticated', message: expect.any(String) });
