@@ -1,7 +1,6 @@
 import { statSync } from 'node:fs';
 import { isIPv4 } from 'node:net';
 import { dirname, resolve } from 'node:path';
-import { isValidRole } from '../auth/usernames.js';
 import { prepareAccount } from '../auth/users.js';
 import { parseDuration } from '../core/duration.js';
 import { ConfigError } from '../core/errors.js';
@@ -219,10 +218,4 @@ function limit(env: Env, variable: string, fallback: string): { failures: number
   if (!match || failures < 1)
     fail(variable, `must look like 5/15m (failures per window), got ${JSON.stringify(raw)}`);
   return { failures, windowMs: parseDuration(match[2]!, variable) };
-}
-
-/** Validates role names given on the command line or in the API. */
-export function assertRoles(roles: string[], variable: string): void {
-  for (const role of roles)
-    if (!isValidRole(role)) fail(variable, `${JSON.stringify(role)} is not a valid role name`);
 }

@@ -11,32 +11,17 @@ const MESSAGES = {
   'signed-out': ['ok', 'You are signed out.'],
   'profile-saved': ['ok', 'Your display name is saved.'],
   'password-changed': ['ok', 'Password changed. Every other device was signed out.'],
-  'password-wrong': ['error', 'The current password is wrong.'],
   'password-mismatch': ['error', 'The new passwords do not match.'],
-  'password-weak': ['error', 'The new password must be 8 to 1024 characters.'],
-  'display-name-invalid': [
-    'error',
-    'Display names are 1–100 characters of visible text: no control, bidirectional or zero-width characters.',
-  ],
   'session-ended': ['ok', 'That device is signed out.'],
   'session-missing': ['warn', 'That session had already ended.'],
   'others-signed-out': ['ok', 'Signed out everywhere else: {n} other session(s) ended.'],
   'user-created': ['ok', 'User created.'],
-  'username-taken': ['error', 'That username is taken.'],
-  'user-invalid': [
-    'error',
-    'Check the username (1–64 characters), password (at least 8) and roles (a-z, 0-9, _.:-).',
-  ],
   'roles-saved': ['ok', 'Roles saved. They apply on the user’s next request.'],
-  'roles-invalid': ['error', 'Roles are names like admin or ops, separated by commas.'],
   'user-locked': ['ok', 'User locked and signed out everywhere.'],
   'user-unlocked': ['ok', 'User unlocked.'],
   'sessions-revoked': ['ok', '{n} session(s) ended.'],
-  'self-protect': ['error', 'You cannot lock yourself or remove your own admin role.'],
   'user-missing': ['error', 'No such user.'],
   welcome: ['ok', 'Welcome! Your admin account is ready.'],
-  'too-many-attempts': ['error', 'Too many failed attempts. Try again later.'],
-  'store-unavailable': ['error', 'The service is briefly unavailable. Please try again.'],
 } as const satisfies Record<string, readonly ['ok' | 'error' | 'warn', string]>;
 
 export type FlashCode = keyof typeof MESSAGES;
