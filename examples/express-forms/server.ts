@@ -25,7 +25,7 @@ const PORT = Number(process.env.PORT ?? 3000);
 const HOST = process.env.HOST ?? '127.0.0.1';
 const DATA_DIR = process.env.EXAMPLE_DATA_DIR ?? fileURLToPath(new URL('./data/', import.meta.url));
 const DEMO_USER = 'demo';
-const DEMO_PASSWORD = 'demo-password';
+const DEMO_PASSWORD = 'harbour-lantern-42';
 
 // The keyring: newest secret first. Generate one with `npx cloakroom secret new`. Without one,
 // this example makes a throw-away secret, so sessions end when the process does.

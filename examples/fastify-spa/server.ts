@@ -32,7 +32,7 @@ const PORT = Number(process.env.PORT ?? 3000);
 const HOST = process.env.HOST ?? '127.0.0.1';
 const DATA_DIR = process.env.EXAMPLE_DATA_DIR ?? fileURLToPath(new URL('./data/', import.meta.url));
 const DEMO_USER = 'demo';
-const DEMO_PASSWORD = 'demo-password';
+const DEMO_PASSWORD = 'harbour-lantern-42';
 
 const secrets = process.env.CLOAKROOM_SECRETS?.split(',') ?? [randomBytes(32).toString('base64url')];
 if (!process.env.CLOAKROOM_SECRETS) console.warn('CLOAKROOM_SECRETS not set: using a throw-away secret');

@@ -15,7 +15,7 @@ SERVICE_B_PORT="${SERVICE_B_PORT:-8001}"
 REDIS_PORT="${REDIS_PORT:-6390}"         # a Redis of its own; set REDIS_URL to use yours instead
 DATA_DIR="${DATA_DIR:-$HERE/data}"       # cloakroom's users (SQLite) and development secret
 RUN_DIR="${RUN_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/cloakroom-two-services.XXXXXX")}"
-ADMIN_PASSWORD="${ADMIN_PASSWORD:-admin-password}"
+ADMIN_PASSWORD="${ADMIN_PASSWORD:-harbour-lantern-42}"
 
 find_tool() {  # prints the path of $1 (also in /usr/sbin, which is not on every PATH)
   command -v "$1" 2>/dev/null || { [ -x "/usr/sbin/$1" ] && echo "/usr/sbin/$1"; } || {

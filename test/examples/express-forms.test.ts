@@ -32,10 +32,10 @@ test('sign in with the login-CSRF form, add a note with _csrf, sign out', async 
   expect(jar.cookies.size).toBe(1); // the signed nonce of the login form, no session yet
 
   // Without the form's token, or from another site: refused.
-  const noToken = await jar.fetch(`${app.url}/login`, form({ username: 'demo', password: 'demo-password' }));
+  const noToken = await jar.fetch(`${app.url}/login`, form({ username: 'demo', password: 'harbour-lantern-42' }));
   expect(noToken.status).toBe(403);
   const foreign = await jar.fetch(`${app.url}/login`, {
-    ...form({ username: 'demo', password: 'demo-password', _csrf: loginToken }),
+    ...form({ username: 'demo', password: 'harbour-lantern-42', _csrf: loginToken }),
     headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'http://evil.test' },
   });
   expect(foreign.status).toBe(403);
@@ -50,7 +50,7 @@ test('sign in with the login-CSRF form, add a note with _csrf, sign out', async 
   const token = inputValue(await (await jar.fetch(`${app.url}/login`)).text(), '_csrf');
   const signedIn = await jar.fetch(
     `${app.url}/login`,
-    form({ username: 'demo', password: 'demo-password', _csrf: token }),
+    form({ username: 'demo', password: 'harbour-lantern-42', _csrf: token }),
   );
   expect(signedIn.status).toBe(303);
   expect(signedIn.headers.get('location')).toBe('/notes');

@@ -45,13 +45,13 @@ test('API: sign in, POST with X-CSRF-Token, refusals without it or cross-site, s
   ).toBe(401);
   const foreign = await jar.fetch(
     `${app.url}/api/login`,
-    json({ username: 'demo', password: 'demo-password' }, { origin: 'http://evil.test' }),
+    json({ username: 'demo', password: 'harbour-lantern-42' }, { origin: 'http://evil.test' }),
   );
   expect(foreign.status).toBe(403);
 
   const login = await jar.fetch(
     `${app.url}/api/login`,
-    json({ username: 'demo', password: 'demo-password' }, { origin: app.url }),
+    json({ username: 'demo', password: 'harbour-lantern-42' }, { origin: app.url }),
   );
   expect(login.status).toBe(200);
   const { csrfToken, user } = (await login.json()) as { csrfToken: string; user: { username: string } };
@@ -111,7 +111,7 @@ test('in Chromium: sign in through the page, click twice, reload, sign out', asy
     });
     await page.goto(app.url);
     await page.getByLabel('Username').fill('demo');
-    await page.getByLabel('Password').fill('demo-password');
+    await page.getByLabel('Password').fill('harbour-lantern-42');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await expect.poll(() => page.locator('#username').textContent()).toBe('demo');
     const click = page.getByRole('button', { name: /Click/ });

@@ -20,7 +20,6 @@ const MESSAGES = {
   'user-locked': ['ok', 'User locked and signed out everywhere.'],
   'user-unlocked': ['ok', 'User unlocked.'],
   'sessions-revoked': ['ok', '{n} session(s) ended.'],
-  'user-missing': ['error', 'No such user.'],
   welcome: ['ok', 'Welcome! Your admin account is ready.'],
 } as const satisfies Record<string, readonly ['ok' | 'error' | 'warn', string]>;
 

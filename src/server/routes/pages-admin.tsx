@@ -67,10 +67,8 @@ export function adminPages(app: App, deps: ServerDeps): void {
       const id = c.req.param('id') ?? '';
       const { fields } = await readInput(c);
       const by = c.get('user')!.id;
-      if (!isUserId(id)) {
-        setFlash(c, 'user-missing');
-        return c.redirect('/admin', 303);
-      }
+      // Not even the shape of a user id: the same answer as an unknown one, no store asked.
+      if (!isUserId(id)) return render(c, { ok: false, error: 'not_found', message: 'No such user.' });
       const result =
         action === 'roles'
           ? await setRoles(account, id, roleList(text(fields, 'roles')), by)
