@@ -353,7 +353,7 @@ describe('admin API: nothing secret in answers or logs', () => {
   test('no hash in any admin answer, no password in any log line', async () => {
     const created = await as(admin, '/api/admin/users', {
       method: 'POST',
-      json: { username: 'gina', password: 'gina secret password', roles: [] },
+      json: { username: 'gina', password: 'tidal secret passphrase', roles: [] },
     });
     const patched = await as(admin, `/api/admin/users/${h.ids.bob}`, {
       method: 'PATCH',
@@ -362,7 +362,7 @@ describe('admin API: nothing secret in answers or logs', () => {
     const listed = await as(admin, '/api/admin/users');
     for (const res of [created, patched, listed])
       expect(await res.text()).not.toMatch(/\$argon2|passwordHash/);
-    expect(h.logText()).not.toContain('gina secret password');
+    expect(h.logText()).not.toContain('tidal secret passphrase');
     expect(h.logText()).not.toMatch(/\$argon2/);
   });
 });

@@ -118,7 +118,7 @@ describe('CLOAKROOM_ADMIN_USER / CLOAKROOM_ADMIN_PASSWORD', () => {
     const env = { CLOAKROOM_DATA_DIR: dataDir, CLOAKROOM_SECRETS: TEST_SECRET };
     const add = await runCli(['user', 'add', 'alice', '--password-stdin'], {
       env,
-      input: 'alice password 1',
+      input: 'velvet harbour 1',
     });
     expect(add.code, add.stderr).toBe(0);
     const run = await serve({ ...env, CLOAKROOM_ADMIN_USER: 'root', CLOAKROOM_ADMIN_PASSWORD: 'x' });
