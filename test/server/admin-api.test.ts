@@ -355,6 +355,8 @@ describe('admin API: nothing secret in answers or logs', () => {
       method: 'POST',
       json: { username: 'gina', password: 'tidal secret passphrase', roles: [] },
     });
+    // The password went through the whole path (a refused one would prove nothing about logs).
+    expect(created.status).toBe(201);
     const patched = await as(admin, `/api/admin/users/${h.ids.bob}`, {
       method: 'PATCH',
       json: { roles: ['ops'] },
