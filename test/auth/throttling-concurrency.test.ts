@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { createThrottle } from '../../src/auth/throttle.js';
+import { type Admission, type Admitted, createThrottle } from '../../src/auth/throttle.js';
 import { manualClock } from '../../src/core/clock.js';
 import { createMemoryStore } from '../../src/stores/memory/index.js';
 import { authHarness, passwords } from '../support/auth.js';
@@ -110,5 +110,61 @@ describe('throttling under concurrent guesses', () => {
     if (admitted.throttled) throw new Error('alice should have been admitted');
     await throttle.succeed('alice', admitted);
     expect(await throttle.fail('u3', ip)).toEqual(['ip']);
+  });
+
+  function memoryThrottle() {
+    const clock = manualClock();
+    const throttle = createThrottle({
+      counters: createMemoryStore({ clock, sweepIntervalMs: 0 }).counters,
+      clock,
+    });
+    return { clock, throttle };
+  }
+
+  const admittedOf = (admissions: Admission[]) => admissions.filter((a): a is Admitted => !a.throttled);
+
+  test('20 parallel attempts on one account, the admitted ones settled as successes: neither the account nor the address keeps a failure', async () => {
+    // Regression: 150 parallel correct sign-ins of five users from one address left 125 refusals
+    // counted as failures, and every sign-in from that address got 429 for the next 15 minutes.
+    const { throttle } = memoryThrottle();
+    const ip = '203.0.113.9';
+    const admissions = await Promise.all(Array.from({ length: 20 }, () => throttle.admit('alice', ip)));
+    const admitted = admittedOf(admissions);
+    expect(admitted).toHaveLength(5);
+    await Promise.all(admitted.map((a) => throttle.succeed('alice', a)));
+    const fresh = await throttle.admit('alice', ip);
+    expect(fresh.throttled).toBe(false);
+    if (!fresh.throttled) await throttle.succeed('alice', fresh);
+    // The address's budget is whole: 99 failures from other accounts leave it open, the 100th
+    // (the default limit) locks it.
+    for (let i = 0; i < 99; i++) expect(await throttle.fail(`user${i}`, ip)).toEqual([]);
+    expect(await throttle.check('someone', ip)).toEqual({ throttled: false });
+    expect(await throttle.fail('user99', ip)).toEqual(['ip']);
+  });
+
+  test('an attempt refused while admitted ones are in flight is told to retry in 1 second', async () => {
+    const { throttle } = memoryThrottle();
+    const ip = '203.0.113.9';
+    const admissions = await Promise.all(Array.from({ length: 6 }, () => throttle.admit('alice', ip)));
+    expect(admittedOf(admissions)).toHaveLength(5);
+    expect(admissions.filter((a) => a.throttled)).toEqual([
+      { throttled: true, scope: 'account', retryAfterSeconds: 1 },
+    ]);
+    expect(await throttle.check('alice', ip)).toEqual({ throttled: false });
+  });
+
+  test("once a lockout runs, a refused attempt is told the lockout's remaining time, not 1 second", async () => {
+    const { clock, throttle } = memoryThrottle();
+    const ip = '203.0.113.9';
+    const admissions = await Promise.all(Array.from({ length: 5 }, () => throttle.admit('alice', ip)));
+    expect(admittedOf(admissions)).toHaveLength(5);
+    const lockouts = await Promise.all(admissions.map(() => throttle.fail('alice', ip, { admitted: true })));
+    expect(lockouts.flat()).toEqual(['account']);
+    clock.advance(5 * 60_000);
+    expect(await throttle.admit('alice', ip)).toEqual({
+      throttled: true,
+      scope: 'account',
+      retryAfterSeconds: 10 * 60,
+    });
   });
 });
