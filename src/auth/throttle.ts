@@ -58,8 +58,9 @@ export interface Throttle {
    */
   admit(username: string, ip: string | null): Promise<Admission>;
   /**
-   * Records a failure; returns the scopes that a lockout just started for. With
-   * `admitted: true` the attempt is already counted (by `admit`) on the account and the address.
+   * Records a confirmed failure; returns the scopes that a lockout just started for. Only
+   * confirmed failures start a lockout: attempts still in flight never do. With `admitted: true`
+   * the attempt already holds its places (from `admit`); without, it takes them now.
    */
   fail(
     username: string,
@@ -101,15 +102,32 @@ export function createThrottle(options: ThrottleOptions): Throttle {
     ip: `ip:${throttleKeyOfIp(ip)}`,
   });
 
-  /**
-   * A scope's count less the places given back: by successful sign-ins (the address) and by
-   * attempts the throttle refused (both scopes), which are not failures. Give-backs are kept under
-   * a key of their own per window (`ok:<key>:<window end>`): a give-back can only cancel a place
-   * taken in the same window, never a later window's failures.
+  /*
+   * Three counters per scope key:
+   * - `fail:<key>` places: every attempt takes one before its password is checked (admission);
+   * - `ok:<key>:<window end>` places given back: by a successful sign-in (the address) and by an
+   *   attempt the throttle refused (both scopes) — neither is a failure;
+   * - `bad:<key>` confirmed failures: only these start a lockout, so one wrong password among
+   *   many correct sign-ins in flight never locks anyone out.
    */
-  async function failuresOf(key: string, count: CounterState, now: number): Promise<number> {
-    const returned = await counters.get(`ok:${key}:${count.resetAt}`, now);
-    return count.count - (returned?.count ?? 0);
+
+  /**
+   * Takes a place and answers how many places are held (in flight or failed), this one included.
+   * The give-backs are read *before* the place is taken: only attempts counted earlier can have
+   * given back by then, so a later attempt's refusal never lowers this attempt's count (which
+   * would let one more guess through than the limit).
+   */
+  async function takePlace(scope: 'account' | 'ip', key: string, now: number) {
+    const before = await counters.get(`fail:${key}`, now);
+    const returned = before ? ((await counters.get(`ok:${key}:${before.resetAt}`, now))?.count ?? 0) : 0;
+    const state = await counters.increment(`fail:${key}`, scopes[scope].windowMs, now);
+    if (state.count === 1) {
+      // A fresh window: give-backs under its end can only be left from an earlier window that
+      // ended in the same millisecond; they must not cancel this window's places.
+      await counters.reset(`ok:${key}:${state.resetAt}`);
+      return { state, held: 1 };
+    }
+    return { state, held: state.count - (before?.resetAt === state.resetAt ? returned : 0) };
   }
 
   /** Gives back one place taken in the window ending at `windowEnd` (a window that ended took its places with it). */
@@ -117,28 +135,21 @@ export function createThrottle(options: ThrottleOptions): Throttle {
     if (windowEnd > now) await counters.increment(`ok:${key}:${windowEnd}`, windowEnd - now, now);
   }
 
-  async function strike(
-    scope: 'account' | 'ip',
-    key: string,
-    now: number,
-    counted = false,
-  ): Promise<boolean> {
+  /** Records a confirmed failure; starts a lockout if it reaches the limit. */
+  async function strike(scope: 'account' | 'ip', key: string, now: number): Promise<boolean> {
     const { failures, windowMs } = scopes[scope];
-    const count = counted
-      ? await counters.get(`fail:${key}`, now)
-      : await counters.increment(`fail:${key}`, windowMs, now);
-    if (count === null) return false;
-    const failed = await failuresOf(key, count, now);
-    if (failed < failures) return false;
+    const bad = await counters.increment(`bad:${key}`, windowMs, now);
+    if (bad.count < failures) return false;
     if (await counters.get(`block:${key}`, now)) return false;
-    // Concurrent failures can all see the limit reached (admitted ones read one shared count):
-    // only the first to claim this window starts (and escalates) a lockout. `increment` is
-    // atomic in every store, so exactly one claim counts 1, on any number of instances.
-    const claim = await counters.increment(`lock:${key}:${count.resetAt}`, count.resetAt - now, now);
+    // Concurrent failures can all see the limit reached: only the first to claim this window
+    // starts (and escalates) a lockout. `increment` is atomic in every store, so exactly one
+    // claim counts 1, on any number of instances.
+    const claim = await counters.increment(`lock:${key}:${bad.resetAt}`, bad.resetAt - now, now);
     if (claim.count > 1) return false;
     const strikes = await counters.increment(`strikes:${key}`, DAY_MS, now);
     const lockMs = Math.min(windowMs * 2 ** Math.min(strikes.count - 1, 20), maxLockMs);
     await counters.increment(`block:${key}`, lockMs, now);
+    await counters.reset(`bad:${key}`);
     await counters.reset(`fail:${key}`);
     return true;
   }
@@ -172,33 +183,41 @@ export function createThrottle(options: ThrottleOptions): Throttle {
       const keys = keysOf(username, ip);
       // Both places are taken at once, before the password is looked at.
       const [account, byIp] = await Promise.all([
-        counters.increment(`fail:${keys.account}`, scopes.account.windowMs, now),
-        counters.increment(`fail:${keys.ip}`, scopes.ip.windowMs, now),
+        takePlace('account', keys.account, now),
+        takePlace('ip', keys.ip, now),
       ]);
       const over =
-        (await failuresOf(keys.account, account, now)) > scopes.account.failures
+        account.held > scopes.account.failures
           ? ('account' as const)
-          : (await failuresOf(keys.ip, byIp, now)) > scopes.ip.failures
+          : byIp.held > scopes.ip.failures
             ? ('ip' as const)
             : null;
-      if (!over) return { throttled: false, reservation: { ipKey: keys.ip, windowEnd: byIp.resetAt } };
+      if (!over) return { throttled: false, reservation: { ipKey: keys.ip, windowEnd: byIp.state.resetAt } };
       // A refused attempt is not a failure: both places go back, so a burst of correct sign-ins
       // (or of refusals) can never use up a budget or start a lockout by itself. No lockout is
       // running (`check` said so): the count is over only while admitted attempts are in flight,
       // and they settle within a verification's time, so the client may retry in a second.
-      await Promise.all([giveBack(keys.account, account.resetAt, now), giveBack(keys.ip, byIp.resetAt, now)]);
+      await Promise.all([
+        giveBack(keys.account, account.state.resetAt, now),
+        giveBack(keys.ip, byIp.state.resetAt, now),
+      ]);
       return { throttled: true, scope: over, retryAfterSeconds: 1 };
     },
     async fail(username, ip, { admitted = false } = {}) {
       const now = clock.now();
       const keys = keysOf(username, ip);
+      if (!admitted) {
+        // An attempt `admit` did not count: it takes its places now (a failure keeps them).
+        await Promise.all([takePlace('account', keys.account, now), takePlace('ip', keys.ip, now)]);
+      }
       const started: Array<'account' | 'ip'> = [];
-      if (await strike('account', keys.account, now, admitted)) started.push('account');
-      if (await strike('ip', keys.ip, now, admitted)) started.push('ip');
+      if (await strike('account', keys.account, now)) started.push('account');
+      if (await strike('ip', keys.ip, now)) started.push('ip');
       return started;
     },
     async succeed(username, admitted) {
-      await counters.reset(`fail:${keysOf(username, null).account}`);
+      const key = keysOf(username, null).account;
+      await Promise.all([counters.reset(`fail:${key}`), counters.reset(`bad:${key}`)]);
       if (!admitted) return;
       const { ipKey, windowEnd } = admitted.reservation;
       await giveBack(ipKey, windowEnd, clock.now());
@@ -206,7 +225,7 @@ export function createThrottle(options: ThrottleOptions): Throttle {
     async clear(username) {
       const key = keysOf(username, null).account;
       const lockedOut = (await counters.get(`block:${key}`, clock.now())) !== null;
-      for (const kind of ['fail', 'block', 'strikes']) await counters.reset(`${kind}:${key}`);
+      for (const kind of ['fail', 'bad', 'block', 'strikes']) await counters.reset(`${kind}:${key}`);
       return lockedOut;
     },
   };

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { type Admission, type Admitted, createThrottle } from '../../src/auth/throttle.js';
+import type { CounterStore } from '../../src/auth/types.js';
 import { manualClock } from '../../src/core/clock.js';
 import { createMemoryStore } from '../../src/stores/memory/index.js';
 import { authHarness, passwords } from '../support/auth.js';
@@ -166,5 +167,88 @@ describe('throttling under concurrent guesses', () => {
       scope: 'account',
       retryAfterSeconds: 10 * 60,
     });
+  });
+
+  test("a later attempt refused meanwhile never lowers an earlier attempt's count: at most the limit are in flight", async () => {
+    // Regression: admit counted its place, then read the give-backs — and subtracted those of
+    // attempts counted *after* it. Forced: attempt A is held right after its first touch of the
+    // account's places while B and C are counted, refused and give back; then A goes on.
+    const clock = manualClock();
+    const base = createMemoryStore({ clock, sweepIntervalMs: 0 }).counters;
+    let hold: { key: string; reached: () => void; released: Promise<void> } | null = null;
+    const counters: CounterStore = {
+      increment: async (key, windowMs, now) => {
+        const state = await base.increment(key, windowMs, now);
+        await held(key);
+        return state;
+      },
+      get: async (key, now) => {
+        const state = await base.get(key, now);
+        await held(key);
+        return state;
+      },
+      reset: (key) => base.reset(key),
+    };
+    async function held(key: string) {
+      if (!hold || hold.key !== key) return;
+      const { reached, released } = hold;
+      hold = null;
+      reached();
+      await released;
+    }
+    const throttle = createThrottle({ counters, clock });
+    const ip = '203.0.113.9';
+    const inFlight = admittedOf(
+      await Promise.all(Array.from({ length: 5 }, () => throttle.admit('alice', ip))),
+    );
+    expect(inFlight).toHaveLength(5);
+    let release!: () => void;
+    const atHold = new Promise<void>((reached) => {
+      hold = { key: 'fail:acct:alice', reached, released: new Promise<void>((r) => (release = r)) };
+    });
+    const a = throttle.admit('alice', ip);
+    await atHold;
+    const others = await Promise.all([throttle.admit('alice', ip), throttle.admit('alice', ip)]);
+    expect(others.every((o) => o.throttled)).toBe(true);
+    release();
+    expect((await a).throttled).toBe(true);
+  });
+
+  test('give-backs of an earlier window never cancel failures of a later one (same window end)', async () => {
+    // Regression: after a burst settled as successes, the account's give-backs outlived the reset
+    // of its count and, under a clock that had not moved, let 20 guesses through instead of 5.
+    const { throttle } = memoryThrottle();
+    const ip = '203.0.113.9';
+    const burst = admittedOf(
+      await Promise.all(Array.from({ length: 20 }, () => throttle.admit('alice', ip))),
+    );
+    await Promise.all(burst.map((a) => throttle.succeed('alice', a)));
+    let guesses = 0;
+    for (let i = 0; i < 30; i++) {
+      const admission = await throttle.admit('alice', ip);
+      if (admission.throttled) break;
+      guesses++;
+      await throttle.fail('alice', ip, { admitted: true });
+    }
+    expect(guesses).toBe(5);
+  });
+
+  test('one wrong password among many correct sign-ins in flight starts no lockout: only confirmed failures count', async () => {
+    // Regression: a failure counted every place held by attempts still in flight as a failure, so
+    // one typo among 100 concurrent correct sign-ins from one address locked the address out.
+    const { throttle } = memoryThrottle();
+    const ip = '203.0.113.9';
+    const admissions = admittedOf(
+      await Promise.all(Array.from({ length: 100 }, (_, i) => throttle.admit(`user${i}`, ip))),
+    );
+    expect(admissions).toHaveLength(100);
+    expect(await throttle.fail('user0', ip, { admitted: true })).toEqual([]);
+    await Promise.all(admissions.slice(1).map((a, i) => throttle.succeed(`user${i + 1}`, a)));
+    expect(await throttle.check('someone', ip)).toEqual({ throttled: false });
+    // And on one account: one wrong password while four correct ones are in flight.
+    const alice = admittedOf(await Promise.all(Array.from({ length: 5 }, () => throttle.admit('alice', ip))));
+    expect(await throttle.fail('alice', ip, { admitted: true })).toEqual([]);
+    expect(await throttle.check('alice', ip)).toEqual({ throttled: false });
+    await Promise.all(alice.slice(1).map((a) => throttle.succeed('alice', a)));
   });
 });
