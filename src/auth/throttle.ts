@@ -2,7 +2,7 @@ import { type Clock, systemClock } from '../core/clock.js';
 import { type Duration, parseDuration } from '../core/duration.js';
 import { ConfigError } from '../core/errors.js';
 import { throttleKeyOfIp } from './ip.js';
-import type { CounterState, CounterStore } from './types.js';
+import type { CounterStore } from './types.js';
 
 /** One limit: `failures` within `window` start a lockout. */
 export interface ThrottleLimit {
