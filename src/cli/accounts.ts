@@ -5,9 +5,9 @@ import { createPasswordHasher } from '../auth/passwords.js';
 import { createThrottle } from '../auth/throttle.js';
 import { systemClock } from '../core/clock.js';
 import { createSessions } from '../core/sessions.js';
-import type { ServerConfig } from '../server/config.js';
-import { audit, createLogger } from '../server/logger.js';
-import type { OpenStores } from '../server/stores.js';
+import type { ServerConfig } from '../server/boot/config.js';
+import type { OpenStores } from '../server/boot/stores.js';
+import { audit, createLogger } from '../server/http/logger.js';
 import { CliError } from './io.js';
 
 /**

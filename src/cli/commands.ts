@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { listSessions, revokeAllSessions, revokeSession } from '../auth/accounts/index.js';
-import type { ServerConfig } from '../server/config.js';
+import type { ServerConfig } from '../server/boot/config.js';
 import { cliAccounts, done } from './accounts.js';
 import { CliError, printTable } from './io.js';
 import { findUser, withStore } from './store.js';

@@ -2,8 +2,8 @@ import { pino } from 'pino';
 import type { UserRecord } from '../auth/types.js';
 import { normalizeUsername } from '../auth/usernames.js';
 import { systemClock } from '../core/clock.js';
-import type { ServerConfig } from '../server/config.js';
-import { type OpenStores, openStores } from '../server/stores.js';
+import type { ServerConfig } from '../server/boot/config.js';
+import { type OpenStores, openStores } from '../server/boot/stores.js';
 import { CliError } from './io.js';
 
 /**

@@ -7,8 +7,8 @@ import {
   unlockUser,
 } from '../auth/accounts/index.js';
 import type { UserRecord } from '../auth/types.js';
-import type { ServerConfig } from '../server/config.js';
-import type { OpenStores } from '../server/stores.js';
+import type { ServerConfig } from '../server/boot/config.js';
+import type { OpenStores } from '../server/boot/stores.js';
 import { cliAccounts, done } from './accounts.js';
 import type { Flags } from './commands.js';
 import { CliError, printTable, readPassword } from './io.js';

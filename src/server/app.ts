@@ -3,25 +3,37 @@ import { bodyLimit } from 'hono/body-limit';
 import type { CloakroomEnv } from '../adapters/hono/index.js';
 import { StoreError } from '../core/errors.js';
 import { isSafeMethod } from '../core/request.js';
-import { MAX_BODY_BYTES } from './body.js';
-import type { App, ServerDeps } from './context.js';
-import { ApiError, errorResponse } from './http.js';
-import { audit } from './logger.js';
-import { isApiPath, pageError } from './pages/refusals.js';
-import { STYLESHEET } from './pages/style.js';
-import { accountRoutes } from './routes/account.js';
-import { adminRoutes } from './routes/admin.js';
-import { loginRoutes } from './routes/login.js';
-import { opsRoutes } from './routes/ops.js';
-import { accountPages } from './routes/pages-account.js';
-import { adminPages } from './routes/pages-admin.js';
-import { authPages } from './routes/pages-auth.js';
-import { verifyRoutes } from './routes/verify.js';
-import type { SetupToken } from './setup-token.js';
+import { accountRoutes } from './api/account.js';
+import { adminRoutes } from './api/admin.js';
+import { loginRoutes } from './api/login.js';
+import { opsRoutes } from './api/ops.js';
+import { verifyRoutes } from './api/verify.js';
+import type { SetupToken } from './boot/setup-token.js';
+import { MAX_BODY_BYTES } from './http/body.js';
+import type { App, ServerDeps } from './http/context.js';
+import { ApiError, errorResponse } from './http/errors.js';
+import { audit } from './http/logger.js';
+import { accountPages } from './web/account/routes.js';
+import { adminPages } from './web/admin/routes.js';
+import { loginPages } from './web/login/routes.js';
+import { isApiPath, pageError } from './web/refusals.js';
+import { setupPages } from './web/setup/routes.js';
+import { STYLESHEET } from './web/style.js';
+
+/*
+ * The server, folder by folder. Rules about accounts live in `auth/accounts`, not here: every
+ * handler below translates a request into an account action and its result into an answer.
+ *   boot/  configuration, secrets, stores, the first admin, listening and shutdown
+ *   http/  what every handler shares: bodies, ids in paths, errors, logging, metrics, headers
+ *   api/   the JSON API and forward auth (`/api/*`, `/auth/verify`, `/healthz`, `/metrics`)
+ *   web/   the HTML pages, one folder per page: its handlers (`routes.tsx`) beside its view
+ *          (`page.tsx`); layout, flash messages and guards shared by all
+ */
 
 /**
- * The login service: the JSON API of docs/api.md and the pages, on the Hono adapter. Every answer a client
- * can provoke is a 2xx, 3xx or 4xx with `{"error","message"}`; a store outage is 503.
+ * The login service: the JSON API of docs/api.md and the pages, on the Hono adapter. Every
+ * answer a client can provoke is a 2xx, 3xx or 4xx with `{"error","message"}`; a store outage
+ * is 503.
  */
 export function createApp(deps: ServerDeps, setup: SetupToken | null = null): App {
   const { auth, logger, metrics } = deps;
@@ -60,7 +72,8 @@ export function createApp(deps: ServerDeps, setup: SetupToken | null = null): Ap
   // Sign-in has its own login-CSRF checks and replaces whatever session it came with,
   // so it is registered before the session CSRF guard.
   loginRoutes(app, deps);
-  authPages(app, deps, setup);
+  loginPages(app, deps);
+  setupPages(app, deps, setup);
   app.use(auth.csrf());
   accountRoutes(app, deps);
   adminRoutes(app, deps);

@@ -11,8 +11,8 @@ import { freePort } from '../support/services.js';
 import { documentedBlock, replaceOnce } from './docs-config.js';
 import { type EchoServer, startEchoServer } from './nginx.js';
 
-const ADMIN_PASSWORD = 'caddy admin password 11';
-const BOB_PASSWORD = 'caddy bob password 2222';
+const ADMIN_PASSWORD = 'caddy gateway secret 11';
+const BOB_PASSWORD = 'caddy lantern phrase 2222';
 const CADDY = '/usr/bin/caddy';
 
 let echo: EchoServer;

@@ -15,7 +15,7 @@ import { freePort } from '../support/services.js';
 import { documentedNginxConfig, replaceOnce } from './docs-config.js';
 import { type EchoServer, type NginxProcess, nginxConfig, startEchoServer, startNginx } from './nginx.js';
 
-const PASSWORD = 'rotation admin password 1';
+const PASSWORD = 'rotation gateway secret 1';
 /** The new key (32 random bytes, base64url); SERVER_SECRET becomes the old one. Tests only. */
 const NEW_SECRET = 'ESKshziHw7Ag6V2H3U3W8yUtw8ByWxZnsOU5zK_RDsQ';
 

@@ -10,7 +10,7 @@ import { apiLogin, type ServerProcess, startServerProcess } from '../support/ser
 import { freePort } from '../support/services.js';
 import { type EchoServer, type NginxProcess, nginxConfig, startEchoServer, startNginx } from './nginx.js';
 
-const PASSWORD = 'minimal config password 1';
+const PASSWORD = 'minimal config secret 1';
 
 let echo: EchoServer;
 let server: ServerProcess;

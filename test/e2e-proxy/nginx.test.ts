@@ -11,8 +11,8 @@ import { freePort } from '../support/services.js';
 import { documentedNginxConfig, replaceOnce } from './docs-config.js';
 import { type EchoServer, type NginxProcess, nginxConfig, startEchoServer, startNginx } from './nginx.js';
 
-const ADMIN_PASSWORD = 'gateway admin password 1';
-const BOB_PASSWORD = 'gateway bob password 22';
+const ADMIN_PASSWORD = 'gateway secret phrase 1';
+const BOB_PASSWORD = 'gateway lantern phrase 22';
 
 let echo: EchoServer;
 let server: ServerProcess;

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type ServerProcess, startServerProcess } from '../support/server-process.js';
 
-const PASSWORD = 'traefik admin password 1';
+const PASSWORD = 'traefik gateway secret 1';
 const APP = 'https://app.test';
 const TRUSTED = 'https://admin.app.test';
 

@@ -18,7 +18,7 @@ import {
 
 vi.setConfig({ testTimeout: E2E_TIMEOUT_MS, hookTimeout: E2E_TIMEOUT_MS });
 
-const EVE_PASSWORD = 'eve owns this account';
+const EVE_PASSWORD = 'this account is mine';
 const VICTIM_NAME = 'Victoria Victim';
 
 /**

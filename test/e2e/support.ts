@@ -12,10 +12,10 @@ import {
   type Response,
 } from 'playwright-core';
 import { createAccount, type User } from '../../src/auth/users.js';
-import { type Env, loadConfig } from '../../src/server/config.js';
-import type { ServerDeps } from '../../src/server/context.js';
-import { createLogger } from '../../src/server/logger.js';
-import { startServer } from '../../src/server/serve.js';
+import { type Env, loadConfig } from '../../src/server/boot/config.js';
+import { startServer } from '../../src/server/boot/serve.js';
+import type { ServerDeps } from '../../src/server/http/context.js';
+import { createLogger } from '../../src/server/http/logger.js';
 
 /** Debian's Chromium; the e2e suite fails (never skips) without it. */
 export const CHROMIUM = '/usr/bin/chromium';

@@ -1,0 +1,54 @@
+import type { Flash } from '../flash.js';
+import { Layout } from '../layout.js';
+
+export interface LoginProps {
+  token: string;
+  next: string;
+  username?: string;
+  error?: string | null;
+  flash?: Flash | null;
+}
+
+/** The sign-in form: works without JavaScript; CSRF-protected by the login token. */
+export function LoginPage({ token, next, username, error, flash }: LoginProps) {
+  return (
+    <Layout title="Sign in" flash={flash ?? null} narrow>
+      <div class="card">
+        <h1>Sign in</h1>
+        {error ? (
+          <div class="flash error" role="alert" id="login-error">
+            {error}
+          </div>
+        ) : null}
+        <form method="post" action="/login" aria-describedby={error ? 'login-error' : undefined}>
+          <input type="hidden" name="_csrf" value={token} />
+          <input type="hidden" name="next" value={next} />
+          <label for="username">Username</label>
+          <input
+            id="username"
+            name="username"
+            type="text"
+            autocomplete="username"
+            autocapitalize="none"
+            spellcheck={false}
+            required
+            autofocus
+            value={username ?? ''}
+          />
+          <label for="password">Password</label>
+          <input id="password" name="password" type="password" autocomplete="current-password" required />
+          <label class="check" for="remember">
+            <input id="remember" name="remember" type="checkbox" value="on" />
+            Keep me signed in on this device
+          </label>
+          <button type="submit" class="wide">
+            Sign in
+          </button>
+        </form>
+      </div>
+      <p class="hint center">
+        Sessions end after a period of inactivity unless you choose to stay signed in.
+      </p>
+    </Layout>
+  );
+}
