@@ -32,7 +32,10 @@ test('sign in with the login-CSRF form, add a note with _csrf, sign out', async 
   expect(jar.cookies.size).toBe(1); // the signed nonce of the login form, no session yet
 
   // Without the form's token, or from another site: refused.
-  const noToken = await jar.fetch(`${app.url}/login`, form({ username: 'demo', password: 'harbour-lantern-42' }));
+  const noToken = await jar.fetch(
+    `${app.url}/login`,
+    form({ username: 'demo', password: 'harbour-lantern-42' }),
+  );
   expect(noToken.status).toBe(403);
   const foreign = await jar.fetch(`${app.url}/login`, {
     ...form({ username: 'demo', password: 'harbour-lantern-42', _csrf: loginToken }),
