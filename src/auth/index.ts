@@ -15,8 +15,10 @@ export {
   setRoles,
   signOutOthers,
   type UserChange,
+  type UserUpdate,
   unlockUser,
   updateProfile,
+  updateUser,
 } from './accounts/index.js';
 export type { AccountEvent, Actor, AuditFields, AuditSink } from './audit.js';
 export { throttleKeyOfIp } from './ip.js';

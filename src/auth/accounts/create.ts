@@ -2,16 +2,14 @@ import { systemClock } from '../../core/clock.js';
 import type { Actor } from '../audit.js';
 import type { UserRecord } from '../types.js';
 import { AccountError, type NewAccount, prepareAccount, storeAccount } from '../users.js';
-import { type AccountDeps, type AccountFailure, ADMIN_ROLE, invalid } from './deps.js';
+import { type AccountDeps, type AccountFailure, ADMIN_ROLE, invalid, sentence } from './deps.js';
 
 function refusal(error: unknown): AccountFailure {
   if (!(error instanceof AccountError)) throw error;
   return error.code === 'taken'
-    ? { ok: false, error: 'taken', field: 'username', message: `${capital(error.message)}.` }
-    : invalid(error.field, `${capital(error.message)}.`);
+    ? { ok: false, error: 'taken', field: 'username', message: sentence(error.message) }
+    : invalid(error.field, sentence(error.message));
 }
-
-const capital = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
 
 /**
  * Creates a user: canonical username (refused if it, or a look-alike of it, exists), the
@@ -23,7 +21,7 @@ export async function createUser(
   by: Actor,
 ): Promise<{ ok: true; user: UserRecord } | AccountFailure> {
   const prepared = prepareAccount(input);
-  if (!('usernameKey' in prepared)) return invalid(prepared.field, `${capital(prepared.message)}.`);
+  if (!('usernameKey' in prepared)) return invalid(prepared.field, sentence(prepared.message));
   let user: UserRecord;
   try {
     user = await storeAccount(deps.users, deps.passwords, prepared, (deps.clock ?? systemClock).now());
@@ -58,7 +56,7 @@ export async function bootstrapAdmin(
     message: 'Set-up is closed: a user exists already, or the link was used or has expired.',
   };
   const prepared = prepareAccount({ ...input, roles: [ADMIN_ROLE] });
-  if (!('usernameKey' in prepared)) return invalid(prepared.field, `${capital(prepared.message)}.`);
+  if (!('usernameKey' in prepared)) return invalid(prepared.field, sentence(prepared.message));
   const release = claim ? claim() : () => {};
   if (!release) return closed;
   let user: UserRecord;

@@ -43,6 +43,10 @@ export type UserChange<Extra = object> =
   | ({ ok: true; user: UserRecord; changed: boolean } & Extra)
   | AccountFailure;
 
+/** A rule's message fragment (`password must be …`) as a sentence for a person (`Password must be ….`). */
+export const sentence = (fragment: string): string =>
+  `${fragment.charAt(0).toUpperCase()}${fragment.slice(1)}.`;
+
 export const invalid = (field: string, message: string): AccountFailure => ({
   ok: false,
   error: 'invalid',

@@ -9,6 +9,7 @@ import {
   invalid,
   lastAdmin,
   noSuchUser,
+  sentence,
   type UserChange,
 } from './deps.js';
 
@@ -46,7 +47,7 @@ export async function setRoles(
   by: Actor,
 ): Promise<UserChange> {
   const next = normalizeRoles(roles);
-  if (!next) return invalid('roles', `${ROLES_MESSAGE.charAt(0).toUpperCase()}${ROLES_MESSAGE.slice(1)}.`);
+  if (!next) return invalid('roles', sentence(ROLES_MESSAGE));
   const target = await deps.users.getById(userId);
   if (!target) return noSuchUser;
   if (sameRoles(target.roles, next)) return { ok: true, user: target, changed: false };
@@ -110,8 +111,7 @@ export async function updateProfile(
   try {
     displayName = checkDisplayName(input.displayName);
   } catch (error) {
-    if (error instanceof AccountError)
-      return invalid(error.field, `${error.message.charAt(0).toUpperCase()}${error.message.slice(1)}.`);
+    if (error instanceof AccountError) return invalid(error.field, sentence(error.message));
     throw error;
   }
   const target = await deps.users.getById(userId);
@@ -123,4 +123,47 @@ export async function updateProfile(
   return { ok: true, user: updated, changed: true };
 }
 
-export type { AccountFailure };
+/** What an admin may change about a user in one request. */
+export interface UserUpdate {
+  roles?: unknown;
+  locked?: boolean;
+  displayName?: unknown;
+}
+
+/**
+ * Several changes to one user at once (the admin API's PATCH): every field is checked before
+ * anything is written, then roles, lock and display name apply in that order through the actions
+ * above (their rules and audit events); the first refusal stops the rest.
+ */
+export async function updateUser(
+  deps: AccountDeps,
+  userId: string,
+  update: UserUpdate,
+  by: Actor,
+): Promise<UserChange> {
+  if (update.roles !== undefined && !normalizeRoles(update.roles))
+    return invalid('roles', sentence(ROLES_MESSAGE));
+  if (update.displayName !== undefined) {
+    try {
+      checkDisplayName(update.displayName);
+    } catch (error) {
+      if (error instanceof AccountError) return invalid(error.field, sentence(error.message));
+      throw error;
+    }
+  }
+  const steps: Array<() => Promise<UserChange>> = [];
+  if (update.roles !== undefined) steps.push(() => setRoles(deps, userId, update.roles, by));
+  if (update.locked === true) steps.push(() => lockUser(deps, userId, by));
+  if (update.locked === false) steps.push(() => unlockUser(deps, userId, by));
+  if (update.displayName !== undefined) {
+    steps.push(() => updateProfile(deps, userId, { displayName: update.displayName }));
+  }
+  let result: UserChange = invalid('update', 'Send at least one of roles, locked, displayName.');
+  let changed = false;
+  for (const step of steps) {
+    result = await step();
+    if (!result.ok) return result;
+    changed ||= result.changed;
+  }
+  return result.ok ? { ok: true, user: result.user, changed } : result;
+}

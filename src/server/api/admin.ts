@@ -1,19 +1,8 @@
-import {
-  createUser,
-  lockUser,
-  resetPassword,
-  revokeAllSessions,
-  setRoles,
-  unlockUser,
-  updateProfile,
-} from '../../auth/accounts/index.js';
-import { AccountError, checkDisplayName, normalizeRoles, ROLES_MESSAGE } from '../../auth/users.js';
+import { createUser, resetPassword, revokeAllSessions, updateUser } from '../../auth/accounts/index.js';
 import { booleanField, listField, readInput, stringField } from '../http/body.js';
 import { type App, adminUserJson, type ServerDeps } from '../http/context.js';
 import { ApiError, accepted } from '../http/errors.js';
 import { userIdParam } from '../http/params.js';
-
-const ROLES_SENTENCE = `${ROLES_MESSAGE.charAt(0).toUpperCase()}${ROLES_MESSAGE.slice(1)}.`;
 
 /** User administration: role `admin` only. Every rule lives in the account actions. */
 export function adminRoutes(app: App, deps: ServerDeps): void {
@@ -38,10 +27,7 @@ export function adminRoutes(app: App, deps: ServerDeps): void {
     return c.json({ user: adminUserJson(user) }, 201);
   });
 
-  /**
-   * Applies `roles`, then `locked`, then `displayName`; every input is checked before anything is
-   * written, and the first refused action stops the rest (its answer says which).
-   */
+  /** Roles, lock and display name in one request: all checked first, then applied in that order. */
   app.patch('/api/admin/users/:id', async (c) => {
     const id = userIdParam(c);
     const input = await readInput(c);
@@ -52,24 +38,13 @@ export function adminRoutes(app: App, deps: ServerDeps): void {
     if (roles === undefined && locked === undefined && displayName === undefined) {
       throw new ApiError('bad_request', 'Send at least one of roles, locked, displayName.');
     }
-    // Checked up front, so a bad field changes nothing, not even the fields before it.
-    if (roles !== undefined && !normalizeRoles(roles)) throw new ApiError('bad_request', `${ROLES_SENTENCE}`);
-    if (displayName !== undefined) {
-      try {
-        checkDisplayName(displayName);
-      } catch (error) {
-        if (error instanceof AccountError) throw new ApiError('bad_request', `${error.message}.`);
-        throw error;
-      }
-    }
-    const by = c.get('user')!.id;
-    if (roles !== undefined) accepted(await setRoles(account, id, roles, by));
-    if (locked === true) accepted(await lockUser(account, id, by));
-    if (locked === false) accepted(await unlockUser(account, id, by));
-    if (displayName !== undefined) accepted(await updateProfile(account, id, { displayName }));
-    const record = await users.getById(id);
-    if (!record) throw new ApiError('not_found', 'No such user.');
-    return c.json({ user: adminUserJson(record) });
+    const update = {
+      ...(roles === undefined ? {} : { roles }),
+      ...(locked === undefined ? {} : { locked }),
+      ...(displayName === undefined ? {} : { displayName }),
+    };
+    const { user } = accepted(await updateUser(account, id, update, c.get('user')!.id));
+    return c.json({ user: adminUserJson(user) });
   });
 
   app.post('/api/admin/users/:id/password', async (c) => {
