@@ -173,6 +173,36 @@ describe('audit events (docs/operations.md)', () => {
     ]);
   });
 
+  test('a change that changes nothing writes no event, on the API and on the admin page alike', async () => {
+    // Regression: the admin page wrote role.changed and user.locked when nothing had changed.
+    const alice = await h.login('alice');
+    const admin = { cookie: alice.cookie, csrf: alice.csrf };
+    const page = (action: string, form: Record<string, string> = {}) =>
+      h.fetch(`/admin/users/${h.ids.bob}/${action}`, {
+        cookie: alice.cookie,
+        form: { ...form, _csrf: alice.csrf },
+      });
+    await h.fetch(`/api/admin/users/${h.ids.bob}`, { method: 'PATCH', ...admin, json: { roles: ['ops'] } });
+    await h.fetch(`/api/admin/users/${h.ids.bob}`, { method: 'PATCH', ...admin, json: { locked: true } });
+    const from = h.logs.length;
+    for (const res of [
+      await h.fetch(`/api/admin/users/${h.ids.bob}`, { method: 'PATCH', ...admin, json: { roles: ['OPS'] } }),
+      await h.fetch(`/api/admin/users/${h.ids.bob}`, { method: 'PATCH', ...admin, json: { locked: true } }),
+      await page('roles', { roles: 'ops' }),
+      await page('lock'),
+    ]) {
+      expect(res.status).toBeLessThan(400);
+    }
+    expect(events('role.changed', from)).toEqual([]);
+    expect(events('user.locked', from)).toEqual([]);
+    // A real change from the page is audited once, with who did it.
+    await page('unlock');
+    await page('unlock');
+    expect(events('user.unlocked', from)).toEqual([
+      expect.objectContaining({ userId: h.ids.bob, by: h.ids.alice }),
+    ]);
+  });
+
   test('no audit line carries a token, CSRF token, password, secret or full cookie', async () => {
     const alice = await h.login('alice');
     const bob = await h.login('bob');
