@@ -34,7 +34,9 @@ export interface SignInDeps {
  * 429 whatever the password), then one password verification whether or not the user
  * exists (an unknown user costs the same time as a wrong password), then a fresh session —
  * the request's previous session is destroyed (no fixation). A correct password stored
- * under an outdated scheme is re-hashed now.
+ * under an outdated scheme is re-hashed now. If the user's credentials changed (or the account
+ * was locked) while the sign-in ran, its new session is ended and the answer is
+ * `invalid_credentials`.
  */
 export async function signIn(
   deps: SignInDeps,
@@ -88,5 +90,12 @@ export async function signIn(
     remember: remember === true,
     epoch: user.epoch,
   });
+  // One more look, so the answer does not claim a session that such a change has already killed
+  // (every request checks the epoch anyway: this only keeps the answer honest).
+  const after = await deps.users.getById(user.id);
+  if (!after || after.locked || after.epoch !== user.epoch) {
+    await deps.sessions.end(issued.session);
+    return { ok: false, error: 'invalid_credentials', username, lockout: [] };
+  }
   return { ok: true, user: toUser(user), issued, rehashed };
 }

@@ -5,18 +5,17 @@ import {
   type AccountDeps,
   changePassword,
   createUser,
-  listSessions,
   lockUser,
   resetPassword,
   revokeAllSessions,
   signOutOthers,
   unlockUser,
 } from '../../src/auth/accounts/index.js';
-import type { AccountEvent, AuditFields } from '../../src/auth/audit.js';
 import { signIn } from '../../src/auth/sign-in.js';
 import { createThrottle } from '../../src/auth/throttle.js';
 import type { CounterStore, UserStore } from '../../src/auth/types.js';
 import { systemClock } from '../../src/core/clock.js';
+import { StoreError } from '../../src/core/errors.js';
 import type { Session } from '../../src/core/session.js';
 import { createSessions, type Sessions } from '../../src/core/sessions.js';
 import type { SessionStore } from '../../src/core/store.js';
@@ -30,10 +29,13 @@ import { deleteKeys, randomPrefix, requirePostgres, requireRedis } from '../supp
 
 /*
  * A credential change must end every session it should, even one whose sign-in is in flight at
- * that moment. Each test forces the worst interleaving instead of hoping for it: the session
- * store's `create` is held on a promise, so the sign-in has read the user and verified the
- * (old) password but not yet written its session when the change runs to completion. Then the
- * sign-in finishes and answers "success" with a cookie — which must be refused on its first use.
+ * that moment. Each test forces an interleaving instead of hoping for it, by holding the sign-in
+ * on a promise at one of two points while the change runs to completion:
+ * - before its session is written (the sign-in has read the user and verified the old
+ *   password): its last look at the user sees the change, so it ends its own session and
+ *   answers "wrong username or password";
+ * - after that last look (the change lands just before the answer leaves): it answers success
+ *   with a cookie — which must be refused on its first use, because its epoch is stale.
  */
 
 const OLD = 'amber lantern quietly 41';
@@ -86,61 +88,82 @@ const backends: Record<string, () => Promise<Stores>> = {
   },
 };
 
-/** A session store whose next `create` waits until released, telling when it got there. */
-function holdNextCreate(store: SessionStore) {
+/** One pause point: once armed, the next call through `pass()` waits there until `release()`. */
+function gate() {
   let armed = false;
   let reached!: () => void;
   let release!: () => void;
-  const atCreate = new Promise<void>((resolve) => {
+  const atGate = new Promise<void>((resolve) => {
     reached = resolve;
   });
   const released = new Promise<void>((resolve) => {
     release = resolve;
   });
-  const held: SessionStore = Object.create(store);
-  held.create = async (record) => {
-    if (armed) {
-      armed = false;
-      reached();
-      await released;
-    }
-    return store.create(record);
-  };
   return {
-    store: held,
     arm: () => {
       armed = true;
     },
-    atCreate,
+    atGate,
     release,
+    async pass() {
+      if (!armed) return;
+      armed = false;
+      reached();
+      await released;
+    },
   };
 }
+
+type Gate = ReturnType<typeof gate>;
 
 interface World {
   account: AccountDeps;
   sessions: Sessions;
   users: UserStore;
-  hold: ReturnType<typeof holdNextCreate>;
-  events: Array<{ event: AccountEvent; fields: AuditFields }>;
   aliceId: string;
   adminId: string;
-  signInAlice(password?: string): ReturnType<typeof signIn>;
+  /** Held in the session store's `create`, before the sign-in's session is written. */
+  beforeWrite: Gate;
+  /** Held right after the sign-in's last look at the user. */
+  afterLastLook: Gate;
+  signInAlice(): ReturnType<typeof signIn>;
   /** The user the cookie of a sign-in resolves to on its next request, and why not. */
   use(cookie: string): Promise<{ userId: string | null; reason: string | null }>;
+  /** How many session records of alice the store holds (stale ones included). */
+  stored(): Promise<number>;
+  /** While on, the session store fails every "end all sessions of a user" (a store outage mid-change). */
+  failRevocation(on: boolean): void;
 }
 
 async function world(stores: Stores): Promise<World> {
-  const hold = holdNextCreate(stores.sessions);
-  const sessions = createSessions({ secrets: [SECRET_A], store: hold.store });
+  const beforeWrite = gate();
+  const afterLastLook = gate();
+  const heldSessions: SessionStore = Object.create(stores.sessions);
+  heldSessions.create = async (record) => {
+    await beforeWrite.pass();
+    return stores.sessions.create(record);
+  };
+  let failRevocation = false;
+  heldSessions.deleteByUser = async (userId, exceptId) => {
+    if (failRevocation) throw new StoreError('deleteByUser: the store went away', { code: 'unavailable' });
+    return stores.sessions.deleteByUser(userId, exceptId);
+  };
+  // Only the sign-in reads through this one; its getById is the look after the session is made.
+  const signInUsers: UserStore = Object.create(stores.users);
+  signInUsers.getById = async (id) => {
+    const user = await stores.users.getById(id);
+    await afterLastLook.pass();
+    return user;
+  };
+  const sessions = createSessions({ secrets: [SECRET_A], store: heldSessions });
   const throttle = createThrottle({ counters: stores.counters });
-  const events: World['events'] = [];
   const account: AccountDeps = {
     users: stores.users,
     sessions,
     passwords,
     throttle,
     clock: systemClock,
-    audit: (event, fields) => events.push({ event, fields }),
+    audit: () => {},
   };
   const alice = await createUser(account, { username: 'alice', password: OLD }, 'test');
   const admin = await createUser(account, { username: 'root', password: OLD, roles: ['admin'] }, 'test');
@@ -149,33 +172,40 @@ async function world(stores: Stores): Promise<World> {
     account,
     sessions,
     users: stores.users,
-    hold,
-    events,
     aliceId: alice.user.id,
     adminId: admin.user.id,
-    signInAlice: (password = OLD) =>
-      signIn({ sessions, users: stores.users, passwords, throttle }, incoming({ method: 'POST' }), {
+    beforeWrite,
+    afterLastLook,
+    signInAlice: () =>
+      signIn({ sessions, users: signInUsers, passwords, throttle }, incoming({ method: 'POST' }), {
         username: 'alice',
-        password,
+        password: OLD,
         remember: true,
       }),
     async use(cookie) {
       const { state } = await resolveAuth(sessions, stores.users, incoming({ cookie }));
       return { userId: state.user?.id ?? null, reason: state.reason };
     },
+    stored: async () => (await stores.sessions.listByUser(alice.user.id, Date.now())).length,
+    failRevocation: (on) => {
+      failRevocation = on;
+    },
   };
 }
 
-/** Runs a sign-in as alice with the old password, held just before its session is written, while `change` runs. */
-async function signInDuring(w: World, change: () => Promise<unknown>): Promise<string> {
-  w.hold.arm();
+/** A sign-in as alice with the old password, held at `at` while `change` runs to completion. */
+async function signInDuring(w: World, at: Gate, change: () => Promise<unknown>) {
+  at.arm();
   const pending = w.signInAlice();
-  await w.hold.atCreate;
+  await at.atGate;
   await change();
-  w.hold.release();
-  const result = await pending;
-  // The sign-in verified a password that was right when it was checked: it answers success.
-  if (!result.ok) throw new Error(`sign-in failed: ${result.error}`);
+  at.release();
+  return pending;
+}
+
+async function aliceCookie(w: World): Promise<string> {
+  const result = await w.signInAlice();
+  if (!result.ok) throw new Error('sign-in failed');
   return cookiePair(result.issued.setCookie[0]);
 }
 
@@ -184,6 +214,60 @@ async function aliceSession(w: World): Promise<Session> {
   if (!result.ok) throw new Error('sign-in failed');
   return result.issued.session;
 }
+
+/** A credential change, what a session from before it is refused for, and what stays signed in. */
+interface Change {
+  name: string;
+  /** Runs the change; `other` is a session of alice from before (another device). */
+  run(w: World, other: Session): Promise<unknown>;
+  /** The reason its first request is refused; then, after `undo`, the reason it still is. */
+  refused: string;
+  undo?: (w: World) => Promise<unknown>;
+  /** Sessions of alice that rightly survive the change (the device that asked keeps its own). */
+  kept: number;
+}
+
+const CHANGES: Change[] = [
+  {
+    name: 'a password change by the user, from another session',
+    run: async (w, other) =>
+      expect(
+        await changePassword(w.account, incoming({ method: 'POST' }), other, {
+          currentPassword: OLD,
+          newPassword: NEW,
+        }),
+      ).toMatchObject({ ok: true }),
+    refused: 'stale',
+    kept: 1,
+  },
+  {
+    name: 'an admin locks the account (and the cookie stays dead after the unlock)',
+    run: async (w) =>
+      expect(await lockUser(w.account, w.aliceId, w.adminId)).toMatchObject({ ok: true, changed: true }),
+    refused: 'user-locked',
+    undo: async (w) => expect(await unlockUser(w.account, w.aliceId, w.adminId)).toMatchObject({ ok: true }),
+    kept: 0,
+  },
+  {
+    name: 'an admin resets the password',
+    run: async (w) => expect((await resetPassword(w.account, w.aliceId, NEW, w.adminId)).ok).toBe(true),
+    refused: 'stale',
+    kept: 0,
+  },
+  {
+    name: '"sign out everywhere else" from another session',
+    run: async (w, other) =>
+      expect((await signOutOthers(w.account, incoming({ method: 'POST' }), other)).ok).toBe(true),
+    refused: 'stale',
+    kept: 1,
+  },
+  {
+    name: "an admin ends all of the user's sessions",
+    run: async (w) => expect((await revokeAllSessions(w.account, w.aliceId, w.adminId)).ok).toBe(true),
+    refused: 'stale',
+    kept: 0,
+  },
+];
 
 for (const [name, open] of Object.entries(backends)) {
   describe(`a credential change ends a sign-in that is in flight (${name})`, () => {
@@ -197,70 +281,73 @@ for (const [name, open] of Object.entries(backends)) {
         }
       });
 
-    run('control: with no change meanwhile, the held sign-in gets a working session', async (w) => {
-      const cookie = await signInDuring(w, async () => {});
-      expect(await w.use(cookie)).toEqual({ userId: w.aliceId, reason: null });
-    });
+    run(
+      'control: with no change meanwhile, a held sign-in gets a working session, at either point',
+      async (w) => {
+        for (const at of [w.beforeWrite, w.afterLastLook]) {
+          const result = await signInDuring(w, at, async () => {});
+          if (!result.ok) throw new Error(`sign-in failed: ${result.error}`);
+          expect(await w.use(cookiePair(result.issued.setCookie[0]))).toEqual({
+            userId: w.aliceId,
+            reason: null,
+          });
+        }
+      },
+    );
 
     run('a sign-in after a change gets the epoch of the change: its session works', async (w) => {
       expect((await revokeAllSessions(w.account, w.aliceId, w.adminId)).ok).toBe(true);
       expect((await w.users.getById(w.aliceId))?.epoch).toBe(1);
-      const cookie = await signInDuring(w, async () => {});
-      expect(await w.use(cookie)).toEqual({ userId: w.aliceId, reason: null });
+      const result = await signInDuring(w, w.afterLastLook, async () => {});
+      if (!result.ok) throw new Error(`sign-in failed: ${result.error}`);
+      expect(await w.use(cookiePair(result.issued.setCookie[0]))).toEqual({
+        userId: w.aliceId,
+        reason: null,
+      });
     });
 
-    run('a password change by the user, from another session', async (w) => {
-      const other = await aliceSession(w);
-      const cookie = await signInDuring(w, async () => {
-        const changed = await changePassword(w.account, incoming({ method: 'POST' }), other, {
-          currentPassword: OLD,
-          newPassword: NEW,
-        });
-        expect(changed.ok).toBe(true);
-      });
-      expect(await w.use(cookie)).toEqual({ userId: null, reason: 'stale' });
-      // Nor is it listed among the user's sessions: only the one that changed the password is.
-      expect((await listSessions(w.account, w.aliceId)).length).toBe(1);
-    });
+    for (const change of CHANGES) {
+      run(
+        `${change.name}, while the sign-in is about to write its session: it answers "wrong username or password" and leaves no session`,
+        async (w) => {
+          const other = await aliceSession(w);
+          const result = await signInDuring(w, w.beforeWrite, () => change.run(w, other));
+          expect(result).toMatchObject({ ok: false, error: 'invalid_credentials' });
+          expect(await w.stored()).toBe(change.kept);
+        },
+      );
 
-    run('an admin locks the account: refused, and still refused after the unlock', async (w) => {
-      const cookie = await signInDuring(w, async () => {
-        const locked = await lockUser(w.account, w.aliceId, w.adminId);
-        expect(locked).toMatchObject({ ok: true, changed: true });
+      run(`${change.name}, just after the sign-in's last look: its session is gone`, async (w) => {
+        // The change ends the sessions after advancing the epoch, so it ends this one too.
+        const other = await aliceSession(w);
+        const result = await signInDuring(w, w.afterLastLook, () => change.run(w, other));
+        if (!result.ok) throw new Error(`sign-in failed: ${result.error}`);
+        const cookie = cookiePair(result.issued.setCookie[0]);
+        expect((await w.use(cookie)).userId).toBeNull();
+        await change.undo?.(w);
+        expect((await w.use(cookie)).userId).toBeNull();
+        expect(await w.stored()).toBe(change.kept);
       });
-      expect(await w.use(cookie)).toEqual({ userId: null, reason: 'user-locked' });
-      expect(await unlockUser(w.account, w.aliceId, w.adminId)).toMatchObject({ ok: true, changed: true });
-      expect(await w.use(cookie)).toEqual({ userId: null, reason: 'stale' });
-      // A sign-in after the unlock works: the lock ended sessions, not the account.
-      const after = await w.signInAlice();
-      expect(after.ok).toBe(true);
-    });
 
-    run('an admin resets the password', async (w) => {
-      const cookie = await signInDuring(w, async () => {
-        expect((await resetPassword(w.account, w.aliceId, NEW, w.adminId)).ok).toBe(true);
-      });
-      expect(await w.use(cookie)).toEqual({ userId: null, reason: 'stale' });
-    });
-
-    run('"sign out everywhere else" from another session', async (w) => {
-      const other = await aliceSession(w);
-      let kept = '';
-      const cookie = await signInDuring(w, async () => {
-        const result = await signOutOthers(w.account, incoming({ method: 'POST' }), other);
-        if (!result.ok) throw new Error(result.message);
-        kept = cookiePair(result.issued.setCookie[0]);
-      });
-      expect(await w.use(cookie)).toEqual({ userId: null, reason: 'stale' });
-      // The session that asked carries on under its new ticket.
-      expect(await w.use(kept)).toEqual({ userId: w.aliceId, reason: null });
-    });
-
-    run("an admin ends all of the user's sessions", async (w) => {
-      const cookie = await signInDuring(w, async () => {
-        expect((await revokeAllSessions(w.account, w.aliceId, w.adminId)).ok).toBe(true);
-      });
-      expect(await w.use(cookie)).toEqual({ userId: null, reason: 'stale' });
-    });
+      run(
+        `${change.name}, when ending the sessions fails midway: every session from before is refused all the same`,
+        async (w) => {
+          // The epoch moved before the store failed: the sessions it could not delete are dead too.
+          const victim = await aliceCookie(w);
+          const other = await aliceSession(w);
+          w.failRevocation(true);
+          await expect(change.run(w, other)).rejects.toThrow(StoreError);
+          w.failRevocation(false);
+          const stored = await w.stored();
+          expect(await w.use(victim)).toEqual({ userId: null, reason: change.refused });
+          if (change.undo) {
+            await change.undo(w);
+            expect(await w.use(victim)).toEqual({ userId: null, reason: 'stale' });
+          }
+          // A stale session is not only refused: its record is deleted on the spot.
+          expect(await w.stored()).toBe(stored - 1);
+        },
+      );
+    }
   });
 }

@@ -110,7 +110,7 @@ export function createHonoAuth(options: HonoAuthOptions) {
         const refusal = users ? accountRefusal(result.session, record) : null;
         if (refusal) {
           c.set('authReason', refusal);
-          if (refusal === 'stale') sessions.end(result.session).catch(() => {});
+          if (refusal === 'stale') await sessions.end(result.session).catch(() => false);
         } else {
           c.set('session', result.session);
           c.set('user', record ? toUser(record) : null);

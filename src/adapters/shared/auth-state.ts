@@ -51,7 +51,8 @@ export async function resolveAuth(
     if (refusal) {
       state.reason = refusal;
       // Dead for good (an unlock does not revive it): the record goes now, not at its expiry.
-      if (refusal === 'stale') sessions.end(result.session).catch(() => {});
+      // Awaited but never an error: the answer is "no session" whether or not the delete works.
+      if (refusal === 'stale') await sessions.end(result.session).catch(() => false);
     } else {
       state.session = result.session;
       state.user = record ? toUser(record) : null;
