@@ -78,7 +78,9 @@ class ValidatedSession implements Session {
     this.idleExpiresAt = record.idleExpiresAt;
     this.absoluteExpiresAt = record.absoluteExpiresAt;
     this.remember = record.remember;
-    this.epoch = record.epoch;
+    // A store written before epochs existed returns none: that is epoch 0 (its conformance suite
+    // says to keep it).
+    this.epoch = record.epoch ?? 0;
     this.ip = record.ip;
     this.userAgent = record.userAgent;
     // Stores hand out fresh copies (a conformance rule), so the record's data can be frozen as is.

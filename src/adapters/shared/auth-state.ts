@@ -18,7 +18,8 @@ export type NoUserReason = NoSessionReason | 'user-missing' | 'user-locked' | 's
 export function accountRefusal(session: Session, record: UserRecord | null): NoUserReason | null {
   if (!record) return 'user-missing';
   if (record.locked) return 'user-locked';
-  return record.epoch === session.epoch ? null : 'stale';
+  // A user store written before epochs existed returns none: that is epoch 0.
+  return (record.epoch ?? 0) === session.epoch ? null : 'stale';
 }
 
 /** What an adapter attaches to each request. Helpers that sign in or out update it in place. */
