@@ -9,8 +9,6 @@ export default {
   vitest: {
     // Only the in-process unit tests of core and auth, and no global setup that builds dist/.
     configFile: 'vitest.mutation.config.ts',
-    // As `npm test` runs them: argon2 and better-sqlite3 are native addons, at home in a process.
-    pool: 'forks',
   },
   mutate: ['src/core/**/*.ts', 'src/auth/**/*.ts', '!src/**/index.ts'],
   // Each mutant runs only the tests that reached it: a mutant in cookie.ts does not pay for the
