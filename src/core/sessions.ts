@@ -147,7 +147,9 @@ export function createSessions(options: SessionsOptions): Sessions {
       const session = toSession(record, token);
       return {
         session,
-        setCookie: [cookieFor(req, token, record, base.createdAt)],
+        // `lastSeenAt` is now, at creation and at rotation alike: a rotated "remember me" cookie
+        // gets what is left of its sign-in, not a fresh lifetime.
+        setCookie: [cookieFor(req, token, record, base.lastSeenAt)],
         csrfToken: maskCsrfToken(record.csrfSecret, crypto),
       };
     }

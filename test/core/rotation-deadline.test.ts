@@ -16,6 +16,15 @@ describe('rotation never extends a sign-in', () => {
     expect((await sessions.validate(incoming({ cookie }))).reason).toBe('absolute-timeout');
   });
 
+  test('a rotated "remember me" cookie lives only as long as what is left of its sign-in', async () => {
+    const { sessions, clock } = coreHarness({ rememberTimeout: '30d', rememberIdleTimeout: '7d' });
+    const issued = await sessions.create(incoming(), { userId: 'alice', remember: true });
+    expect(issued.setCookie[0]).toMatch(/; Max-Age=2592000(;|$)/);
+    clock.advance(24 * 60 * MIN);
+    const rotated = await sessions.rotate(incoming(), issued.session);
+    expect(rotated.setCookie[0]).toMatch(/; Max-Age=2505600(;|$)/);
+  });
+
   test('session data of exactly maxDataBytes is accepted; one byte more is refused', async () => {
     const { sessions } = coreHarness({ maxDataBytes: 64 });
     const fits = { k: 'x'.repeat(64 - '{"k":""}'.length) };
