@@ -10,6 +10,9 @@ import type { OpenStores } from '../server/boot/stores.js';
 import { audit, createLogger } from '../server/http/logger.js';
 import { CliError } from './io.js';
 
+/** Who the audit events name as having made a change from the terminal. */
+export const BY = 'cli';
+
 /**
  * The account actions' dependencies for one command. Audit events go to stderr as the same JSON
  * lines the server writes (`"event":"user.locked"`, …, `"by":"cli"`), so a change made from the

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { listSessions, revokeAllSessions, revokeSession } from '../auth/accounts/index.js';
 import type { ServerConfig } from '../server/boot/config.js';
-import { cliAccounts, done } from './accounts.js';
+import { BY, cliAccounts, done } from './accounts.js';
 import { CliError, printTable } from './io.js';
 import { findUser, withStore } from './store.js';
 
@@ -17,8 +17,6 @@ export interface Flags {
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
-/** Who the audit events name as having made a change from the terminal. */
-const BY = 'cli';
 
 /** `cloakroom sessions list|revoke`, through the same account actions as the server. */
 export async function sessionsCommand(config: ServerConfig, args: string[], flags: Flags): Promise<void> {

@@ -9,14 +9,12 @@ import {
 import type { UserRecord } from '../auth/types.js';
 import type { ServerConfig } from '../server/boot/config.js';
 import type { OpenStores } from '../server/boot/stores.js';
-import { cliAccounts, done } from './accounts.js';
+import { BY, cliAccounts, done } from './accounts.js';
 import type { Flags } from './commands.js';
 import { CliError, printTable, readPassword } from './io.js';
 import { findUser, withStore } from './store.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
-/** Who the audit events name as having made a change from the terminal. */
-const BY = 'cli';
 
 /** `cloakroom user add|passwd|role|lock|unlock|list`: each a thin front for one account action. */
 export async function userCommand(config: ServerConfig, args: string[], flags: Flags): Promise<void> {

@@ -75,3 +75,9 @@ export function safeNext(raw: unknown): string {
     return fallback;
   }
 }
+
+/** A text field of a submitted form, or `''` when it is missing or not text. */
+export function formText(fields: Record<string, unknown>, name: string): string {
+  const value = fields[name];
+  return typeof value === 'string' ? value : '';
+}

@@ -15,10 +15,8 @@ import { accountStatus } from '../../http/errors.js';
 import { audit } from '../../http/logger.js';
 import { setFlash, takeFlash } from '../flash.js';
 import { pageUser } from '../guards.js';
+import { formText } from '../helpers.js';
 import { AccountPage } from './page.js';
-
-const field = (fields: Record<string, unknown>, name: string) =>
-  typeof fields[name] === 'string' ? (fields[name] as string) : '';
 
 /** /account and its forms: a change answers with a redirect and a flash, a refusal with the page and why. */
 export function accountPages(app: App, deps: ServerDeps): void {
@@ -61,7 +59,7 @@ export function accountPages(app: App, deps: ServerDeps): void {
 
   app.post('/account/password', pageUser(), async (c) => {
     const { fields } = await readInput(c);
-    if (field(fields, 'newPassword') !== field(fields, 'confirmPassword')) {
+    if (formText(fields, 'newPassword') !== formText(fields, 'confirmPassword')) {
       setFlash(c, 'password-mismatch');
       return c.redirect('/account', 303);
     }

@@ -14,10 +14,9 @@ import { accountStatus } from '../../http/errors.js';
 import { isUserId } from '../../http/params.js';
 import { setFlash, takeFlash } from '../flash.js';
 import { pageAdmin, pageUser } from '../guards.js';
+import { formText } from '../helpers.js';
 import { AdminPage } from './page.js';
 
-const text = (fields: Record<string, unknown>, name: string) =>
-  typeof fields[name] === 'string' ? (fields[name] as string) : '';
 /** The form's comma-separated roles; the account actions normalise each name. */
 const roleList = (raw: string) =>
   raw
@@ -46,13 +45,13 @@ export function adminPages(app: App, deps: ServerDeps): void {
 
   app.post('/admin/users', async (c) => {
     const { fields } = await readInput(c);
-    const displayName = text(fields, 'displayName').trim();
+    const displayName = formText(fields, 'displayName').trim();
     const result = await createUser(
       account,
       {
-        username: text(fields, 'username'),
-        password: text(fields, 'password'),
-        roles: roleList(text(fields, 'roles')),
+        username: formText(fields, 'username'),
+        password: formText(fields, 'password'),
+        roles: roleList(formText(fields, 'roles')),
         ...(displayName ? { displayName } : {}),
       },
       c.get('user')!.id,
@@ -71,7 +70,7 @@ export function adminPages(app: App, deps: ServerDeps): void {
       if (!isUserId(id)) return render(c, { ok: false, error: 'not_found', message: 'No such user.' });
       const result =
         action === 'roles'
-          ? await setRoles(account, id, roleList(text(fields, 'roles')), by)
+          ? await setRoles(account, id, roleList(formText(fields, 'roles')), by)
           : action === 'lock'
             ? await lockUser(account, id, by)
             : action === 'unlock'

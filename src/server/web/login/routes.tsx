@@ -5,14 +5,9 @@ import { readInput } from '../../http/body.js';
 import type { App, ServerDeps } from '../../http/context.js';
 import { audit } from '../../http/logger.js';
 import { takeFlash } from '../flash.js';
-import { safeNext } from '../helpers.js';
+import { formText, safeNext } from '../helpers.js';
 import { MessagePage } from '../layout.js';
 import { LoginPage } from './page.js';
-
-function field(fields: Record<string, unknown>, name: string): string {
-  const v = fields[name];
-  return typeof v === 'string' ? v : '';
-}
 
 /** GET/POST /login (its own login-CSRF checks: there is no session yet). */
 export function loginPages(app: App, deps: ServerDeps): void {
@@ -58,7 +53,7 @@ export function loginPages(app: App, deps: ServerDeps): void {
       password: fields.password,
       remember: fields.remember === 'on' || fields.remember === 'true',
     });
-    const username = field(fields, 'username').slice(0, 64);
+    const username = formText(fields, 'username').slice(0, 64);
     if (!result.ok) {
       metrics.logins.inc({ outcome: result.error });
       if (result.error === 'throttled') {

@@ -4,13 +4,9 @@ import type { SetupToken } from '../../boot/setup-token.js';
 import { readInput } from '../../http/body.js';
 import type { App, ServerDeps } from '../../http/context.js';
 import { setFlash } from '../flash.js';
+import { formText } from '../helpers.js';
 import { MessagePage } from '../layout.js';
 import { SetupPage } from './page.js';
-
-function field(fields: Record<string, unknown>, name: string): string {
-  const v = fields[name];
-  return typeof v === 'string' ? v : '';
-}
 
 /**
  * The first-run set-up page: the one-time link creates the first admin. It has its own CSRF
@@ -54,21 +50,22 @@ export function setupPages(app: App, deps: ServerDeps, setup: SetupToken | null)
       const { token } = sessions.issueLoginToken(req);
       return c.html(
         <SetupPage
-          setupToken={field(fields, 'token')}
+          setupToken={formText(fields, 'token')}
           csrf={token}
           error={error}
-          username={field(fields, 'username')}
+          username={formText(fields, 'username')}
         />,
         400,
       );
     };
-    if (field(fields, 'password') !== field(fields, 'confirm')) return again('The passwords do not match.');
-    const displayName = field(fields, 'displayName').trim();
+    if (formText(fields, 'password') !== formText(fields, 'confirm'))
+      return again('The passwords do not match.');
+    const displayName = formText(fields, 'displayName').trim();
     const result = await bootstrapAdmin(
       deps.account,
       {
-        username: field(fields, 'username'),
-        password: field(fields, 'password'),
+        username: formText(fields, 'username'),
+        password: formText(fields, 'password'),
         ...(displayName ? { displayName } : {}),
       },
       'setup-link',
