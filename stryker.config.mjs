@@ -10,7 +10,11 @@ export default {
     // Only the in-process unit tests of core and auth, and no global setup that builds dist/.
     configFile: 'vitest.mutation.config.ts',
   },
-  mutate: ['src/core/**/*.ts', 'src/auth/**/*.ts', '!src/**/index.ts'],
+  mutate: [
+    'packages/cloakroom/src/core/**/*.ts',
+    'packages/cloakroom/src/auth/**/*.ts',
+    '!packages/cloakroom/src/**/index.ts',
+  ],
   // Each mutant runs only the tests that reached it: a mutant in cookie.ts does not pay for the
   // seconds of argon2 hashing in the throttling tests.
   coverageAnalysis: 'perTest',

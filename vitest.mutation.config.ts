@@ -1,6 +1,7 @@
 import { relative } from 'node:path';
 import { defineConfig } from 'vitest/config';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
+import { alias } from './vitest.config.js';
 
 /**
  * Quickest test files first. Vitest runs the slowest first (best for a parallel run), but Stryker
@@ -23,15 +24,16 @@ class QuickestFirst extends BaseSequencer {
 }
 
 /**
- * The tests `npm run mutation` (Stryker) runs against mutated `src/core` and `src/auth`: the unit
+ * The tests `npm run mutation` (Stryker) runs against mutated `packages/cloakroom/src/core` and `packages/cloakroom/src/auth`: the unit
  * tests of those directories and the memory store's conformance suite. They run on in-process
  * stores (memory, SQLite `:memory:`) and real crypto, and none of them starts `dist/`, so unlike
  * `vitest.config.ts` there is no global setup that builds it: a mutant is tested against the
  * sources Stryker instrumented, never against a build. One exception to "in-process":
  * test/auth/credential-races.test.ts also runs against the local Redis and PostgreSQL (it is the
- * only test of `src/auth/accounts`), so those must be up, as for `npm test`.
+ * only test of `packages/cloakroom/src/auth/accounts`), so those must be up, as for `npm test`.
  */
 export default defineConfig({
+  resolve: { alias },
   test: {
     include: ['test/core/**/*.test.ts', 'test/auth/**/*.test.ts', 'test/conformance/memory.test.ts'],
     // Real argon2id at OWASP parameters: a test that hashes a few dozen passwords takes seconds.

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { newCsrfSecret } from '../src/core/csrf.js';
-import { nodeCrypto } from '../src/core/node-crypto.js';
-import type { JsonValue, SessionRecord } from '../src/core/store.js';
+import { newCsrfSecret } from '../packages/cloakroom/src/core/csrf.js';
+import { nodeCrypto } from '../packages/cloakroom/src/core/node-crypto.js';
+import type { JsonValue, SessionRecord } from '../packages/cloakroom/src/core/store.js';
 
 /**
  * A session of some other (made-up) user, as the benches put tens of thousands of them in a

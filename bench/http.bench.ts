@@ -40,11 +40,11 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { createClient, type RedisClientType } from 'redis';
-import { loadConfig } from '../src/server/boot/config.js';
-import { databasePath } from '../src/server/boot/deps.js';
-import type { RedisClientLike } from '../src/stores/redis/client.js';
-import { createRedisStore } from '../src/stores/redis/index.js';
-import { createSqliteStore } from '../src/stores/sqlite/index.js';
+import type { RedisClientLike } from '../packages/cloakroom/src/stores/redis/client.js';
+import { createRedisStore } from '../packages/cloakroom/src/stores/redis/index.js';
+import { createSqliteStore } from '../packages/cloakroom/src/stores/sqlite/index.js';
+import { loadConfig } from '../packages/server/src/server/boot/config.js';
+import { databasePath } from '../packages/server/src/server/boot/deps.js';
 import { fillerSession } from './filler.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -659,7 +659,10 @@ const TARGETS: Target[] = [
     note: 'bare route = GET /healthz (registered before the session middleware; the server has no other bare route)',
     prepare: prefillCloakroom,
     start(port, dir) {
-      const [command, args] = pinned(SERVER_CPU, process.execPath, [join(ROOT, 'dist/cli/main.js'), 'serve']);
+      const [command, args] = pinned(SERVER_CPU, process.execPath, [
+        join(ROOT, 'packages/server/dist/cli/main.js'),
+        'serve',
+      ]);
       return startProcess(command, args, { ...process.env, ...cloakroomEnv(port, dir) });
     },
     async signIn(base) {
@@ -676,7 +679,10 @@ const TARGETS: Target[] = [
       'the same server with REDIS_URL set: sessions and sign-in counters in the private Redis (prefix ' +
       '`cloakroom:`), users in SQLite; bare route = GET /healthz',
     start(port, dir) {
-      const [command, args] = pinned(SERVER_CPU, process.execPath, [join(ROOT, 'dist/cli/main.js'), 'serve']);
+      const [command, args] = pinned(SERVER_CPU, process.execPath, [
+        join(ROOT, 'packages/server/dist/cli/main.js'),
+        'serve',
+      ]);
       return startProcess(command, args, {
         ...process.env,
         ...cloakroomEnv(port, dir),

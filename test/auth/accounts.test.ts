@@ -14,14 +14,17 @@ import {
   unlockUser,
   updateProfile,
   updateUser,
-} from '../../src/auth/accounts/index.js';
-import type { AccountEvent, AuditFields } from '../../src/auth/audit.js';
-import { signIn } from '../../src/auth/sign-in.js';
-import { createThrottle } from '../../src/auth/throttle.js';
-import { manualClock } from '../../src/core/clock.js';
-import type { Session } from '../../src/core/session.js';
-import { createSessions } from '../../src/core/sessions.js';
-import { createMemoryStore, createMemoryUserStore } from '../../src/stores/memory/index.js';
+} from '../../packages/cloakroom/src/auth/accounts/index.js';
+import type { AccountEvent, AuditFields } from '../../packages/cloakroom/src/auth/audit.js';
+import { signIn } from '../../packages/cloakroom/src/auth/sign-in.js';
+import { createThrottle } from '../../packages/cloakroom/src/auth/throttle.js';
+import { manualClock } from '../../packages/cloakroom/src/core/clock.js';
+import type { Session } from '../../packages/cloakroom/src/core/session.js';
+import { createSessions } from '../../packages/cloakroom/src/core/sessions.js';
+import {
+  createMemoryStore,
+  createMemoryUserStore,
+} from '../../packages/cloakroom/src/stores/memory/index.js';
 import { passwords } from '../support/auth.js';
 import { incoming, SECRET_A } from '../support/core.js';
 

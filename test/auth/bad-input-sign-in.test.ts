@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import type { SignInInput } from '../../src/auth/sign-in.js';
-import { signIn } from '../../src/auth/sign-in.js';
+import type { SignInInput } from '../../packages/cloakroom/src/auth/sign-in.js';
+import { signIn } from '../../packages/cloakroom/src/auth/sign-in.js';
 import { authHarness, passwords } from '../support/auth.js';
 import { incoming } from '../support/core.js';
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, test } from 'vitest';
-import { resolveAuth } from '../../src/adapters/shared/auth-state.js';
+import { resolveAuth } from '../../packages/cloakroom/src/adapters/shared/auth-state.js';
 import {
   type AccountDeps,
   changePassword,
@@ -10,19 +10,22 @@ import {
   revokeAllSessions,
   signOutOthers,
   unlockUser,
-} from '../../src/auth/accounts/index.js';
-import { signIn } from '../../src/auth/sign-in.js';
-import { createThrottle } from '../../src/auth/throttle.js';
-import type { CounterStore, UserStore } from '../../src/auth/types.js';
-import { systemClock } from '../../src/core/clock.js';
-import { StoreError } from '../../src/core/errors.js';
-import type { Session } from '../../src/core/session.js';
-import { createSessions, type Sessions } from '../../src/core/sessions.js';
-import type { SessionStore } from '../../src/core/store.js';
-import { createMemoryStore, createMemoryUserStore } from '../../src/stores/memory/index.js';
-import { createPostgresStore } from '../../src/stores/postgres/index.js';
-import { createRedisStore } from '../../src/stores/redis/index.js';
-import { createSqliteStore } from '../../src/stores/sqlite/index.js';
+} from '../../packages/cloakroom/src/auth/accounts/index.js';
+import { signIn } from '../../packages/cloakroom/src/auth/sign-in.js';
+import { createThrottle } from '../../packages/cloakroom/src/auth/throttle.js';
+import type { CounterStore, UserStore } from '../../packages/cloakroom/src/auth/types.js';
+import { systemClock } from '../../packages/cloakroom/src/core/clock.js';
+import { StoreError } from '../../packages/cloakroom/src/core/errors.js';
+import type { Session } from '../../packages/cloakroom/src/core/session.js';
+import { createSessions, type Sessions } from '../../packages/cloakroom/src/core/sessions.js';
+import type { SessionStore } from '../../packages/cloakroom/src/core/store.js';
+import {
+  createMemoryStore,
+  createMemoryUserStore,
+} from '../../packages/cloakroom/src/stores/memory/index.js';
+import { createPostgresStore } from '../../packages/cloakroom/src/stores/postgres/index.js';
+import { createRedisStore } from '../../packages/cloakroom/src/stores/redis/index.js';
+import { createSqliteStore } from '../../packages/cloakroom/src/stores/sqlite/index.js';
 import { passwords } from '../support/auth.js';
 import { cookiePair, incoming, SECRET_A } from '../support/core.js';
 import { deleteKeys, randomPrefix, requirePostgres, requireRedis } from '../support/services.js';

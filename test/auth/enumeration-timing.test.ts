@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import type { SignInResult } from '../../src/auth/sign-in.js';
+import type { SignInResult } from '../../packages/cloakroom/src/auth/sign-in.js';
 import { authHarness, median, passwords } from '../support/auth.js';
 
 const PASSWORD = 'correct horse battery staple';

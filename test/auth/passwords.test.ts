@@ -1,8 +1,9 @@
 import { type Algorithm, hash as argon2Hash } from '@node-rs/argon2';
 import { hash as bcryptHash } from '@node-rs/bcrypt';
 import { describe, expect, test } from 'vitest';
-import { createPasswordHasher, passwordPolicyError } from '../../src/auth/passwords.js';
-import { ConfigError } from '../../src/core/errors.js';
+import { passwordPolicyError } from '../../packages/cloakroom/src/auth/password-policy.js';
+import { createPasswordHasher } from '../../packages/cloakroom/src/auth/passwords.js';
+import { ConfigError } from '../../packages/cloakroom/src/core/errors.js';
 import { passwords } from '../support/auth.js';
 
 const PHC = /^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=1\$/;

@@ -1,9 +1,9 @@
 import { type Algorithm, hash as argon2Hash } from '@node-rs/argon2';
 import { hash as bcryptHash } from '@node-rs/bcrypt';
 import { afterEach, describe, expect, test } from 'vitest';
-import type { UserStore } from '../../src/auth/types.js';
-import { createMemoryUserStore } from '../../src/stores/memory/index.js';
-import { createSqliteStore } from '../../src/stores/sqlite/index.js';
+import type { UserStore } from '../../packages/cloakroom/src/auth/types.js';
+import { createMemoryUserStore } from '../../packages/cloakroom/src/stores/memory/index.js';
+import { createSqliteStore } from '../../packages/cloakroom/src/stores/sqlite/index.js';
 import { authHarness, passwords } from '../support/auth.js';
 
 const CURRENT = /^\$argon2id\$v=19\$m=19456,t=2,p=1\$/;

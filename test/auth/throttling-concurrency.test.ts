@@ -1,8 +1,8 @@
 import { describe, expect, test } from 'vitest';
-import { type Admission, type Admitted, createThrottle } from '../../src/auth/throttle.js';
-import type { CounterStore } from '../../src/auth/types.js';
-import { manualClock } from '../../src/core/clock.js';
-import { createMemoryStore } from '../../src/stores/memory/index.js';
+import { type Admission, type Admitted, createThrottle } from '../../packages/cloakroom/src/auth/throttle.js';
+import type { CounterStore } from '../../packages/cloakroom/src/auth/types.js';
+import { manualClock } from '../../packages/cloakroom/src/core/clock.js';
+import { createMemoryStore } from '../../packages/cloakroom/src/stores/memory/index.js';
 import { authHarness, passwords } from '../support/auth.js';
 
 const PASSWORD = 'correct horse battery staple';

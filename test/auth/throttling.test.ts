@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { throttleKeyOfIp } from '../../src/auth/ip.js';
-import type { SignInResult } from '../../src/auth/sign-in.js';
+import { throttleKeyOfIp } from '../../packages/cloakroom/src/auth/ip.js';
+import type { SignInResult } from '../../packages/cloakroom/src/auth/sign-in.js';
 import { type AuthHarness, authHarness, passwords } from '../support/auth.js';
 
 const PASSWORD = 'correct horse battery staple';

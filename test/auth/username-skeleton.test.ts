@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { normalizeUsername, usernameSkeleton } from '../../src/auth/usernames.js';
+import { normalizeUsername, usernameSkeleton } from '../../packages/cloakroom/src/auth/usernames.js';
 
 /** The skeleton of a raw username, through its canonical form, as account creation computes it. */
 function skeletonOf(raw: string): string {

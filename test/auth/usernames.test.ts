@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, test } from 'vitest';
-import type { UserStore } from '../../src/auth/types.js';
-import { MAX_USERNAME_LENGTH, normalizeUsername } from '../../src/auth/usernames.js';
-import { AccountError, createAccount } from '../../src/auth/users.js';
-import { createMemoryUserStore } from '../../src/stores/memory/index.js';
-import { createSqliteStore } from '../../src/stores/sqlite/index.js';
+import type { UserStore } from '../../packages/cloakroom/src/auth/types.js';
+import { MAX_USERNAME_LENGTH, normalizeUsername } from '../../packages/cloakroom/src/auth/usernames.js';
+import { AccountError, createAccount } from '../../packages/cloakroom/src/auth/users.js';
+import { createMemoryUserStore } from '../../packages/cloakroom/src/stores/memory/index.js';
+import { createSqliteStore } from '../../packages/cloakroom/src/stores/sqlite/index.js';
 import { authHarness, passwords } from '../support/auth.js';
 
 const PASSWORD = 'correct horse battery staple';

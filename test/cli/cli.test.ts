@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
-import { MIGRATIONS } from '../../src/stores/postgres/index.js';
+import { MIGRATIONS } from '../../packages/cloakroom/src/stores/postgres/index.js';
 import { linesOf, runCli } from '../support/cli-process.js';
 import { sessionCookieOf, TEST_SECRET } from '../support/server.js';
 import { requirePostgres } from '../support/services.js';
@@ -13,7 +13,7 @@ import { requirePostgres } from '../support/services.js';
 vi.setConfig({ testTimeout: 90_000, hookTimeout: 120_000 });
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const MAIN = join(ROOT, 'dist', 'cli', 'main.js');
+const MAIN = join(ROOT, 'packages', 'server', 'dist', 'cli', 'main.js');
 const PASSWORD = 'cli test password 1';
 const NEW_PASSWORD = 'cli test password 2';
 const ADMIN_PASSWORD = 'bootstrap admin password';

@@ -1,10 +1,13 @@
 import { describe, test } from 'vitest';
-import { createMemoryStore, createMemoryUserStore } from '../../src/stores/memory/index.js';
+import {
+  createMemoryStore,
+  createMemoryUserStore,
+} from '../../packages/cloakroom/src/stores/memory/index.js';
 import {
   counterStoreConformance,
   sessionStoreConformance,
   userStoreConformance,
-} from '../../src/testing/index.js';
+} from '../../packages/cloakroom/src/testing/index.js';
 
 const t = { describe, test };
 

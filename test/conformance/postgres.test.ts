@@ -1,11 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, test } from 'vitest';
-import { createPostgresStore, type PostgresStore } from '../../src/stores/postgres/index.js';
+import {
+  createPostgresStore,
+  type PostgresStore,
+} from '../../packages/cloakroom/src/stores/postgres/index.js';
 import {
   counterStoreConformance,
   sessionStoreConformance,
   userStoreConformance,
-} from '../../src/testing/index.js';
+} from '../../packages/cloakroom/src/testing/index.js';
 import { requirePostgres } from '../support/services.js';
 
 const t = { describe, test };

@@ -1,7 +1,14 @@
 import { createClient } from 'redis';
 import { afterAll, describe, test } from 'vitest';
-import { createRedisStore, type RedisClientLike, type RedisStore } from '../../src/stores/redis/index.js';
-import { counterStoreConformance, sessionStoreConformance } from '../../src/testing/index.js';
+import {
+  createRedisStore,
+  type RedisClientLike,
+  type RedisStore,
+} from '../../packages/cloakroom/src/stores/redis/index.js';
+import {
+  counterStoreConformance,
+  sessionStoreConformance,
+} from '../../packages/cloakroom/src/testing/index.js';
 import { deleteKeys, REDIS_URL, randomPrefix, requireRedis } from '../support/services.js';
 
 const t = { describe, test };

@@ -2,12 +2,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'vitest';
-import { createSqliteStore, type SqliteStore } from '../../src/stores/sqlite/index.js';
+import { createSqliteStore, type SqliteStore } from '../../packages/cloakroom/src/stores/sqlite/index.js';
 import {
   counterStoreConformance,
   sessionStoreConformance,
   userStoreConformance,
-} from '../../src/testing/index.js';
+} from '../../packages/cloakroom/src/testing/index.js';
 
 const t = { describe, test };
 

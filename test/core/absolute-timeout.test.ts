@@ -42,8 +42,8 @@ describe('absolute timeout', () => {
   });
 
   test('really waiting: a 2 s absolute timeout ends an active session', async () => {
-    const { createSessions } = await import('../../src/core/sessions.js');
-    const { createMemoryStore } = await import('../../src/stores/memory/index.js');
+    const { createSessions } = await import('../../packages/cloakroom/src/core/sessions.js');
+    const { createMemoryStore } = await import('../../packages/cloakroom/src/stores/memory/index.js');
     const { SECRET_A } = await import('../support/core.js');
     const sessions = createSessions({
       secrets: [SECRET_A],

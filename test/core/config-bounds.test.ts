@@ -1,12 +1,12 @@
 import { describe, expect, test } from 'vitest';
-import { parseDuration } from '../../src/core/duration.js';
-import { ConfigError } from '../../src/core/errors.js';
-import { createKeyring, MAX_SECRETS } from '../../src/core/keyring.js';
-import { nodeCrypto } from '../../src/core/node-crypto.js';
-import type { SessionsOptions } from '../../src/core/options.js';
-import { estimateEntropyBits, secretWeakness } from '../../src/core/secret-strength.js';
-import { createSessions } from '../../src/core/sessions.js';
-import { createMemoryStore } from '../../src/stores/memory/index.js';
+import { parseDuration } from '../../packages/cloakroom/src/core/duration.js';
+import { ConfigError } from '../../packages/cloakroom/src/core/errors.js';
+import { createKeyring, MAX_SECRETS } from '../../packages/cloakroom/src/core/keyring.js';
+import { nodeCrypto } from '../../packages/cloakroom/src/core/node-crypto.js';
+import type { SessionsOptions } from '../../packages/cloakroom/src/core/options.js';
+import { estimateEntropyBits, secretWeakness } from '../../packages/cloakroom/src/core/secret-strength.js';
+import { createSessions } from '../../packages/cloakroom/src/core/sessions.js';
+import { createMemoryStore } from '../../packages/cloakroom/src/stores/memory/index.js';
 import { SECRET_A } from '../support/core.js';
 
 /** The option a ConfigError names, or null when the options start. */

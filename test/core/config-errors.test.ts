@@ -1,8 +1,8 @@
 import { describe, expect, test } from 'vitest';
-import { ConfigError } from '../../src/core/errors.js';
-import type { SessionsOptions } from '../../src/core/options.js';
-import { createSessions } from '../../src/core/sessions.js';
-import { createMemoryStore } from '../../src/stores/memory/index.js';
+import { ConfigError } from '../../packages/cloakroom/src/core/errors.js';
+import type { SessionsOptions } from '../../packages/cloakroom/src/core/options.js';
+import { createSessions } from '../../packages/cloakroom/src/core/sessions.js';
+import { createMemoryStore } from '../../packages/cloakroom/src/stores/memory/index.js';
 import { coreHarness, incoming, SECRET_A, SECRET_B } from '../support/core.js';
 
 function attempt(options: Partial<SessionsOptions>): ConfigError {

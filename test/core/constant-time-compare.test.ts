@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { nodeCrypto } from '../../src/core/node-crypto.js';
-import { createVerifiedSignatures } from '../../src/core/verified-signatures.js';
+import { nodeCrypto } from '../../packages/cloakroom/src/core/node-crypto.js';
+import { createVerifiedSignatures } from '../../packages/cloakroom/src/core/verified-signatures.js';
 
 describe('constant-time comparisons answer false, never throw, and match only the exact value', () => {
   test('nodeCrypto.timingSafeEqual: different lengths are false, not a RangeError', () => {

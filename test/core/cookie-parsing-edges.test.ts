@@ -1,6 +1,11 @@
 import { describe, expect, test } from 'vitest';
-import { createCookiePolicy, findCookie, MAX_COOKIE_BYTES, serializeCookie } from '../../src/core/cookie.js';
-import { ConfigError } from '../../src/core/errors.js';
+import {
+  createCookiePolicy,
+  findCookie,
+  MAX_COOKIE_BYTES,
+  serializeCookie,
+} from '../../packages/cloakroom/src/core/cookie.js';
+import { ConfigError } from '../../packages/cloakroom/src/core/errors.js';
 
 describe('reading the Cookie header: exactly one cookie of exactly this name', () => {
   test('no header, an empty header, or no pair of that name is missing', () => {

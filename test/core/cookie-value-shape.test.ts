@@ -1,8 +1,8 @@
 import { describe, expect, test } from 'vitest';
-import { isBase64url } from '../../src/core/crypto.js';
-import type { Keyring } from '../../src/core/keyring.js';
-import { nodeCrypto } from '../../src/core/node-crypto.js';
-import { isPublicId, parseCookieValue, publicIdOf } from '../../src/core/token.js';
+import { isBase64url } from '../../packages/cloakroom/src/core/crypto.js';
+import type { Keyring } from '../../packages/cloakroom/src/core/keyring.js';
+import { nodeCrypto } from '../../packages/cloakroom/src/core/node-crypto.js';
+import { isPublicId, parseCookieValue, publicIdOf } from '../../packages/cloakroom/src/core/token.js';
 
 const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { ConfigError } from '../../src/core/errors.js';
-import { checkOrigin, normalizeTrustedOrigins, ownOrigin } from '../../src/core/origin.js';
+import { ConfigError } from '../../packages/cloakroom/src/core/errors.js';
+import { checkOrigin, normalizeTrustedOrigins, ownOrigin } from '../../packages/cloakroom/src/core/origin.js';
 import { coreHarness, incoming } from '../support/core.js';
 
 describe('CSRF origin gate: the edges', () => {

@@ -1,5 +1,10 @@
 import { describe, expect, test } from 'vitest';
-import { firstForwarded, fromWebRequest, isSafeMethod, lastForwarded } from '../../src/core/request.js';
+import {
+  firstForwarded,
+  fromWebRequest,
+  isSafeMethod,
+  lastForwarded,
+} from '../../packages/cloakroom/src/core/request.js';
 
 const forwarded = {
   'x-forwarded-proto': 'https, http',

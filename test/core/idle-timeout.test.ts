@@ -43,8 +43,8 @@ describe('idle timeout', () => {
   });
 
   test('really waiting: a 2 s idle timeout ends a session after 2 s of real time', async () => {
-    const { createSessions } = await import('../../src/core/sessions.js');
-    const { createMemoryStore } = await import('../../src/stores/memory/index.js');
+    const { createSessions } = await import('../../packages/cloakroom/src/core/sessions.js');
+    const { createMemoryStore } = await import('../../packages/cloakroom/src/stores/memory/index.js');
     const { SECRET_A } = await import('../support/core.js');
     const sessions = createSessions({
       secrets: [SECRET_A],

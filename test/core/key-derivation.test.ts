@@ -1,8 +1,8 @@
 import { createHash, createHmac } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
-import { createKeyring } from '../../src/core/keyring.js';
-import { nodeCrypto } from '../../src/core/node-crypto.js';
-import { parseCookieValue, signToken } from '../../src/core/token.js';
+import { createKeyring } from '../../packages/cloakroom/src/core/keyring.js';
+import { nodeCrypto } from '../../packages/cloakroom/src/core/node-crypto.js';
+import { parseCookieValue, signToken } from '../../packages/cloakroom/src/core/token.js';
 import { cookieValueOf, coreHarness, incoming, SECRET_A, SECRET_B } from '../support/core.js';
 
 /*

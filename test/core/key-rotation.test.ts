@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { createSessions } from '../../src/core/sessions.js';
+import { createSessions } from '../../packages/cloakroom/src/core/sessions.js';
 import { cookiePair, cookieValueOf, coreHarness, incoming, SECRET_A, SECRET_B } from '../support/core.js';
 
 describe('key rotation', () => {

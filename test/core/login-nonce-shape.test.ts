@@ -1,8 +1,8 @@
 import { describe, expect, test } from 'vitest';
-import type { Keyring } from '../../src/core/keyring.js';
-import { createLoginCsrf } from '../../src/core/login-csrf.js';
-import { resolveOptions } from '../../src/core/options.js';
-import { createMemoryStore } from '../../src/stores/memory/index.js';
+import type { Keyring } from '../../packages/cloakroom/src/core/keyring.js';
+import { createLoginCsrf } from '../../packages/cloakroom/src/core/login-csrf.js';
+import { resolveOptions } from '../../packages/cloakroom/src/core/options.js';
+import { createMemoryStore } from '../../packages/cloakroom/src/stores/memory/index.js';
 import { coreHarness, incoming, SECRET_A } from '../support/core.js';
 
 /** Login CSRF whose keyring takes every MAC: what is refused here is refused for its shape alone. */

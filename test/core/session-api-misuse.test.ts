@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { StoreError } from '../../src/core/errors.js';
+import { StoreError } from '../../packages/cloakroom/src/core/errors.js';
 import { cookiePair, coreHarness, incoming } from '../support/core.js';
 
 describe('misuse of the session API throws; it never yields a half-made session', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { manualClock } from '../../src/core/clock.js';
-import { createMemoryStore } from '../../src/stores/memory/index.js';
+import { manualClock } from '../../packages/cloakroom/src/core/clock.js';
+import { createMemoryStore } from '../../packages/cloakroom/src/stores/memory/index.js';
 import { cookiePair, coreHarness, incoming } from '../support/core.js';
 
 describe('sliding renewal write throttling', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
-import { StoreError, toStoreError } from '../../src/core/errors.js';
-import type { SessionRecord, SessionStore } from '../../src/core/store.js';
-import { createMemoryStore } from '../../src/stores/memory/index.js';
+import { StoreError, toStoreError } from '../../packages/cloakroom/src/core/errors.js';
+import type { SessionRecord, SessionStore } from '../../packages/cloakroom/src/core/store.js';
+import { createMemoryStore } from '../../packages/cloakroom/src/stores/memory/index.js';
 import { cookiePair, coreHarness, incoming } from '../support/core.js';
 
 /** A memory store whose methods can be made to fail on demand. */

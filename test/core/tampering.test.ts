@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
-import { createKeyring } from '../../src/core/keyring.js';
-import { nodeCrypto } from '../../src/core/node-crypto.js';
-import { signToken } from '../../src/core/token.js';
+import { createKeyring } from '../../packages/cloakroom/src/core/keyring.js';
+import { nodeCrypto } from '../../packages/cloakroom/src/core/node-crypto.js';
+import { signToken } from '../../packages/cloakroom/src/core/token.js';
 import { cookieValueOf, coreHarness, flip, incoming, SECRET_A } from '../support/core.js';
 
 describe('tampered and forged cookies', () => {

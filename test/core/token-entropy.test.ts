@@ -4,7 +4,7 @@ import { cookieValueOf, coreHarness, incoming } from '../support/core.js';
 describe('token entropy', () => {
   test('10,000 sign-ins give 10,000 distinct 256-bit tokens with no visible bias', async () => {
     const { sessions } = coreHarness({
-      store: (await import('../../src/stores/memory/index.js')).createMemoryStore({
+      store: (await import('../../packages/cloakroom/src/stores/memory/index.js')).createMemoryStore({
         maxSessions: 20_000,
         sweepIntervalMs: 0,
       }),
@@ -30,7 +30,7 @@ describe('token entropy', () => {
 
 describe('pooled random bytes (nodeCrypto.randomBytes)', () => {
   test('bytes already handed out never change when the pool refills, and no two reads overlap', async () => {
-    const { nodeCrypto } = await import('../../src/core/node-crypto.js');
+    const { nodeCrypto } = await import('../../packages/cloakroom/src/core/node-crypto.js');
     const first = nodeCrypto.randomBytes(32);
     const copy = Uint8Array.from(first);
     // 4 KiB pool, 32-byte reads: 1,000 reads cross many refills.
@@ -45,7 +45,7 @@ describe('pooled random bytes (nodeCrypto.randomBytes)', () => {
   });
 
   test('odd and large sizes come out at the asked length, uniformly distributed', async () => {
-    const { nodeCrypto } = await import('../../src/core/node-crypto.js');
+    const { nodeCrypto } = await import('../../packages/cloakroom/src/core/node-crypto.js');
     for (const length of [0, 1, 7, 255, 256, 257, 4096, 10_000]) {
       expect(nodeCrypto.randomBytes(length).length).toBe(length);
     }

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { createSessions } from '../../src/core/sessions.js';
-import { createVerifiedSignatures } from '../../src/core/verified-signatures.js';
+import { createSessions } from '../../packages/cloakroom/src/core/sessions.js';
+import { createVerifiedSignatures } from '../../packages/cloakroom/src/core/verified-signatures.js';
 import {
   cookiePair,
   cookieValueOf,

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Browser, BrowserContext, Page, Response } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { User } from '../../src/auth/users.js';
+import type { User } from '../../packages/cloakroom/src/auth/users.js';
 import {
   createUser,
   E2E_TIMEOUT_MS,

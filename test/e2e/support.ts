@@ -11,11 +11,11 @@ import {
   type Page,
   type Response,
 } from 'playwright-core';
-import { createAccount, type User } from '../../src/auth/users.js';
-import { type Env, loadConfig } from '../../src/server/boot/config.js';
-import { startServer } from '../../src/server/boot/serve.js';
-import type { ServerDeps } from '../../src/server/http/context.js';
-import { createLogger } from '../../src/server/http/logger.js';
+import { createAccount, type User } from '../../packages/cloakroom/src/auth/users.js';
+import { type Env, loadConfig } from '../../packages/server/src/server/boot/config.js';
+import { startServer } from '../../packages/server/src/server/boot/serve.js';
+import type { ServerDeps } from '../../packages/server/src/server/http/context.js';
+import { createLogger } from '../../packages/server/src/server/http/logger.js';
 
 /** Debian's Chromium; the e2e suite fails (never skips) without it. */
 export const CHROMIUM = '/usr/bin/chromium';

@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { ConfigError } from '../../src/core/errors.js';
-import { type Env, loadConfig } from '../../src/server/boot/config.js';
+import { ConfigError } from '../../packages/cloakroom/src/core/errors.js';
+import { type Env, loadConfig } from '../../packages/server/src/server/boot/config.js';
 import { TEST_SECRET } from '../support/server.js';
 
 const SECOND_SECRET = 'gb0LG04N38lsnux9tQo04dq3Y8r207SKLcsPDmlsxQU';

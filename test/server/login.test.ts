@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { manualClock } from '../../src/core/clock.js';
+import { manualClock } from '../../packages/cloakroom/src/core/clock.js';
 import { jsonOf, PASSWORD, type ServerHarness, sessionCookieOf, startHarness } from '../support/server.js';
 
 let h: ServerHarness;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { safeNext } from '../../src/server/web/helpers.js';
+import { safeNext } from '../../packages/server/src/server/web/helpers.js';
 import { PASSWORD, type ServerHarness, startHarness } from '../support/server.js';
 
 /**

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
-import type { UserRecord } from '../../src/auth/types.js';
+import type { UserRecord } from '../../packages/cloakroom/src/auth/types.js';
 import { type CliRun, linesOf, runCli } from '../support/cli-process.js';
 import {
   CookieJar,

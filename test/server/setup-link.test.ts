@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from 'vitest';
-import { manualClock } from '../../src/core/clock.js';
-import { SETUP_TTL_MS } from '../../src/server/boot/setup-token.js';
+import { manualClock } from '../../packages/cloakroom/src/core/clock.js';
+import { SETUP_TTL_MS } from '../../packages/server/src/server/boot/setup-token.js';
 import { BACKENDS, startHarnessOn } from '../support/backends.js';
 import { CookieJar, type ServerHarness, sessionCookieOf, startHarness } from '../support/server.js';
 

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from 'vitest';
-import { type ManualClock, manualClock } from '../../src/core/clock.js';
+import { type ManualClock, manualClock } from '../../packages/cloakroom/src/core/clock.js';
 import { jsonOf, type ServerHarness, startHarness } from '../support/server.js';
 
 const MIN = 60_000;

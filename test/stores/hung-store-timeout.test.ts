@@ -1,10 +1,10 @@
 import pg from 'pg';
 import { createClient } from 'redis';
 import { afterAll, describe, expect, test } from 'vitest';
-import { StoreError } from '../../src/core/errors.js';
-import { createPostgresStore } from '../../src/stores/postgres/index.js';
-import type { RedisClientLike } from '../../src/stores/redis/client.js';
-import { createRedisStore } from '../../src/stores/redis/index.js';
+import { StoreError } from '../../packages/cloakroom/src/core/errors.js';
+import { createPostgresStore } from '../../packages/cloakroom/src/stores/postgres/index.js';
+import type { RedisClientLike } from '../../packages/cloakroom/src/stores/redis/client.js';
+import { createRedisStore } from '../../packages/cloakroom/src/stores/redis/index.js';
 import { type PostgresServer, startPostgresServer } from '../support/postgres-server.js';
 import { freePort, type RedisProcess, startRedisServer } from '../support/services.js';
 

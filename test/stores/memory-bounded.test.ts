@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, test, vi } from 'vitest';
-import { manualClock } from '../../src/core/clock.js';
-import { ConfigError } from '../../src/core/errors.js';
-import type { SessionRecord } from '../../src/core/store.js';
-import { createMemoryStore } from '../../src/stores/memory/index.js';
-import { sessionRecord } from '../../src/testing/session-fixtures.js';
+import { manualClock } from '../../packages/cloakroom/src/core/clock.js';
+import { ConfigError } from '../../packages/cloakroom/src/core/errors.js';
+import type { SessionRecord } from '../../packages/cloakroom/src/core/store.js';
+import { createMemoryStore } from '../../packages/cloakroom/src/stores/memory/index.js';
+import { sessionRecord } from '../../packages/cloakroom/src/testing/session-fixtures.js';
 
 const MINUTE = 60_000;
 

@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, expect, test } from 'vitest';
-import { createPostgresStore, type PostgresStore } from '../../src/stores/postgres/index.js';
-import { NOW, newUser, unlockedHolders } from '../../src/testing/user-fixtures.js';
+import {
+  createPostgresStore,
+  type PostgresStore,
+} from '../../packages/cloakroom/src/stores/postgres/index.js';
+import { NOW, newUser, unlockedHolders } from '../../packages/cloakroom/src/testing/user-fixtures.js';
 import { requirePostgres } from '../support/services.js';
 
 const database = await requirePostgres();

@@ -1,10 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, describe, expect, test } from 'vitest';
-import { manualClock } from '../../src/core/clock.js';
-import { ConfigError, StoreError } from '../../src/core/errors.js';
-import { createPostgresStore, MIGRATIONS, migrate } from '../../src/stores/postgres/index.js';
-import { HOUR, MINUTE, sessionRecord } from '../../src/testing/session-fixtures.js';
+import { manualClock } from '../../packages/cloakroom/src/core/clock.js';
+import { ConfigError, StoreError } from '../../packages/cloakroom/src/core/errors.js';
+import {
+  createPostgresStore,
+  MIGRATIONS,
+  migrate,
+} from '../../packages/cloakroom/src/stores/postgres/index.js';
+import { HOUR, MINUTE, sessionRecord } from '../../packages/cloakroom/src/testing/session-fixtures.js';
 import { freePort, requirePostgres } from '../support/services.js';
 
 const database = await requirePostgres();

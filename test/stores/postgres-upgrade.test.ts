@@ -1,11 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, describe, expect, test } from 'vitest';
-import { usernameSkeleton } from '../../src/auth/usernames.js';
-import { transaction } from '../../src/stores/postgres/client.js';
-import { createPostgresStore, MIGRATIONS, type PostgresStore } from '../../src/stores/postgres/index.js';
-import { tablesIn } from '../../src/stores/postgres/tables.js';
-import { backfillUsernameKeys } from '../../src/stores/postgres/username-keys.js';
-import { newUser } from '../../src/testing/user-fixtures.js';
+import { usernameSkeleton } from '../../packages/cloakroom/src/auth/usernames.js';
+import { transaction } from '../../packages/cloakroom/src/stores/postgres/client.js';
+import {
+  createPostgresStore,
+  MIGRATIONS,
+  type PostgresStore,
+} from '../../packages/cloakroom/src/stores/postgres/index.js';
+import { tablesIn } from '../../packages/cloakroom/src/stores/postgres/tables.js';
+import { backfillUsernameKeys } from '../../packages/cloakroom/src/stores/postgres/username-keys.js';
+import { newUser } from '../../packages/cloakroom/src/testing/user-fixtures.js';
 import { requirePostgres } from '../support/services.js';
 
 // A schema as the first version left it: credential epochs and username keys came with

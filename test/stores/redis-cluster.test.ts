@@ -3,9 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCluster } from 'redis';
 import { afterAll, describe, expect, test } from 'vitest';
-import { createRedisStore } from '../../src/stores/redis/index.js';
-import { counterStoreConformance, sessionStoreConformance } from '../../src/testing/index.js';
-import { sessionRecord } from '../../src/testing/session-fixtures.js';
+import { createRedisStore } from '../../packages/cloakroom/src/stores/redis/index.js';
+import {
+  counterStoreConformance,
+  sessionStoreConformance,
+} from '../../packages/cloakroom/src/testing/index.js';
+import { sessionRecord } from '../../packages/cloakroom/src/testing/session-fixtures.js';
 import {
   freePort,
   type RedisProcess,

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, expect, test } from 'vitest';
-import { createRedisStore } from '../../src/stores/redis/index.js';
-import { HOUR, MINUTE } from '../../src/testing/session-fixtures.js';
+import { createRedisStore } from '../../packages/cloakroom/src/stores/redis/index.js';
+import { HOUR, MINUTE } from '../../packages/cloakroom/src/testing/session-fixtures.js';
 import { deleteKeys, randomPrefix, requireRedis } from '../support/services.js';
 
 const client = await requireRedis();

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { createClient, type RedisClientOptions, type RedisClientType } from 'redis';
 import { afterAll, afterEach, describe, expect, test } from 'vitest';
-import { manualClock } from '../../src/core/clock.js';
-import { StoreError } from '../../src/core/errors.js';
-import type { SessionRecord } from '../../src/core/store.js';
-import { createRedisStore, type RedisStore } from '../../src/stores/redis/index.js';
-import { HOUR, MINUTE, sessionRecord } from '../../src/testing/session-fixtures.js';
+import { manualClock } from '../../packages/cloakroom/src/core/clock.js';
+import { StoreError } from '../../packages/cloakroom/src/core/errors.js';
+import type { SessionRecord } from '../../packages/cloakroom/src/core/store.js';
+import { createRedisStore, type RedisStore } from '../../packages/cloakroom/src/stores/redis/index.js';
+import { HOUR, MINUTE, sessionRecord } from '../../packages/cloakroom/src/testing/session-fixtures.js';
 import {
   deleteKeys,
   freePort,

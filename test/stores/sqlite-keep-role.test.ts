@@ -4,8 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, test } from 'vitest';
-import { createSqliteStore, type SqliteStore } from '../../src/stores/sqlite/index.js';
-import { NOW, newUser, unlockedHolders } from '../../src/testing/user-fixtures.js';
+import { createSqliteStore, type SqliteStore } from '../../packages/cloakroom/src/stores/sqlite/index.js';
+import { NOW, newUser, unlockedHolders } from '../../packages/cloakroom/src/testing/user-fixtures.js';
 
 let dir: string;
 let store: SqliteStore;

@@ -5,10 +5,15 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
-import { manualClock } from '../../src/core/clock.js';
-import { ConfigError, StoreError } from '../../src/core/errors.js';
-import { createSqliteStore, MIGRATIONS, migrate, type SqliteStore } from '../../src/stores/sqlite/index.js';
-import { sessionRecord } from '../../src/testing/session-fixtures.js';
+import { manualClock } from '../../packages/cloakroom/src/core/clock.js';
+import { ConfigError, StoreError } from '../../packages/cloakroom/src/core/errors.js';
+import {
+  createSqliteStore,
+  MIGRATIONS,
+  migrate,
+  type SqliteStore,
+} from '../../packages/cloakroom/src/stores/sqlite/index.js';
+import { sessionRecord } from '../../packages/cloakroom/src/testing/session-fixtures.js';
 
 const MINUTE = 60_000;
 let dir: string;

@@ -3,10 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { usernameSkeleton } from '../../src/auth/usernames.js';
-import { createSqliteStore, MIGRATIONS, type SqliteStore } from '../../src/stores/sqlite/index.js';
-import { backfillUsernameKeys } from '../../src/stores/sqlite/username-keys.js';
-import { newUser } from '../../src/testing/user-fixtures.js';
+import { usernameSkeleton } from '../../packages/cloakroom/src/auth/usernames.js';
+import {
+  createSqliteStore,
+  MIGRATIONS,
+  type SqliteStore,
+} from '../../packages/cloakroom/src/stores/sqlite/index.js';
+import { backfillUsernameKeys } from '../../packages/cloakroom/src/stores/sqlite/username-keys.js';
+import { newUser } from '../../packages/cloakroom/src/testing/user-fixtures.js';
 
 // A database as the first schema version left it: credential epochs and username keys came
 // with version 2. Its rows are written by hand, with the columns that version had.

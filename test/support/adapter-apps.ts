@@ -3,7 +3,7 @@ import express5 from 'express';
 import express4 from 'express4';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Hono } from 'hono';
-import { createExpressAuth } from '../../src/adapters/express/index.js';
+import { createExpressAuth } from '../../packages/cloakroom/src/adapters/express/index.js';
 import {
   adopt,
   cloakroomPlugin,
@@ -15,9 +15,9 @@ import {
   requireRole,
   requireUser,
   rotate,
-} from '../../src/adapters/fastify/index.js';
-import { type CloakroomEnv, createHonoAuth } from '../../src/adapters/hono/index.js';
-import { createNodeAuth } from '../../src/adapters/node/index.js';
+} from '../../packages/cloakroom/src/adapters/fastify/index.js';
+import { type CloakroomEnv, createHonoAuth } from '../../packages/cloakroom/src/adapters/hono/index.js';
+import { createNodeAuth } from '../../packages/cloakroom/src/adapters/node/index.js';
 import {
   type AdapterFactory,
   type App,

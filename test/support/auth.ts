@@ -1,11 +1,19 @@
-import { createPasswordHasher, type PasswordHasher } from '../../src/auth/passwords.js';
-import { type SignInDeps, type SignInResult, signIn } from '../../src/auth/sign-in.js';
-import { createThrottle, type Throttle, type ThrottleOptions } from '../../src/auth/throttle.js';
-import type { UserRecord, UserStore } from '../../src/auth/types.js';
-import { usernameSkeleton } from '../../src/auth/usernames.js';
-import { type ManualClock, manualClock } from '../../src/core/clock.js';
-import { createSessions, type Sessions } from '../../src/core/sessions.js';
-import { createMemoryStore, createMemoryUserStore, type MemoryStore } from '../../src/stores/memory/index.js';
+import { createPasswordHasher, type PasswordHasher } from '../../packages/cloakroom/src/auth/passwords.js';
+import { type SignInDeps, type SignInResult, signIn } from '../../packages/cloakroom/src/auth/sign-in.js';
+import {
+  createThrottle,
+  type Throttle,
+  type ThrottleOptions,
+} from '../../packages/cloakroom/src/auth/throttle.js';
+import type { UserRecord, UserStore } from '../../packages/cloakroom/src/auth/types.js';
+import { usernameSkeleton } from '../../packages/cloakroom/src/auth/usernames.js';
+import { type ManualClock, manualClock } from '../../packages/cloakroom/src/core/clock.js';
+import { createSessions, type Sessions } from '../../packages/cloakroom/src/core/sessions.js';
+import {
+  createMemoryStore,
+  createMemoryUserStore,
+  type MemoryStore,
+} from '../../packages/cloakroom/src/stores/memory/index.js';
 import { incoming, SECRET_A } from './core.js';
 
 /**

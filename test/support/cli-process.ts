@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 /** The built CLI (dist/ is built by the global setup). */
-export const CLI_MAIN = join(ROOT, 'dist', 'cli', 'main.js');
+export const CLI_MAIN = join(ROOT, 'packages', 'server', 'dist', 'cli', 'main.js');
 
 /** How a CLI process ended, and what it printed. */
 export interface CliRun {

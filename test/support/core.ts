@@ -1,9 +1,9 @@
-import { type ManualClock, manualClock } from '../../src/core/clock.js';
-import type { SessionsOptions } from '../../src/core/options.js';
-import type { IncomingRequest } from '../../src/core/request.js';
-import { createSessions, type Sessions } from '../../src/core/sessions.js';
-import type { SessionStore } from '../../src/core/store.js';
-import { createMemoryStore } from '../../src/stores/memory/index.js';
+import { type ManualClock, manualClock } from '../../packages/cloakroom/src/core/clock.js';
+import type { SessionsOptions } from '../../packages/cloakroom/src/core/options.js';
+import type { IncomingRequest } from '../../packages/cloakroom/src/core/request.js';
+import { createSessions, type Sessions } from '../../packages/cloakroom/src/core/sessions.js';
+import type { SessionStore } from '../../packages/cloakroom/src/core/store.js';
+import { createMemoryStore } from '../../packages/cloakroom/src/stores/memory/index.js';
 
 /** Test-only keyring secrets (32 random bytes each, base64url). */
 export const SECRET_A = 'boA_CQm16knetkzxYhwKVUhox2CVSPO3U1n6uO8wtYI';

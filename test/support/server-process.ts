@@ -19,7 +19,7 @@ export const SERVER_SECRET = 'Qm9x7c2JrZ0d1bWRpY3RhdGVzLXJhbmRvbS1zZWNyZXQ';
 
 /** Starts `node dist/cli/main.js serve` on a free port and waits for its `listening` line. */
 export async function startServerProcess(env: Record<string, string> = {}): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['dist/cli/main.js', 'serve'], {
+  const child = spawn(process.execPath, ['packages/server/dist/cli/main.js', 'serve'], {
     env: {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '/tmp',

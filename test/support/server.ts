@@ -1,13 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createAccount, type User } from '../../src/auth/users.js';
-import type { Clock } from '../../src/core/clock.js';
-import type { IncomingRequest } from '../../src/core/request.js';
-import { type Env, loadConfig } from '../../src/server/boot/config.js';
-import { startServer } from '../../src/server/boot/serve.js';
-import type { ServerDeps } from '../../src/server/http/context.js';
-import { createLogger } from '../../src/server/http/logger.js';
+import { createAccount, type User } from '../../packages/cloakroom/src/auth/users.js';
+import type { Clock } from '../../packages/cloakroom/src/core/clock.js';
+import type { IncomingRequest } from '../../packages/cloakroom/src/core/request.js';
+import { type Env, loadConfig } from '../../packages/server/src/server/boot/config.js';
+import { startServer } from '../../packages/server/src/server/boot/serve.js';
+import type { ServerDeps } from '../../packages/server/src/server/http/context.js';
+import { createLogger } from '../../packages/server/src/server/http/logger.js';
 
 /** A fixed, strong test keyring secret (32 random bytes, base64url). Never used outside tests. */
 export const TEST_SECRET = 'rz_ci1gnceZ8VxeMg0lWyLS9PEOrT-Mqm8WwToHN844';

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { submittedToken } from '../../../src/adapters/shared/csrf-token.js';
+import { submittedToken } from '../../../packages/cloakroom/src/adapters/shared/csrf-token.js';
 
 const form = { 'content-type': 'application/x-www-form-urlencoded' };
 const headers = (h: Record<string, string>) => new Headers(h);

@@ -1,5 +1,8 @@
 import { describe, expect, test } from 'vitest';
-import { loginCsrfRefusal, needsLoginToken } from '../../../src/adapters/shared/login-csrf.js';
+import {
+  loginCsrfRefusal,
+  needsLoginToken,
+} from '../../../packages/cloakroom/src/adapters/shared/login-csrf.js';
 import { cookiePair, coreHarness, incoming } from '../../support/core.js';
 
 describe('which sign-in bodies need the login token', () => {

@@ -1,5 +1,8 @@
 import { describe, expect, test } from 'vitest';
-import { appendSetCookie, mergeSetCookie } from '../../../src/adapters/shared/set-cookie.js';
+import {
+  appendSetCookie,
+  mergeSetCookie,
+} from '../../../packages/cloakroom/src/adapters/shared/set-cookie.js';
 
 describe('Set-Cookie merging: the last value per cookie name wins', () => {
   test('an earlier value of the same name is dropped, other cookies stay in order', () => {

@@ -1,9 +1,12 @@
 import { Hono } from 'hono';
 import { describe, expect, test } from 'vitest';
-import { type CloakroomEnv, createHonoAuth } from '../../../src/adapters/hono/index.js';
-import { withEpoch } from '../../../src/adapters/shared/auth-state.js';
-import { createSessions } from '../../../src/core/sessions.js';
-import { createMemoryStore, createMemoryUserStore } from '../../../src/stores/memory/index.js';
+import { type CloakroomEnv, createHonoAuth } from '../../../packages/cloakroom/src/adapters/hono/index.js';
+import { withEpoch } from '../../../packages/cloakroom/src/adapters/shared/auth-state.js';
+import { createSessions } from '../../../packages/cloakroom/src/core/sessions.js';
+import {
+  createMemoryStore,
+  createMemoryUserStore,
+} from '../../../packages/cloakroom/src/stores/memory/index.js';
 import { SECRET_A } from '../../support/core.js';
 
 /**

@@ -1,0 +1,39 @@
+export { type Clock, type ManualClock, manualClock, systemClock } from './clock.js';
+export {
+  type CookieOptions,
+  type CookiePolicy,
+  type CookieVariant,
+  createCookiePolicy,
+  MAX_COOKIE_BYTES,
+  MAX_COOKIE_NAME_LENGTH,
+  type SameSite,
+  serializeCookie,
+} from './cookie.js';
+export type { SessionCrypto } from './crypto.js';
+export { type Duration, parseDuration } from './duration.js';
+export { ConfigError, StoreError, toStoreError } from './errors.js';
+export { createKeyring, type Keyring, MAX_SECRETS } from './keyring.js';
+export type { LoginCsrf } from './login-csrf.js';
+export { nodeCrypto } from './node-crypto.js';
+export type { SessionsOptions } from './options.js';
+export { checkOrigin, normalizeTrustedOrigins, type OriginRefusal, ownOrigin } from './origin.js';
+export {
+  type FromWebRequestOptions,
+  fromWebRequest,
+  type HeaderSource,
+  type IncomingRequest,
+  isSafeMethod,
+} from './request.js';
+export { MIN_SECRET_BYTES, secretWeakness } from './secret-strength.js';
+export type { NoSessionReason, Session, SessionInfo } from './session.js';
+export {
+  type CreateOptions,
+  type CsrfRefusal,
+  createSessions,
+  type Issued,
+  type RotateOptions,
+  type Sessions,
+  type Validation,
+} from './sessions.js';
+export type { DataChange, JsonValue, SessionRecord, SessionStore } from './store.js';
+export { isPublicId } from './token.js';

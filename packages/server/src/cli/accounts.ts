@@ -1,0 +1,50 @@
+import { randomBytes } from 'node:crypto';
+import type { AccountDeps, AccountFailure } from 'cloakroom';
+import { createSessions, createThrottle, systemClock } from 'cloakroom';
+import { createPasswordHasher } from 'cloakroom/passwords';
+import { pino } from 'pino';
+import type { ServerConfig } from '../server/boot/config.js';
+import type { OpenStores } from '../server/boot/stores.js';
+import { audit, createLogger } from '../server/http/logger.js';
+import { CliError } from './io.js';
+
+/** Who the audit events name as having made a change from the terminal. */
+export const BY = 'cli';
+
+/**
+ * The account actions' dependencies for one command. Audit events go to stderr as the same JSON
+ * lines the server writes (`"event":"user.locked"`, …, `"by":"cli"`), so a change made from the
+ * terminal leaves a trace in whatever collects the process's logs; results go to stdout.
+ */
+export function cliAccounts(config: ServerConfig, store: OpenStores): AccountDeps {
+  const logger = createLogger(config.logLevel, pino.destination({ fd: 2, sync: true }));
+  const sessions = createSessions({
+    // The CLI never signs or reads a cookie (it lists and ends sessions by user), so without
+    // configured secrets a throwaway one serves.
+    secrets: config.secrets.length > 0 ? config.secrets : [randomBytes(32).toString('base64url')],
+    store: store.sessions,
+    clock: systemClock,
+  });
+  return {
+    users: store.users,
+    sessions,
+    passwords: createPasswordHasher(),
+    throttle: createThrottle({
+      counters: store.counters,
+      account: { failures: config.throttleAccount.failures, window: config.throttleAccount.windowMs / 1000 },
+      ip: { failures: config.throttleIp.failures, window: config.throttleIp.windowMs / 1000 },
+    }),
+    clock: systemClock,
+    audit: (event, fields) => audit(logger, event, fields),
+  };
+}
+
+/**
+ * An account action's success, or its refusal as the CLI's one-line error, after `context`
+ * (`refusing to lock alice`) when given.
+ */
+export function done<T extends { ok: true }>(result: T | AccountFailure, context?: string): T {
+  if (result.ok) return result;
+  const reason = result.message.replace(/\.$/, '');
+  throw new CliError(context ? `${context}: ${reason.charAt(0).toLowerCase()}${reason.slice(1)}` : reason);
+}

@@ -1,0 +1,108 @@
+import type { Session } from 'cloakroom';
+import { type Clock, createSessions, createThrottle, systemClock } from 'cloakroom';
+import { createHonoAuth } from 'cloakroom/hono';
+import { createPasswordHasher } from 'cloakroom/passwords';
+import type { Logger } from 'pino';
+import type { ServerDeps } from '../http/context.js';
+import { errorResponse } from '../http/errors.js';
+import { audit } from '../http/logger.js';
+import { createMetrics } from '../http/metrics.js';
+import { isApiPath, pageError, pageRefusal } from '../web/refusals.js';
+import type { ServerConfig } from './config.js';
+import { openStores } from './stores.js';
+
+export { databasePath } from './stores.js';
+
+/** Opens the stores the configuration names and wires the core, auth and adapter. */
+export async function createDeps(
+  config: ServerConfig,
+  logger: Logger,
+  clock: Clock = systemClock,
+): Promise<ServerDeps> {
+  const store = await openStores(config, logger, clock);
+  const metrics = createMetrics();
+  const sessions = createSessions({
+    secrets: config.secrets,
+    store: store.sessions,
+    clock,
+    idleTimeout: config.idleTimeoutMs / 1000,
+    absoluteTimeout: config.absoluteTimeoutMs / 1000,
+    rememberTimeout: config.rememberTimeoutMs / 1000,
+    rememberIdleTimeout: config.rememberIdleTimeoutMs / 1000,
+    touchInterval: config.touchIntervalMs / 1000,
+    cookie: { secure: config.cookieSecure, sameSite: config.cookieSameSite },
+    trustedOrigins: config.trustedOrigins,
+  });
+  const auth = createHonoAuth({
+    sessions,
+    users: store.users,
+    trustProxy: config.trustProxy,
+    // Every answer of the server is already no-store (security-headers.ts).
+    noStore: false,
+    onUnavailable: (c, error) => {
+      metrics.storeErrors.inc();
+      audit(logger, 'store.unavailable', { route: c.req.path, cause: error.message });
+      if (!isApiPath(c.req.path)) {
+        return pageError(
+          c,
+          503,
+          'Briefly unavailable',
+          'The service cannot reach its store. Please try again in a moment.',
+        );
+      }
+      return errorResponse(c, 'unavailable', 'A store is unavailable; try again shortly.');
+    },
+    onRefused: (c, refusal) => {
+      const session = c.get('session' as never) as Session | null | undefined;
+      if (refusal.error === 'csrf') {
+        metrics.csrfRefusals.inc({ reason: refusal.reason });
+        // Whose session the forged request rode on (public id: never a credential).
+        audit(logger, 'csrf.refused', {
+          route: c.req.path,
+          reason: refusal.reason,
+          ...(session ? { userId: session.userId, session: session.id } : {}),
+        });
+      }
+      if (!isApiPath(c.req.path)) {
+        return pageRefusal(c, refusal, session ? sessions.csrfToken(session) : undefined);
+      }
+      const message =
+        refusal.error === 'unauthenticated'
+          ? 'Sign in first.'
+          : refusal.error === 'forbidden'
+            ? 'You do not have the role this needs.'
+            : 'This request failed the cross-site request forgery check.';
+      return errorResponse(c, refusal.error, message);
+    },
+  });
+  const passwords = createPasswordHasher();
+  const throttle = createThrottle({
+    counters: store.counters,
+    clock,
+    account: { failures: config.throttleAccount.failures, window: config.throttleAccount.windowMs / 1000 },
+    ip: { failures: config.throttleIp.failures, window: config.throttleIp.windowMs / 1000 },
+  });
+  return {
+    config,
+    sessions,
+    users: store.users,
+    counters: store.counters,
+    passwords,
+    throttle,
+    account: {
+      users: store.users,
+      sessions,
+      passwords,
+      throttle,
+      clock,
+      audit: (event, fields) => audit(logger, event, fields),
+    },
+    auth,
+    logger,
+    metrics,
+    clock,
+    storeDescription: store.description,
+    ping: () => store.ping(),
+    close: () => store.close(),
+  };
+}

@@ -1,0 +1,142 @@
+import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Clock, CounterStore, SessionStore, UserStore } from 'cloakroom';
+import { within } from 'cloakroom';
+import { createPostgresStore, migrate } from 'cloakroom/postgres';
+import { createRedisStore } from 'cloakroom/redis';
+import { createSqliteStore } from 'cloakroom/sqlite';
+import type { Logger } from 'pino';
+import type { ServerConfig } from './config.js';
+import { createMigrationPool, createPgPool, createRedisConnection } from './store-clients.js';
+
+/** The stores the configuration names, opened and ready. */
+export interface OpenStores {
+  sessions: SessionStore;
+  users: UserStore;
+  counters: CounterStore;
+  /** e.g. `sessions=redis users=postgres` for the start-up line. */
+  description: string;
+  /** Resolves when every backend answers (readiness). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The SQLite file inside the data dir. */
+export function databasePath(config: ServerConfig): string {
+  return join(config.dataDir, 'cloakroom.db');
+}
+
+/**
+ * Picks the stores from the environment (docs/configuration.md): `REDIS_URL` → sessions and throttle
+ * counters in Redis; `DATABASE_URL` → users (and sessions, without Redis) in PostgreSQL;
+ * otherwise everything in the embedded SQLite file.
+ *
+ * Every call to Redis or PostgreSQL answers within `CLOAKROOM_STORE_TIMEOUT` (the stores'
+ * `timeout` option, stores/deadline.ts, and the driver options in store-clients.ts): a store that hangs becomes `StoreError` → 503, like
+ * one that is down. SQLite needs no deadline: its calls run synchronously, and a write waits for
+ * another process's lock at most `busyTimeoutMs`.
+ */
+export async function openStores(config: ServerConfig, logger: Logger, clock: Clock): Promise<OpenStores> {
+  const timeout = config.storeTimeoutMs;
+  const closers: Array<() => Promise<void>> = [];
+  const pings: Array<() => Promise<void>> = [];
+  try {
+    let users: UserStore;
+    let sessions: SessionStore;
+    let counters: CounterStore;
+    const parts: string[] = [];
+
+    if (config.databaseUrl) {
+      await migrateFirst(config.databaseUrl, timeout, clock.now());
+      const pool = createPgPool(config.databaseUrl, timeout, logger);
+      // end() waits for each connection to close: a hung PostgreSQL must not hang the shutdown.
+      closers.push(() => within(pool.end(), timeout, 'postgres close'));
+      const store = await createPostgresStore({
+        pool,
+        clock,
+        migrate: false,
+        timeout: timeout / 1000,
+        onSweepError: (error) => logger.warn({ event: 'sweep.failed', cause: error.message }, 'sweep failed'),
+      });
+      closers.unshift(() => store.close());
+      pings.push(() => store.ping());
+      ({ users, sessions, counters } = store);
+      parts.push('users=postgres');
+    } else {
+      // The database holds password hashes: owner-only, whatever the umask.
+      mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+      // Created 0600 before SQLite opens it: SQLite gives the -wal and -shm files the same mode,
+      // whatever the directory's (a container volume may be world-readable).
+      closeSync(openSync(databasePath(config), 'a', 0o600));
+      chmodSync(databasePath(config), 0o600);
+      // Readers never wait in WAL; a writer waits at most 2 s for another process's lock, so a
+      // stuck database answers 503 quickly instead of hanging requests.
+      const store = createSqliteStore({
+        path: databasePath(config),
+        clock,
+        busyTimeoutMs: 2_000,
+        onSweepError: (error) => logger.warn({ event: 'sweep.failed', cause: error.message }, 'sweep failed'),
+      });
+      closers.push(() => store.close());
+      pings.push(async () => {
+        await store.sessions.ping();
+        await store.users.count();
+      });
+      ({ users, sessions, counters } = store);
+      parts.push('users=sqlite');
+    }
+
+    if (config.redisUrl) {
+      const redis = createRedisConnection(config.redisUrl, timeout, logger);
+      // Not awaited: a server started while Redis is down answers 503 and /readyz 503 until
+      // the client connects, then recovers by itself.
+      redis.connect();
+      closers.unshift(() => redis.close());
+      const store = createRedisStore({ client: redis.client, clock, timeout: timeout / 1000 });
+      pings.push(() => store.ping());
+      ({ sessions, counters } = store);
+      parts.unshift('sessions=redis');
+    } else {
+      parts.unshift(config.databaseUrl ? 'sessions=postgres' : 'sessions=sqlite');
+    }
+    if (config.redisUrl && !config.databaseUrl) warnUsersLocal(logger, config.dataDir);
+
+    return {
+      sessions,
+      users,
+      counters,
+      description: parts.join(' '),
+      async ping() {
+        for (const ping of pings) await ping();
+      },
+      async close() {
+        for (const close of closers) await close().catch(() => {});
+      },
+    };
+  } catch (error) {
+    for (const close of closers) await close().catch(() => {});
+    throw error;
+  }
+}
+
+/** Applies pending migrations on a connection of their own, then lets it go. */
+async function migrateFirst(url: string, timeoutMs: number, now: number): Promise<void> {
+  const pool = createMigrationPool(url, timeoutMs);
+  try {
+    await migrate(pool, { now });
+  } finally {
+    await pool.end();
+  }
+}
+
+/**
+ * REDIS_URL alone shares sessions but not users: each instance keeps its own SQLite users, so
+ * an account created on one instance does not exist on another. Right for one instance behind
+ * a shared Redis, a silent split for several — so it is said at start-up.
+ */
+function warnUsersLocal(logger: Logger, dataDir: string): void {
+  logger.warn(
+    { event: 'stores.users-local', dataDir },
+    "REDIS_URL is set without DATABASE_URL: users, roles and password hashes stay in this instance's own SQLite file; several instances would each have their own users. Set DATABASE_URL to share them.",
+  );
+}

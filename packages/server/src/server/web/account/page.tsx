@@ -1,0 +1,158 @@
+import type { SessionInfo, User } from 'cloakroom';
+import type { Flash } from '../flash.js';
+import { describeDevice, formatDate, relativeTime } from '../helpers.js';
+import { Layout } from '../layout.js';
+
+export interface AccountProps {
+  user: User;
+  csrf: string;
+  sessions: SessionInfo[];
+  now: number;
+  flash: Flash | null;
+}
+
+/** Who I am, my profile, my password, my sessions. */
+export function AccountPage({ user, csrf, sessions, now, flash }: AccountProps) {
+  const others = sessions.filter((s) => !s.current).length;
+  return (
+    <Layout title="Your account" user={user} csrf={csrf} flash={flash} current="account">
+      <h1>Hello, {user.displayName}</h1>
+      <div class="grid">
+        <section class="card" aria-labelledby="profile-h">
+          <h2 id="profile-h">Profile</h2>
+          <dl class="facts">
+            <dt>Username</dt>
+            <dd>{user.username}</dd>
+            <dt>Roles</dt>
+            <dd>
+              {user.roles.length ? (
+                user.roles.map((r) => <span class="tag">{r}</span>)
+              ) : (
+                <span class="muted">none</span>
+              )}
+            </dd>
+          </dl>
+          <form method="post" action="/account/profile">
+            <input type="hidden" name="_csrf" value={csrf} />
+            <label for="displayName">Display name</label>
+            <input
+              id="displayName"
+              name="displayName"
+              type="text"
+              maxlength={100}
+              value={user.displayName}
+              required
+            />
+            <div class="actions">
+              <button type="submit">Save name</button>
+            </div>
+          </form>
+        </section>
+        <section class="card" aria-labelledby="password-h">
+          <h2 id="password-h">Change password</h2>
+          <form method="post" action="/account/password">
+            <input type="hidden" name="_csrf" value={csrf} />
+            <label for="currentPassword">Current password</label>
+            <input
+              id="currentPassword"
+              name="currentPassword"
+              type="password"
+              autocomplete="current-password"
+              required
+            />
+            <label for="newPassword">New password</label>
+            <input
+              id="newPassword"
+              name="newPassword"
+              type="password"
+              autocomplete="new-password"
+              minlength={8}
+              required
+            />
+            <label for="confirmPassword">Repeat new password</label>
+            <input
+              id="confirmPassword"
+              name="confirmPassword"
+              type="password"
+              autocomplete="new-password"
+              minlength={8}
+              required
+            />
+            <p class="hint">Changing it signs out every other device.</p>
+            <div class="actions">
+              <button type="submit">Change password</button>
+            </div>
+          </form>
+        </section>
+      </div>
+      <section class="card" aria-labelledby="sessions-h">
+        <h2 id="sessions-h">Where you are signed in</h2>
+        <table class="responsive">
+          <thead>
+            <tr>
+              <th scope="col">Device</th>
+              <th scope="col">IP address</th>
+              <th scope="col">Signed in</th>
+              <th scope="col">Last active</th>
+              <th scope="col">
+                <span class="muted">Action</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {sessions.map((s) => (
+              <tr data-session={s.id} data-current={s.current ? 'true' : 'false'}>
+                <td data-label="Device">
+                  {describeDevice(s.userAgent)} {s.current ? <span class="tag here">this device</span> : null}
+                </td>
+                <td data-label="IP address">{s.ip ?? 'unknown'}</td>
+                <td data-label="Signed in">
+                  <time datetime={new Date(s.createdAt).toISOString()}>{formatDate(s.createdAt)}</time>
+                </td>
+                <td data-label="Last active">
+                  <time datetime={new Date(s.lastSeenAt).toISOString()} title={formatDate(s.lastSeenAt)}>
+                    {relativeTime(s.lastSeenAt, now)}
+                  </time>
+                </td>
+                <td data-label="Action">
+                  <form method="post" action={`/account/sessions/${s.id}/revoke`}>
+                    <input type="hidden" name="_csrf" value={csrf} />
+                    <button
+                      type="submit"
+                      class="danger small"
+                      aria-label={`Sign out ${describeDevice(s.userAgent)}${s.current ? ' (this device)' : ''}`}
+                    >
+                      Sign out
+                    </button>
+                  </form>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        <div class="actions">
+          <form method="post" action="/account/sessions/revoke-others">
+            <input type="hidden" name="_csrf" value={csrf} />
+            <button type="submit" class="quiet" disabled={others === 0}>
+              Sign out everywhere else
+            </button>
+          </form>
+          <span class="hint">
+            {others === 0
+              ? 'This is your only session.'
+              : `${others} other session${others === 1 ? '' : 's'}`}
+          </span>
+        </div>
+      </section>
+      <section class="card" aria-labelledby="signout-h">
+        <h2 id="signout-h">Sign out</h2>
+        <form method="post" action="/logout">
+          <input type="hidden" name="_csrf" value={csrf} />
+          <button type="submit" class="danger">
+            Sign out of this device
+          </button>
+        </form>
+      </section>
+    </Layout>
+  );
+}

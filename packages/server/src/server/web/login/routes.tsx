@@ -1,0 +1,85 @@
+import { signIn } from 'cloakroom';
+import type { CloakroomEnv } from 'cloakroom/hono';
+import type { Context } from 'hono';
+import { readInput } from '../../http/body.js';
+import type { App, ServerDeps } from '../../http/context.js';
+import { audit } from '../../http/logger.js';
+import { takeFlash } from '../flash.js';
+import { formText, safeNext } from '../helpers.js';
+import { MessagePage } from '../layout.js';
+import { LoginPage } from './page.js';
+
+/** GET/POST /login (its own login-CSRF checks: there is no session yet). */
+export function loginPages(app: App, deps: ServerDeps): void {
+  const { sessions, auth, logger, metrics } = deps;
+
+  const renderLogin = (
+    c: Context<CloakroomEnv>,
+    status: 200 | 401 | 403 | 429,
+    next: string,
+    extra: { username?: string; error?: string } = {},
+  ) => {
+    const { token, setCookie } = sessions.issueLoginToken(c.get('cloakroomRequest'));
+    auth.setCookies(c, setCookie);
+    return c.html(<LoginPage token={token} next={next} flash={takeFlash(c)} {...extra} />, status);
+  };
+
+  app.get('/login', (c) => {
+    const next = safeNext(c.req.query('next'));
+    if (c.get('user')) return c.redirect(next, 303);
+    return renderLogin(c, 200, next);
+  });
+
+  app.post('/login', async (c) => {
+    const req = c.get('cloakroomRequest');
+    const refusal = sessions.checkOrigin(req);
+    if (refusal) {
+      metrics.csrfRefusals.inc({ reason: refusal });
+      audit(logger, 'csrf.refused', { route: 'login-page', reason: refusal, ip: req.ip });
+      return c.html(
+        <MessagePage status={403} title="Request refused" text="This sign-in came from another site." />,
+        403,
+      );
+    }
+    const { fields } = await readInput(c);
+    const next = safeNext(fields.next);
+    if (!sessions.checkLoginToken(req, fields._csrf as string | undefined)) {
+      metrics.csrfRefusals.inc({ reason: 'login-token' });
+      audit(logger, 'csrf.refused', { route: 'login-page', reason: 'login-token', ip: req.ip });
+      return renderLogin(c, 403, next, { error: 'The sign-in form expired. Please try again.' });
+    }
+    const result = await signIn(deps, req, {
+      username: fields.username,
+      password: fields.password,
+      remember: fields.remember === 'on' || fields.remember === 'true',
+    });
+    const username = formText(fields, 'username').slice(0, 64);
+    if (!result.ok) {
+      metrics.logins.inc({ outcome: result.error });
+      if (result.error === 'throttled') {
+        audit(logger, 'login.throttled', { username: result.username, scope: result.scope, ip: req.ip });
+        c.header('Retry-After', String(result.retryAfterSeconds));
+        const minutes = Math.max(1, Math.ceil(result.retryAfterSeconds / 60));
+        return renderLogin(c, 429, next, {
+          username,
+          error: `Too many failed sign-ins. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`,
+        });
+      }
+      if (result.error === 'invalid_credentials') {
+        audit(logger, 'login.failure', { username: result.username, ip: req.ip });
+        for (const scope of result.lockout)
+          audit(logger, 'lockout', { username: result.username, scope, ip: req.ip });
+      }
+      return renderLogin(c, 401, next, { username, error: 'Wrong username or password.' });
+    }
+    metrics.logins.inc({ outcome: 'success' });
+    auth.adopt(c, result.issued);
+    audit(logger, 'login.success', {
+      userId: result.user.id,
+      session: result.issued.session.id,
+      ip: req.ip,
+      remember: result.issued.session.remember,
+    });
+    return c.redirect(next, 303);
+  });
+}

@@ -1,2 +1,0 @@
-export * from './auth/index.js';
-export * from './core/index.js';
