@@ -3,7 +3,7 @@ import { ConfigError } from '../../packages/cloakroom/src/core/errors.js';
 import type { SessionsOptions } from '../../packages/cloakroom/src/core/options.js';
 import { createSessions } from '../../packages/cloakroom/src/core/sessions.js';
 import { createMemoryStore } from '../../packages/cloakroom/src/stores/memory/index.js';
-import { coreHarness, incoming, SECRET_A, SECRET_B } from '../support/core.js';
+import { cookiePair, coreHarness, incoming, SECRET_A, SECRET_B } from '../support/core.js';
 
 function attempt(options: Partial<SessionsOptions>): ConfigError {
   try {
@@ -22,6 +22,23 @@ function attempt(options: Partial<SessionsOptions>): ConfigError {
 describe('configuration errors stop start-up with one actionable line', () => {
   test.each([
     ['no secret', { secrets: [] }, 'secrets', /at least one secret/],
+    // process.env.CLOAKROOM_SECRETS with the variable unset, passed as it is or inside a list
+    ['an unset variable', { secrets: undefined }, 'secrets', /^secrets: not set; /],
+    ['an empty variable', { secrets: '' }, 'secrets', /^secrets: not set; /],
+    [
+      'an unset variable in a list',
+      { secrets: [undefined] as never },
+      'secrets',
+      /secret #1 is not set \(undefined\)/,
+    ],
+    ['an empty entry', { secrets: `${SECRET_A},` }, 'secrets', /secret #2 is not set \(empty\)/],
+    ['a number', { secrets: 42 as never }, 'secrets', /list of strings or one comma-separated string/],
+    [
+      'a list holding a number',
+      { secrets: [SECRET_A, 42] as never },
+      'secrets',
+      /secret #2 must be a string/,
+    ],
     ['a 16-byte secret', { secrets: ['0123456789abcdef'] }, 'secrets', /16 bytes long/],
     [
       'a placeholder padded to length',
@@ -137,6 +154,23 @@ describe('configuration errors stop start-up with one actionable line', () => {
     const cookie = issued.setCookie[0]!.split(';')[0]!;
     expect((await sessions.validate(incoming({ cookie }))).session?.userId).toBe('alice');
     expect((await sessions.validate(incoming({ cookie }))).session?.userId).toBe('alice');
+  });
+
+  test('secrets as one comma-separated string (an environment variable as it is): newest signs, every one verifies', async () => {
+    const old = coreHarness({ secrets: SECRET_A });
+    const issued = await old.sessions.create(incoming(), { userId: 'alice' });
+    const rotated = createSessions({
+      secrets: ` ${SECRET_B} , ${SECRET_A} `,
+      store: old.store,
+      clock: old.clock,
+    });
+    const seen = await rotated.validate(incoming({ cookie: cookiePair(issued.setCookie[0]) }));
+    expect(seen.session?.userId).toBe('alice');
+    const fresh = await rotated.create(incoming(), { userId: 'bob' });
+    const onlyB = createSessions({ secrets: [SECRET_B], store: old.store, clock: old.clock });
+    expect((await onlyB.validate(incoming({ cookie: cookiePair(fresh.setCookie[0]) }))).session?.userId).toBe(
+      'bob',
+    );
   });
 
   test('a good configuration starts', () => {

@@ -43,7 +43,7 @@ export function createKeyring(
   if (secrets.length === 0) {
     throw new ConfigError(
       option,
-      'at least one secret is required; generate one with `npx cloakroom secret new`',
+      'at least one secret is required; generate one with `npx cloakroom-server secret new`',
     );
   }
   if (secrets.length > MAX_SECRETS) {

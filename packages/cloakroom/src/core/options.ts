@@ -19,8 +19,12 @@ const LOGIN_SUFFIX = '-login';
 
 /** Options of {@link createSessions}. Durations accept `'30m'`, `'12h'`, `'30d'` or seconds. */
 export interface SessionsOptions {
-  /** Keyring, newest first: the newest signs, all verify. Each needs 32 random bytes. */
-  secrets: readonly string[];
+  /**
+   * Keyring, newest first: the newest signs, all verify. Each needs 32 random bytes. A string is
+   * a comma-separated list (the format of `CLOAKROOM_SECRETS`), so `process.env.CLOAKROOM_SECRETS`
+   * can be passed as it is; unset or empty is refused with "not set" at start-up.
+   */
+  secrets: string | readonly string[] | undefined;
   store: SessionStore;
   /** Default `30m`. */
   idleTimeout?: Duration;
@@ -96,7 +100,7 @@ export function resolveOptions(options: SessionsOptions): ResolvedOptions {
   const cookieName = options.cookie?.name ?? 'cloakroom';
   return {
     store: options.store,
-    keyring: createKeyring(options.secrets ?? [], crypto),
+    keyring: createKeyring(secretList(options.secrets), crypto),
     cookie: createCookiePolicy(options.cookie),
     // `cookie` above has checked the base name; the suffix may take it past the limit.
     loginCookie: createCookiePolicy(
@@ -115,4 +119,31 @@ export function resolveOptions(options: SessionsOptions): ResolvedOptions {
     crypto,
     rememberVerified,
   };
+}
+
+/**
+ * The keyring's secrets from what a caller passed: a comma-separated string (as an environment
+ * variable holds it) or a list. A missing value is "not set", not a weak secret of 0 bytes.
+ */
+function secretList(secrets: unknown): string[] {
+  if (secrets === undefined || secrets === null || secrets === '') {
+    throw new ConfigError(
+      'secrets',
+      'not set; pass one or more secrets (e.g. secrets: process.env.CLOAKROOM_SECRETS), newest first; generate one with `npx cloakroom-server secret new`',
+    );
+  }
+  if (typeof secrets !== 'string' && !Array.isArray(secrets)) {
+    throw new ConfigError('secrets', 'must be a list of strings or one comma-separated string');
+  }
+  const list: unknown[] = typeof secrets === 'string' ? secrets.split(',').map((s) => s.trim()) : secrets;
+  list.forEach((secret, i) => {
+    if (secret === undefined || secret === null || secret === '') {
+      throw new ConfigError(
+        'secrets',
+        `secret #${i + 1} is not set (${secret === '' ? 'empty' : String(secret)})`,
+      );
+    }
+    if (typeof secret !== 'string') throw new ConfigError('secrets', `secret #${i + 1} must be a string`);
+  });
+  return list as string[];
 }
