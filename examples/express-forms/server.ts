@@ -3,23 +3,16 @@
 //
 //   npx tsx examples/express-forms/server.ts
 //
-// In your own project the imports below are `cloakroom`, `cloakroom/express` and
-// `cloakroom/sqlite`; here they point at the repository's source so the example runs unpublished.
+// It imports cloakroom by its package names, as your project would; in this repository they
+// resolve to the built package (`npm run build` first).
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import express, { type NextFunction, type Request, type Response } from 'express';
-import { createExpressAuth, type Refusal } from '../../src/adapters/express/index.js';
-import {
-  AccountError,
-  createAccount,
-  createPasswordHasher,
-  createSessions,
-  createThrottle,
-  StoreError,
-  signIn,
-} from '../../src/index.js';
-import { createSqliteStore } from '../../src/stores/sqlite/index.js';
+import { AccountError, createAccount, createSessions, createThrottle, signIn } from 'cloakroom';
+import { createExpressAuth, type Refusal } from 'cloakroom/express';
+import { createPasswordHasher } from 'cloakroom/passwords';
+import { createSqliteStore } from 'cloakroom/sqlite';
+import express, { type Request, type Response } from 'express';
 
 const PORT = Number(process.env.PORT ?? 3000);
 const HOST = process.env.HOST ?? '127.0.0.1';
@@ -27,7 +20,7 @@ const DATA_DIR = process.env.EXAMPLE_DATA_DIR ?? fileURLToPath(new URL('./data/'
 const DEMO_USER = 'demo';
 const DEMO_PASSWORD = 'harbour-lantern-42';
 
-// The keyring: newest secret first. Generate one with `npx cloakroom secret new`. Without one,
+// The keyring: newest secret first. Generate one with `npx cloakroom-server secret new`. Without one,
 // this example makes a throw-away secret, so sessions end when the process does.
 const secrets = process.env.CLOAKROOM_SECRETS?.split(',') ?? [randomBytes(32).toString('base64url')];
 if (!process.env.CLOAKROOM_SECRETS) console.warn('CLOAKROOM_SECRETS not set: using a throw-away secret');
@@ -59,18 +52,33 @@ try {
   if (!(error instanceof AccountError && error.code === 'taken')) throw error;
 }
 
-/** HTML pages: a signed-out visitor is sent to the sign-in form, a failed CSRF check gets a page. */
-function refused(_req: Request, res: Response, refusal: Refusal): void {
-  if (refusal.status === 401) {
-    res.redirect(303, '/login');
-    return;
+/**
+ * HTML pages: a signed-out visitor is sent to the sign-in form; a sign-in refused by the login
+ * CSRF check gets the form again (its token may just have expired); any other refusal a page.
+ */
+function refused(req: Request, res: Response, refusal: Refusal): void {
+  if (refusal.status === 401) return void res.redirect(303, '/login');
+  if (refusal.error === 'csrf' && req.path === '/login') {
+    return void res
+      .status(403)
+      .send(loginPage(req, res, 'The form expired or came from another site. Please try again.'));
   }
   res
     .status(403)
     .send(page('Refused', '<p>This request was refused. <a href="/notes">Back to your notes</a>.</p>'));
 }
 
-const auth = createExpressAuth({ sessions, users: store.users, onRefused: refused });
+/** A store that cannot be reached is a 503 page, never a false success. */
+function unavailable(_req: Request, res: Response): void {
+  res.status(503).send(page('Unavailable', '<p>Try again shortly.</p>'));
+}
+
+const auth = createExpressAuth({
+  sessions,
+  users: store.users,
+  onRefused: refused,
+  onUnavailable: unavailable,
+});
 const app = express();
 app.disable('x-powered-by');
 app.use((_req, res, next) => {
@@ -94,17 +102,12 @@ app.get('/login', (req, res) => {
   res.send(loginPage(req, res));
 });
 
-// Sign-in comes before auth.csrf(): there is no session yet. Login CSRF is covered by the origin
-// gate plus the signed double-submit token of the form (no server-side session per visitor).
-app.post('/login', async (req, res) => {
-  const request = req.cloakroom.request;
+// Sign-in comes before auth.csrf(): there is no session yet. auth.loginCsrf() is the login-CSRF
+// check: the origin gate, then the form's `_csrf` against its signed nonce cookie (no
+// server-side session per visitor). Its refusals go through `refused` above.
+app.post('/login', auth.loginCsrf(), async (req, res) => {
   const form = fields(req);
-  if (sessions.checkOrigin(request))
-    return void res.status(403).send(page('Refused', '<p>Sign-in from another site.</p>'));
-  if (!sessions.checkLoginToken(request, form._csrf)) {
-    return void res.status(403).send(loginPage(req, res, 'The form expired. Please try again.'));
-  }
-  const result = await signIn(signInDeps, request, {
+  const result = await signIn(signInDeps, req.cloakroom.request, {
     username: form.username,
     password: form.password,
     remember: form.remember === 'on',
@@ -161,12 +164,8 @@ app.post('/logout', async (req, res) => {
   res.redirect(303, '/login');
 });
 
-// A store that cannot be reached is a 503, never a false success (error handlers take four arguments).
-app.use((error: unknown, _req: Request, res: Response, next: NextFunction) => {
-  if (error instanceof StoreError)
-    return void res.status(503).send(page('Unavailable', '<p>Try again shortly.</p>'));
-  next(error);
-});
+// After the routes: a StoreError thrown by a helper or handler gets `unavailable` (503).
+app.use(auth.errorHandler);
 
 /** The string fields of a URL-encoded body (Express 5 leaves req.body undefined for other types). */
 function fields(req: Request): Record<string, string | undefined> {
@@ -176,9 +175,8 @@ function fields(req: Request): Record<string, string | undefined> {
 }
 
 function loginPage(req: Request, res: Response, error?: string): string {
-  // The login-CSRF token: a signed nonce in a cookie and the same value in the form.
-  const { token, setCookie } = sessions.issueLoginToken(req.cloakroom.request);
-  auth.setCookies(res, setCookie);
+  // The login-CSRF token: a signed nonce in a cookie (set here if needed) and its MAC in the form.
+  const token = auth.loginToken(req, res);
   return page(
     'Sign in',
     `${error ? `<p class="error">${escapeHtml(error)}</p>` : ''}
@@ -211,7 +209,12 @@ function escapeHtml(text: string): string {
   );
 }
 
-const server: Server = app.listen(PORT, HOST, () => {
+const server: Server = app.listen(PORT, HOST, (error) => {
+  if (error) {
+    // Express 5 hands a failed listen (the port is taken, no permission) to this callback.
+    console.error(`express-forms example: cannot listen on ${HOST}:${PORT}: ${error.message}`);
+    process.exit(1);
+  }
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : PORT;
   console.log(

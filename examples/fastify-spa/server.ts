@@ -3,12 +3,12 @@
 //
 //   npx tsx examples/fastify-spa/server.ts
 //
-// In your own project the imports below are `cloakroom`, `cloakroom/fastify` and
-// `cloakroom/sqlite`; here they point at the repository's source so the example runs unpublished.
+// It imports cloakroom by its package names, as your project would; in this repository they
+// resolve to the built package (`npm run build` first).
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import Fastify from 'fastify';
+import { AccountError, createAccount, createSessions, createThrottle, signIn } from 'cloakroom';
 import {
   adopt,
   cloakroomPlugin,
@@ -17,16 +17,10 @@ import {
   endSession,
   loginCsrf,
   requireUser,
-} from '../../src/adapters/fastify/index.js';
-import {
-  AccountError,
-  createAccount,
-  createPasswordHasher,
-  createSessions,
-  createThrottle,
-  signIn,
-} from '../../src/index.js';
-import { createSqliteStore } from '../../src/stores/sqlite/index.js';
+} from 'cloakroom/fastify';
+import { createPasswordHasher } from 'cloakroom/passwords';
+import { createSqliteStore } from 'cloakroom/sqlite';
+import Fastify from 'fastify';
 
 const PORT = Number(process.env.PORT ?? 3000);
 const HOST = process.env.HOST ?? '127.0.0.1';

@@ -56,14 +56,18 @@ if [ -z "${REDIS_URL:-}" ]; then
 fi
 
 # Service A: the cloakroom server, sessions in Redis. Any number of instances with the same
-# REDIS_URL and CLOAKROOM_SECRETS would answer for the same sessions.
+# REDIS_URL and CLOAKROOM_SECRETS would answer for the same sessions. Its CLI runs from the
+# repository's source with tsx (no build needed): packages/server once the repository is split
+# into workspaces, src/ before.
+CLI="packages/server/src/cli/main.ts"
+[ -f "$ROOT/$CLI" ] || CLI="src/cli/main.ts"
 (
   cd "$ROOT"
   exec env PORT="$CLOAKROOM_PORT" HOST=127.0.0.1 REDIS_URL="$REDIS_URL" \
     CLOAKROOM_DATA_DIR="$DATA_DIR" CLOAKROOM_TRUST_PROXY=true \
     CLOAKROOM_ADMIN_USER=admin CLOAKROOM_ADMIN_PASSWORD="$ADMIN_PASSWORD" \
     ${CLOAKROOM_SECRETS:+CLOAKROOM_SECRETS="$CLOAKROOM_SECRETS"} \
-    "$NODE" --import tsx src/cli/main.ts serve
+    "$NODE" --import tsx "$CLI" serve
 ) >"$RUN_DIR/cloakroom.log" 2>&1 &
 pids+=($!)
 

@@ -1,7 +1,8 @@
 // Smoke test of examples/express-forms: started as its README says, driven over HTTP like a
 // browser without JavaScript (forms, redirects, cookies).
+import { createServer } from 'node:net';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { CookieJar, inputValue, type RunningProcess, startExample } from './support.js';
+import { CookieJar, inputValue, type RunningProcess, runExampleToExit, startExample } from './support.js';
 
 let app: RunningProcess & { url: string };
 
@@ -93,3 +94,22 @@ test('sign in with the login-CSRF form, add a note with _csrf, sign out', async 
   expect(replay.status).toBe(303);
   expect(replay.headers.get('location')).toBe('/login');
 });
+
+test('a port that is taken: a clear message on stderr and a non-zero exit, not a silent 0', async () => {
+  const blocker = createServer();
+  await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+  const address = blocker.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  try {
+    const { code, output } = await runExampleToExit('examples/express-forms/server.ts', {
+      PORT: String(port),
+      HOST: '127.0.0.1',
+    });
+    expect(code, output).toBe(1);
+    expect(output).toContain(`express-forms example: cannot listen on 127.0.0.1:${port}`);
+    expect(output).toMatch(/EADDRINUSE/);
+    expect(output).not.toMatch(/listening on/);
+  } finally {
+    await new Promise<void>((resolve) => blocker.close(() => resolve()));
+  }
+}, 40_000);

@@ -88,6 +88,34 @@ export async function startExample(
   return { ...running, url: running.match[1]! };
 }
 
+/**
+ * Runs `examples/<name>/server.ts` like {@link startExample} but expects it to stop by itself:
+ * resolves with its exit code and output (SIGKILL after `timeoutMs`, code `null`).
+ */
+export async function runExampleToExit(
+  file: string,
+  env: Record<string, string>,
+  timeoutMs = 30_000,
+): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', file], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/tmp',
+      CLOAKROOM_SECRETS: EXAMPLE_SECRET,
+      EXAMPLE_DATA_DIR: mkdtempSync(join(tmpdir(), 'cloakroom-example-')),
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+  clearTimeout(timer);
+  return { code, output };
+}
+
 /** A small cookie jar: keeps `name=value` from Set-Cookie, drops cleared ones. */
 export class CookieJar {
   readonly cookies = new Map<string, string>();
