@@ -99,6 +99,11 @@ function jsonApi(loginPage: 'json' | 'html', formSignInStatus: 200 | 303): Scena
         form: { username: ALICE.username, password: ALICE.password, _csrf: loginToken ?? '' },
       });
       client.expectStatus(signedIn, formSignInStatus, 'form sign-in with the login token');
+      if (formSignInStatus === 303) {
+        expect(signedIn.headers.get('location'), `${client.where}: the redirect after a form sign-in`).toBe(
+          '/me',
+        );
+      }
       expectSessionCookie(client, signedIn, 'form sign-in');
 
       const me = await client.request('signed in', '/me');
