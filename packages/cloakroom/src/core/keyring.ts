@@ -57,7 +57,7 @@ export function createKeyring(
     if (weakness) {
       throw new ConfigError(
         option,
-        `secret #${i + 1} ${weakness}; generate one with \`npx cloakroom secret new\``,
+        `secret #${i + 1} ${weakness}; generate one with \`npx cloakroom-server secret new\``,
       );
     }
     if (secrets.indexOf(secret) !== i)
