@@ -11,7 +11,7 @@ import type { SetupToken } from './boot/setup-token.js';
 import { MAX_BODY_BYTES } from './http/body.js';
 import type { App, ServerDeps } from './http/context.js';
 import { ApiError, errorResponse } from './http/errors.js';
-import { audit } from './http/logger.js';
+import { audit, logsForPeople } from './http/logger.js';
 import { accountPages } from './web/account/routes.js';
 import { adminPages } from './web/admin/routes.js';
 import { loginPages } from './web/login/routes.js';
@@ -37,6 +37,24 @@ import { STYLESHEET } from './web/style.js';
 export function createApp(deps: ServerDeps, setup: SetupToken | null = null): App {
   const { auth, logger, metrics } = deps;
   const app = new Hono<CloakroomEnv>();
+
+  // For a person at a terminal (LOG_FORMAT=pretty), one short line per request: method, path
+  // (never the query: the set-up link carries its token there), status, time. The JSON log has
+  // no access log; the proxy in front keeps one. The stylesheet is left out: noise.
+  if (logsForPeople(logger)) {
+    app.use(async (c, next) => {
+      const started = performance.now();
+      await next();
+      if (c.req.path.startsWith('/assets/')) return;
+      logger.info({
+        event: 'request',
+        method: c.req.method,
+        path: c.req.path,
+        status: c.res.status,
+        ms: Math.round(performance.now() - started),
+      });
+    });
+  }
 
   // Security headers (CSP, framing, no-store, …) are set on the Node response by
   // withSecurityHeaders (security-headers.ts), so every answer carries them, 404s included.

@@ -2,6 +2,7 @@ import { statSync } from 'node:fs';
 import { isIPv4 } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { ConfigError, normalizeTrustedOrigins, parseDuration, prepareAccount } from 'cloakroom';
+import { LOG_FORMATS, type LogFormatSetting } from '../http/logger.js';
 import { type Env, loadSecrets, type SecretsSource } from './secrets.js';
 
 export type { Env };
@@ -32,6 +33,8 @@ export interface ServerConfig {
   throttleAccount: { failures: number; windowMs: number };
   throttleIp: { failures: number; windowMs: number };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** `LOG_FORMAT`: `auto` (text for a person when stdout is a terminal, else JSON), `json`, `pretty`. */
+  logFormat: LogFormatSetting;
 }
 
 /** Reads the environment once; every bad value throws a ConfigError naming the variable. */
@@ -98,6 +101,7 @@ export function loadConfig(env: Env, options: { needSecrets?: boolean } = {}): S
       } as const,
       'info',
     ),
+    logFormat: choice(env, 'LOG_FORMAT', LOG_FORMATS, 'auto'),
   };
 }
 

@@ -9,6 +9,7 @@ import { createDeps } from './deps.js';
 import { bootstrapAdmin } from './first-admin.js';
 import { listen } from './listen.js';
 import { createSetupToken, type SetupToken } from './setup-token.js';
+import { storeTargets } from './stores.js';
 
 /** A running server. */
 export interface RunningServer {
@@ -44,7 +45,13 @@ export async function startServer(
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host}:${port}`;
   logger.info(
-    { event: 'listening', url, stores: deps.storeDescription, dataDir: config.dataDir },
+    {
+      event: 'listening',
+      url,
+      stores: deps.storeDescription,
+      storage: storeTargets(config),
+      dataDir: config.dataDir,
+    },
     `cloakroom listening on ${url}`,
   );
   if (setup) {

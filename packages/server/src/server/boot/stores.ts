@@ -6,6 +6,7 @@ import { createPostgresStore, migrate } from 'cloakroom/postgres';
 import { createRedisStore } from 'cloakroom/redis';
 import { createSqliteStore } from 'cloakroom/sqlite';
 import type { Logger } from 'pino';
+import type { StoreTarget } from '../http/human-log.js';
 import type { ServerConfig } from './config.js';
 import { createMigrationPool, createPgPool, createRedisConnection } from './store-clients.js';
 
@@ -24,6 +25,25 @@ export interface OpenStores {
 /** The SQLite file inside the data dir. */
 export function databasePath(config: ServerConfig): string {
   return join(config.dataDir, 'cloakroom.db');
+}
+
+/**
+ * Where users and sessions live, for the start-up line: the SQLite file, or `[user@]host:port/db`
+ * of Redis and PostgreSQL. Never the URL itself: no password, no query (`?password=`, `sslkey=`).
+ */
+export function storeTargets(config: ServerConfig): { users: StoreTarget; sessions: StoreTarget } {
+  const users: StoreTarget = config.databaseUrl
+    ? { store: 'postgres', at: place(config.databaseUrl) }
+    : { store: 'sqlite', at: databasePath(config) };
+  const sessions: StoreTarget = config.redisUrl ? { store: 'redis', at: place(config.redisUrl) } : users;
+  return { users, sessions };
+}
+
+function place(raw: string): string {
+  const url = new URL(raw);
+  const user = url.username ? `${url.username}@` : '';
+  const path = url.pathname === '/' ? '' : url.pathname;
+  return `${user}${url.host || 'localhost'}${path}`;
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { AccountEvent } from 'cloakroom';
 import { type DestinationStream, type Logger, pino } from 'pino';
+import { humanStream, type TextSink } from './human-log.js';
 
 /** Audit events: one JSON line each, never a token, password or cookie. */
 export type AuditEvent =
@@ -25,13 +26,54 @@ export type AuditEvent =
 
 export type AuditFields = Record<string, string | number | boolean | null | undefined | string[]>;
 
+/** `LOG_FORMAT`: `auto` is `pretty` when stdout is a terminal, `json` otherwise. */
+export type LogFormatSetting = 'auto' | 'json' | 'pretty';
+export type LogFormat = 'json' | 'pretty';
+
+/** The values `LOG_FORMAT` accepts (loadConfig refuses anything else). */
+export const LOG_FORMATS: Record<string, LogFormatSetting> = { auto: 'auto', json: 'json', pretty: 'pretty' };
+
+/** The format to write: `json` and `pretty` as asked; `auto` follows whether stdout is a terminal. */
+export function resolveLogFormat(setting: LogFormatSetting, stdoutIsTerminal: boolean): LogFormat {
+  if (setting === 'auto') return stdoutIsTerminal ? 'pretty' : 'json';
+  return setting;
+}
+
+/** Loggers whose lines a person reads: they also get one line per request (see app.ts). */
+const forPeople = new WeakSet<Logger>();
+
+/** Whether `logger` writes for a person (`pretty`), so request lines are worth writing. */
+export function logsForPeople(logger: Logger): boolean {
+  return forPeople.has(logger);
+}
+
 /**
- * Structured JSON logs on pino. User-supplied strings are logged as JSON values, so a
- * username with CR/LF cannot forge a log line. Cookie and authorization headers are never
- * passed to the logger; the redaction list is a second line of defence.
+ * Logs on pino. `json` (what log collectors read): one JSON object per line. `pretty`: the same
+ * events rendered for a person at a terminal (human-log.ts), in colour when `destination` is a
+ * terminal and `NO_COLOR` is unset.
+ *
+ * Without `format`: `LOG_FORMAT` from the environment (`auto` when unset) when writing to
+ * stdout, `json` when writing to a given `destination`.
+ *
+ * User-supplied strings are logged as JSON values, so a username with CR/LF cannot forge a log
+ * line. Cookie and authorization headers are never passed to the logger; the redaction list is
+ * a second line of defence.
  */
-export function createLogger(level: string, destination?: DestinationStream): Logger {
-  return pino(
+export function createLogger(level: string, destination?: DestinationStream, format?: LogFormat): Logger {
+  const chosen =
+    format ??
+    (destination
+      ? 'json'
+      : resolveLogFormat(
+          LOG_FORMATS[(process.env.LOG_FORMAT ?? '').trim().toLowerCase()] ?? 'auto',
+          isTerminal(process.stdout),
+        ));
+  const sink: TextSink = destination ?? process.stdout;
+  const stream =
+    chosen === 'pretty'
+      ? humanStream(sink, isTerminal(sink) && !process.env.NO_COLOR && process.env.TERM !== 'dumb')
+      : destination;
+  const logger = pino(
     {
       level,
       base: { service: 'cloakroom' },
@@ -52,8 +94,14 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
         censor: '[redacted]',
       },
     },
-    destination,
+    stream,
   );
+  if (chosen === 'pretty') forPeople.add(logger);
+  return logger;
+}
+
+function isTerminal(sink: unknown): boolean {
+  return (sink as { isTTY?: boolean }).isTTY === true;
 }
 
 /** Writes one audit event at info level (warn for refusals). */

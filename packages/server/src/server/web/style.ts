@@ -1,13 +1,29 @@
 /**
  * The pages' only stylesheet, served from /assets/cloakroom.css so the Content-Security-Policy
- * can stay `style-src 'self'` (no inline styles, no inline script anywhere).
+ * can stay `style-src 'self'` (no inline styles, no inline script anywhere). Every colour is a
+ * variable: the light palette first, the dark one when the system asks for it
+ * (`prefers-color-scheme: dark`).
  */
 export const STYLESHEET = `
 :root {
   --bg: #f4f5f7; --card: #ffffff; --text: #1d2330; --muted: #5c6475; --line: #e2e5ea;
   --accent: #2f5bd3; --accent-ink: #ffffff; --danger: #b3261e; --ok: #1e7b45; --warn: #8a5a00;
+  --field: #ffffff; --field-line: #c9ced8; --ring: rgba(47,91,211,.35); --danger-line: #e6b7b3;
+  --ok-bg: #eaf6ef; --ok-line: #b8e0c7; --error-bg: #fbeceb; --error-line: #efc2be;
+  --warn-bg: #fff6e5; --warn-line: #f0d9a8; --tag-bg: #eef1f8; --tag-text: #334;
   --radius: 10px; --shadow: 0 1px 2px rgba(16,24,40,.06), 0 4px 16px rgba(16,24,40,.06);
   color-scheme: light;
+}
+@media (prefers-color-scheme: dark) {
+  :root {
+    --bg: #0f1217; --card: #181c24; --text: #e6e9ef; --muted: #a0a8b8; --line: #2c3340;
+    --accent: #8aa4ff; --accent-ink: #0d1326; --danger: #ff8f85; --ok: #6fd69b; --warn: #f0c060;
+    --field: #10141b; --field-line: #485164; --ring: rgba(138,164,255,.5); --danger-line: #7a3a35;
+    --ok-bg: #12281c; --ok-line: #2b6543; --error-bg: #2d1615; --error-line: #74302b;
+    --warn-bg: #2b220f; --warn-line: #6e5521; --tag-bg: #272e3b; --tag-text: #d3d9e4;
+    --shadow: 0 1px 2px rgba(0,0,0,.5), 0 4px 16px rgba(0,0,0,.35);
+    color-scheme: dark;
+  }
 }
 * { box-sizing: border-box; }
 html { font-size: 16px; }
@@ -34,38 +50,42 @@ h2 { font-size: 1.1rem; margin: 0 0 .75rem; }
 .grid .card { margin-bottom: 0; }
 label { display: block; font-weight: 600; font-size: .9rem; margin: .75rem 0 .25rem; }
 input[type=text], input[type=password] { width: 100%; padding: .6rem .7rem; font: inherit; color: inherit;
-  border: 1px solid #c9ced8; border-radius: 8px; background: #fff; }
-input:focus-visible, button:focus-visible, a:focus-visible { outline: 3px solid rgba(47,91,211,.35); outline-offset: 1px; border-color: var(--accent); }
+  border: 1px solid var(--field-line); border-radius: 8px; background: var(--field); }
+input::placeholder { color: var(--muted); opacity: .8; }
+input[type=checkbox] { accent-color: var(--accent); }
+input:focus-visible, button:focus-visible, a:focus-visible { outline: 3px solid var(--ring); outline-offset: 1px; border-color: var(--accent); }
 .check { display: flex; align-items: center; gap: .5rem; margin: .9rem 0; font-weight: 400; }
 .check input { width: 1.1rem; height: 1.1rem; }
 button { font: inherit; font-weight: 600; padding: .55rem 1rem; border-radius: 8px; border: 1px solid var(--accent);
   background: var(--accent); color: var(--accent-ink); cursor: pointer; }
 button:disabled { opacity: .5; cursor: not-allowed; }
 button.wide { width: 100%; margin-top: 1rem; padding: .7rem 1rem; }
-button.quiet { background: #fff; color: var(--text); border-color: #c9ced8; }
-button.danger { background: #fff; color: var(--danger); border-color: #e6b7b3; }
+button.quiet { background: var(--field); color: var(--text); border-color: var(--field-line); }
+button.danger { background: var(--field); color: var(--danger); border-color: var(--danger-line); }
 button.small { padding: .3rem .65rem; font-size: .875rem; }
 .actions { display: flex; gap: .5rem; flex-wrap: wrap; align-items: center; margin-top: 1rem; }
 .inline { display: inline; }
 .flash { border-radius: 8px; padding: .7rem .9rem; margin-bottom: 1rem; border: 1px solid; }
-.flash.ok { background: #eaf6ef; border-color: #b8e0c7; color: var(--ok); }
-.flash.error { background: #fbeceb; border-color: #efc2be; color: var(--danger); }
-.flash.warn { background: #fff6e5; border-color: #f0d9a8; color: var(--warn); }
+.flash.ok { background: var(--ok-bg); border-color: var(--ok-line); color: var(--ok); }
+.flash.error { background: var(--error-bg); border-color: var(--error-line); color: var(--danger); }
+.flash.warn { background: var(--warn-bg); border-color: var(--warn-line); color: var(--warn); }
 .muted { color: var(--muted); }
 .hint { color: var(--muted); font-size: .875rem; margin: .25rem 0 0; }
 .actions .hint { margin: 0; }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .35rem 1rem; margin: 0; }
 dl.facts dt { color: var(--muted); }
 dl.facts dd { margin: 0; font-weight: 500; }
-.tag { display: inline-block; padding: .05rem .5rem; border-radius: 999px; background: #eef1f8; color: #334; font-size: .8rem; margin-right: .25rem; }
-.tag.locked { background: #fbeceb; color: var(--danger); }
-.tag.here { background: #eaf6ef; color: var(--ok); }
+.tag { display: inline-block; padding: .05rem .5rem; border-radius: 999px; background: var(--tag-bg); color: var(--tag-text); font-size: .8rem; margin-right: .25rem; }
+.tag.locked { background: var(--error-bg); color: var(--danger); }
+.tag.here { background: var(--ok-bg); color: var(--ok); }
 table { width: 100%; border-collapse: collapse; }
 th, td { text-align: left; padding: .6rem .5rem; border-bottom: 1px solid var(--line); vertical-align: middle; }
 th { font-size: .8rem; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); font-weight: 600; }
 tr:last-child td { border-bottom: 0; }
 td form { margin: 0; }
 td .actions { margin-top: 0; gap: .4rem; }
+.who .name, .who .login { display: block; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; max-width: 16rem; }
+.who .tag { margin: 0 0 0 .4rem; vertical-align: .1em; }
 .roles-form { display: flex; gap: .4rem; }
 .roles-form input { max-width: 11rem; padding: .35rem .5rem; }
 .center { text-align: center; }
@@ -75,8 +95,7 @@ footer.small { text-align: center; color: var(--muted); font-size: .8rem; margin
   main.narrow { padding-top: 1.5rem; }
   header.top .bar { flex-wrap: wrap; gap: .5rem; }
   nav.links { gap: .6rem; }
-  table.responsive td br { display: none; }
-  table.responsive td strong { margin-right: .4rem; }
+  table.responsive .who { min-width: 0; text-align: right; }
   table.responsive thead { display: none; }
   table.responsive tr { display: block; border-bottom: 1px solid var(--line); padding: .5rem 0; }
   table.responsive td { display: flex; justify-content: space-between; gap: 1rem; border: 0; padding: .3rem 0; }

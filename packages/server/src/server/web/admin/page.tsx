@@ -3,15 +3,32 @@ import type { Flash } from '../flash.js';
 import { formatDate } from '../helpers.js';
 import { Layout } from '../layout.js';
 
+/** What was typed into the create-user form, shown again when it was refused (never the password). */
+export interface UserDraft {
+  username: string;
+  displayName: string;
+  roles: string;
+}
+
 export interface AdminProps {
   user: User;
   csrf: string;
   users: UserRecord[];
   flash: Flash | null;
+  draft?: UserDraft | null;
+}
+
+/**
+ * Whether locking `u` would be refused: the server keeps one unlocked admin, so the last one's
+ * row has no Lock button. (Whoever sees this page is an unlocked admin, so that row is theirs.)
+ */
+function lastUnlockedAdmin(u: UserRecord, users: UserRecord[]): boolean {
+  const isAdmin = (x: UserRecord) => !x.locked && x.roles.includes('admin');
+  return isAdmin(u) && users.filter(isAdmin).length === 1;
 }
 
 /** Users, roles, status; create, change roles, lock/unlock, revoke sessions. */
-export function AdminPage({ user, csrf, users, flash }: AdminProps) {
+export function AdminPage({ user, csrf, users, flash, draft }: AdminProps) {
   return (
     <Layout title="Admin" user={user} csrf={csrf} flash={flash} current="admin">
       <h1>Users</h1>
@@ -35,9 +52,16 @@ export function AdminPage({ user, csrf, users, flash }: AdminProps) {
             {users.map((u) => (
               <tr data-user={u.username}>
                 <td data-label="User">
-                  <strong>{u.displayName}</strong>
-                  <br />
-                  <span class="muted">{u.username}</span>
+                  {/* One line each, never wrapped; a very long name ends in "…" (title: all of it). */}
+                  <div class="who">
+                    <span class="name" title={u.displayName}>
+                      <strong>{u.displayName}</strong>
+                      {u.id === user.id ? <span class="tag here">you</span> : null}
+                    </span>
+                    <span class="muted login" title={u.username}>
+                      {u.username}
+                    </span>
+                  </div>
                 </td>
                 <td data-label="Roles">
                   <form method="post" action={`/admin/users/${u.id}/roles`} class="roles-form">
@@ -60,16 +84,18 @@ export function AdminPage({ user, csrf, users, flash }: AdminProps) {
                 <td data-label="Created">{formatDate(u.createdAt)}</td>
                 <td data-label="Actions">
                   <div class="actions">
-                    <form method="post" action={`/admin/users/${u.id}/${u.locked ? 'unlock' : 'lock'}`}>
-                      <input type="hidden" name="_csrf" value={csrf} />
-                      <button
-                        type="submit"
-                        class={u.locked ? 'quiet small' : 'danger small'}
-                        aria-label={`${u.locked ? 'Unlock' : 'Lock'} ${u.username}`}
-                      >
-                        {u.locked ? 'Unlock' : 'Lock'}
-                      </button>
-                    </form>
+                    {u.locked || !lastUnlockedAdmin(u, users) ? (
+                      <form method="post" action={`/admin/users/${u.id}/${u.locked ? 'unlock' : 'lock'}`}>
+                        <input type="hidden" name="_csrf" value={csrf} />
+                        <button
+                          type="submit"
+                          class={u.locked ? 'quiet small' : 'danger small'}
+                          aria-label={`${u.locked ? 'Unlock' : 'Lock'} ${u.username}`}
+                        >
+                          {u.locked ? 'Unlock' : 'Lock'}
+                        </button>
+                      </form>
+                    ) : null}
                     <form method="post" action={`/admin/users/${u.id}/revoke-sessions`}>
                       <input type="hidden" name="_csrf" value={csrf} />
                       <button
@@ -94,11 +120,24 @@ export function AdminPage({ user, csrf, users, flash }: AdminProps) {
           <div class="grid">
             <div>
               <label for="new-username">Username</label>
-              <input id="new-username" name="username" type="text" autocomplete="off" required />
+              <input
+                id="new-username"
+                name="username"
+                type="text"
+                autocomplete="off"
+                required
+                value={draft?.username ?? ''}
+              />
             </div>
             <div>
               <label for="new-displayName">Display name</label>
-              <input id="new-displayName" name="displayName" type="text" autocomplete="off" />
+              <input
+                id="new-displayName"
+                name="displayName"
+                type="text"
+                autocomplete="off"
+                value={draft?.displayName ?? ''}
+              />
             </div>
             <div>
               <label for="new-password">Initial password</label>
@@ -113,7 +152,13 @@ export function AdminPage({ user, csrf, users, flash }: AdminProps) {
             </div>
             <div>
               <label for="new-roles">Roles</label>
-              <input id="new-roles" name="roles" type="text" placeholder="e.g. admin, ops" />
+              <input
+                id="new-roles"
+                name="roles"
+                type="text"
+                placeholder="e.g. admin, ops"
+                value={draft?.roles ?? ''}
+              />
             </div>
           </div>
           <div class="actions">

@@ -15,7 +15,7 @@ import { isUserId } from '../../http/params.js';
 import { setFlash, takeFlash } from '../flash.js';
 import { pageAdmin, pageUser } from '../guards.js';
 import { formText } from '../helpers.js';
-import { AdminPage } from './page.js';
+import { AdminPage, type UserDraft } from './page.js';
 
 /** The form's comma-separated roles; the account actions normalise each name. */
 const roleList = (raw: string) =>
@@ -30,13 +30,14 @@ export function adminPages(app: App, deps: ServerDeps): void {
   app.use('/admin', pageUser(), pageAdmin(deps));
   app.use('/admin/*', pageUser(), pageAdmin(deps));
 
-  const render = async (c: Context<CloakroomEnv>, refusal?: AccountFailure) =>
+  const render = async (c: Context<CloakroomEnv>, refusal?: AccountFailure, draft?: UserDraft) =>
     c.html(
       <AdminPage
         user={c.get('user')!}
         csrf={sessions.csrfToken(c.get('session')!)}
         users={await users.list()}
         flash={refusal ? { kind: 'error', text: refusal.message } : takeFlash(c)}
+        draft={draft ?? null}
       />,
       refusal ? accountStatus(refusal) : 200,
     );
@@ -56,7 +57,14 @@ export function adminPages(app: App, deps: ServerDeps): void {
       },
       c.get('user')!.id,
     );
-    if (!result.ok) return render(c, result);
+    if (!result.ok) {
+      const draft = {
+        username: formText(fields, 'username'),
+        displayName: formText(fields, 'displayName'),
+        roles: formText(fields, 'roles'),
+      };
+      return render(c, result, draft);
+    }
     setFlash(c, 'user-created');
     return c.redirect('/admin', 303);
   });

@@ -11,6 +11,8 @@ export interface LoginProps {
 
 /** The sign-in form: works without JavaScript; CSRF-protected by the login token. */
 export function LoginPage({ token, next, username, error, flash }: LoginProps) {
+  // After a failed sign-in the username is still there: the password is what to type again.
+  const focusPassword = Boolean(error && username);
   return (
     <Layout title="Sign in" flash={flash ?? null} narrow>
       <div class="card">
@@ -32,11 +34,18 @@ export function LoginPage({ token, next, username, error, flash }: LoginProps) {
             autocapitalize="none"
             spellcheck={false}
             required
-            autofocus
+            autofocus={!focusPassword}
             value={username ?? ''}
           />
           <label for="password">Password</label>
-          <input id="password" name="password" type="password" autocomplete="current-password" required />
+          <input
+            id="password"
+            name="password"
+            type="password"
+            autocomplete="current-password"
+            required
+            autofocus={focusPassword}
+          />
           <label class="check" for="remember">
             <input id="remember" name="remember" type="checkbox" value="on" />
             Keep me signed in on this device

@@ -43,17 +43,17 @@ export function loginPages(app: App, deps: ServerDeps): void {
     }
     const { fields } = await readInput(c);
     const next = safeNext(fields.next);
+    const username = formText(fields, 'username').slice(0, 64);
     if (!sessions.checkLoginToken(req, fields._csrf as string | undefined)) {
       metrics.csrfRefusals.inc({ reason: 'login-token' });
       audit(logger, 'csrf.refused', { route: 'login-page', reason: 'login-token', ip: req.ip });
-      return renderLogin(c, 403, next, { error: 'The sign-in form expired. Please try again.' });
+      return renderLogin(c, 403, next, { username, error: 'The sign-in form expired. Please try again.' });
     }
     const result = await signIn(deps, req, {
       username: fields.username,
       password: fields.password,
       remember: fields.remember === 'on' || fields.remember === 'true',
     });
-    const username = formText(fields, 'username').slice(0, 64);
     if (!result.ok) {
       metrics.logins.inc({ outcome: result.error });
       if (result.error === 'throttled') {

@@ -6,7 +6,11 @@ export function SetupPage(props: {
   csrf: string;
   error?: string | null;
   username?: string;
+  displayName?: string;
+  /** The field that gets the focus: the one an error is about; the username at first. */
+  focus?: 'username' | 'displayName' | 'password';
 }) {
+  const focus = props.focus ?? 'username';
   return (
     <Layout title="Set up" narrow>
       <div class="card">
@@ -27,11 +31,18 @@ export function SetupPage(props: {
             type="text"
             autocomplete="username"
             required
-            autofocus
+            autofocus={focus === 'username'}
             value={props.username ?? ''}
           />
           <label for="displayName">Display name</label>
-          <input id="displayName" name="displayName" type="text" autocomplete="name" />
+          <input
+            id="displayName"
+            name="displayName"
+            type="text"
+            autocomplete="name"
+            autofocus={focus === 'displayName'}
+            value={props.displayName ?? ''}
+          />
           <label for="password">Password</label>
           <input
             id="password"
@@ -40,6 +51,7 @@ export function SetupPage(props: {
             autocomplete="new-password"
             minlength={8}
             required
+            autofocus={focus === 'password'}
           />
           <p class="hint">At least 8 characters. A passphrase is easiest to remember.</p>
           <label for="confirm">Repeat password</label>

@@ -15,15 +15,18 @@ import { SetupPage } from './page.js';
 export function setupPages(app: App, deps: ServerDeps, setup: SetupToken | null): void {
   const { sessions, auth } = deps;
 
-  const closed = (c: Context) =>
-    c.html(
-      <MessagePage
-        status={404}
-        title="Set-up is closed"
-        text="This set-up link has been used or has expired."
-      />,
-      404,
-    );
+  /**
+   * The link no longer works. Once any user exists (made through this link, the CLI or
+   * CLOAKROOM_ADMIN_*), what the visitor needs is the sign-in page; otherwise the link is
+   * wrong, used or past its hour.
+   */
+  const closed = async (c: Context) => {
+    const text =
+      (await deps.users.count()) > 0
+        ? 'An administrator already exists; sign in instead.'
+        : 'This set-up link has been used or has expired.';
+    return c.html(<MessagePage status={404} title="Set-up is closed" text={text} />, 404);
+  };
 
   app.get('/setup', async (c) => {
     if (!setup?.check(c.req.query('token')) || (await deps.users.count()) > 0) return closed(c);
@@ -46,7 +49,8 @@ export function setupPages(app: App, deps: ServerDeps, setup: SetupToken | null)
       );
     }
     if (!setup?.check(fields.token) || (await deps.users.count()) > 0) return closed(c);
-    const again = (error: string) => {
+    /** The form again, as typed (but the passwords), focused on the field to fix. */
+    const again = (error: string, field = 'password') => {
       const { token } = sessions.issueLoginToken(req);
       return c.html(
         <SetupPage
@@ -54,6 +58,8 @@ export function setupPages(app: App, deps: ServerDeps, setup: SetupToken | null)
           csrf={token}
           error={error}
           username={formText(fields, 'username')}
+          displayName={formText(fields, 'displayName')}
+          focus={field === 'username' || field === 'displayName' ? field : 'password'}
         />,
         400,
       );
@@ -71,7 +77,10 @@ export function setupPages(app: App, deps: ServerDeps, setup: SetupToken | null)
       'setup-link',
       () => setup.claim(fields.token),
     );
-    if (!result.ok) return result.error === 'closed' ? closed(c) : again(result.message);
+    if (!result.ok) {
+      if (result.error === 'closed') return closed(c);
+      return again(result.message, 'field' in result ? result.field : 'username');
+    }
     const user = result.user;
     await auth.startSession(c, { userId: user.id, epoch: user.epoch });
     setFlash(c, 'welcome');
