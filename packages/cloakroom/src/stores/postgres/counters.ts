@@ -1,6 +1,6 @@
 import type { CounterStore } from '../../auth/types.js';
+import { guarded } from '../errors.js';
 import { execute, int, type PgPoolLike, statement } from './client.js';
-import { wrapError } from './errors.js';
 import type { Tables } from './tables.js';
 
 /** The PostgreSQL counter store, with the batched sweep of ended windows. */
@@ -35,39 +35,26 @@ export function createPostgresCounters(pool: PgPoolLike, tables: Tables): Postgr
   type Row = { count: number; reset_at: string };
   const toState = (row: Row) => ({ count: row.count, resetAt: int(row.reset_at) });
 
-  return {
-    async increment(key, windowMs, now) {
-      try {
+  return guarded<PostgresCounterStore>(
+    {
+      async increment(key, windowMs, now) {
         const { rows } = await execute(pool, increment, [key, now, windowMs]);
         return toState(rows[0] as Row);
-      } catch (error) {
-        throw wrapError('counter', 'increment', error);
-      }
-    },
+      },
 
-    async get(key, now) {
-      try {
+      async get(key, now) {
         const row = (await execute(pool, get, [key, now])).rows[0] as Row | undefined;
         return row === undefined ? null : toState(row);
-      } catch (error) {
-        throw wrapError('counter', 'get', error);
-      }
-    },
+      },
 
-    async reset(key) {
-      try {
+      async reset(key) {
         await execute(pool, reset, [key]);
-      } catch (error) {
-        throw wrapError('counter', 'reset', error);
-      }
-    },
+      },
 
-    async sweep(now, limit) {
-      try {
+      async sweep(now, limit) {
         return (await execute(pool, sweep, [now, limit])).rowCount ?? 0;
-      } catch (error) {
-        throw wrapError('counter', 'sweep', error);
-      }
+      },
     },
-  };
+    { driver: 'postgres', store: 'counter' },
+  );
 }

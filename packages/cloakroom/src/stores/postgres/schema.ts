@@ -1,7 +1,7 @@
 import { usernameSkeleton } from '../../auth/usernames.js';
 import { StoreError } from '../../core/errors.js';
+import { guarded } from '../errors.js';
 import { type PgPoolLike, type Queryable, transaction } from './client.js';
-import { wrapError } from './errors.js';
 import { type Tables, tablesIn } from './tables.js';
 import { backfillUsernameKeys } from './username-keys.js';
 
@@ -90,16 +90,22 @@ export interface MigrateOptions {
  */
 export async function migrate(pool: PgPoolLike, options: MigrateOptions = {}): Promise<number> {
   const tables = tablesIn(options.schema ?? 'public');
-  try {
-    return await transaction(pool, async (client) => {
-      const version = await migrateLocked(client, tables, options.now ?? Date.now());
-      await backfillUsernameKeys(client, tables, usernameSkeleton);
-      return version;
-    });
-  } catch (error) {
-    throw wrapError('postgres', 'migrate', error);
-  }
+  return migration.migrate(pool, tables, options.now ?? Date.now());
 }
+
+// Any failure (no connection, a script PostgreSQL refuses) is `postgres store: migrate failed`,
+// named after the method, with pg's error as the cause; the refusal of a newer schema passes as it is.
+const migration = guarded(
+  {
+    migrate: (pool: PgPoolLike, tables: Tables, now: number): Promise<number> =>
+      transaction(pool, async (client) => {
+        const version = await migrateLocked(client, tables, now);
+        await backfillUsernameKeys(client, tables, usernameSkeleton);
+        return version;
+      }),
+  },
+  { driver: 'postgres', store: 'postgres' },
+);
 
 async function migrateLocked(client: Queryable, tables: Tables, now: number): Promise<number> {
   const { schema } = tables;

@@ -1,7 +1,7 @@
 import type { Clock } from '../../core/clock.js';
 import type { JsonValue, SessionRecord, SessionStore } from '../../core/store.js';
+import { guarded } from '../errors.js';
 import { execute, int, type PgPoolLike, statement } from './client.js';
-import { conflictError, isUniqueViolation, wrapError } from './errors.js';
 import type { Tables } from './tables.js';
 
 /** The PostgreSQL session store, with a sweep that takes a batch size. */
@@ -91,19 +91,15 @@ export function createPostgresSessions(pool: PgPoolLike, tables: Tables, clock: 
        (SELECT id FROM ${t} WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)`,
   );
 
-  return {
-    async get(id) {
-      try {
+  return guarded<PostgresSessionStore>(
+    {
+      async get(id) {
         const { rows } = await execute(pool, get, [id]);
         const row = rows[0] as Row | undefined;
         return row === undefined ? null : toRecord(id, row);
-      } catch (error) {
-        throw wrapError('session', 'get', error);
-      }
-    },
+      },
 
-    async create(record) {
-      try {
+      async create(record) {
         await execute(pool, insert, [
           record.id,
           record.userId,
@@ -119,70 +115,40 @@ export function createPostgresSessions(pool: PgPoolLike, tables: Tables, clock: 
           record.userAgent,
           JSON.stringify(record.data),
         ]);
-      } catch (error) {
-        if (isUniqueViolation(error)) throw conflictError('session', 'a session with this id', error);
-        throw wrapError('session', 'create', error);
-      }
-    },
+      },
 
-    async touch(id, lastSeenAt, idleExpiresAt) {
-      try {
+      async touch(id, lastSeenAt, idleExpiresAt) {
         const values = [id, lastSeenAt, idleExpiresAt, clock.now()];
         return ((await execute(pool, touch, values)).rowCount ?? 0) > 0;
-      } catch (error) {
-        throw wrapError('session', 'touch', error);
-      }
-    },
+      },
 
-    async updateData(id, change) {
-      try {
+      async updateData(id, change) {
         const values = [id, JSON.stringify(change.set ?? {}), change.remove ?? [], clock.now()];
         return ((await execute(pool, updateData, values)).rowCount ?? 0) > 0;
-      } catch (error) {
-        throw wrapError('session', 'updateData', error);
-      }
-    },
+      },
 
-    async delete(id) {
-      try {
+      async delete(id) {
         return ((await execute(pool, remove, [id])).rowCount ?? 0) > 0;
-      } catch (error) {
-        throw wrapError('session', 'delete', error);
-      }
-    },
+      },
 
-    async deleteByUser(userId, exceptId) {
-      try {
+      async deleteByUser(userId, exceptId) {
         const { rows } = await execute(pool, removeByUser, [userId, exceptId ?? null, clock.now()]);
         return int((rows[0] as { live: unknown } | undefined)?.live ?? 0);
-      } catch (error) {
-        throw wrapError('session', 'deleteByUser', error);
-      }
-    },
+      },
 
-    async listByUser(userId, now) {
-      try {
+      async listByUser(userId, now) {
         const { rows } = await execute(pool, listByUser, [userId, now]);
         return (rows as Row[]).map((row) => toRecord(row.id!, row));
-      } catch (error) {
-        throw wrapError('session', 'listByUser', error);
-      }
-    },
+      },
 
-    async sweep(now, limit) {
-      try {
+      async sweep(now, limit) {
         return (await execute(pool, sweep, [now, limit])).rowCount ?? 0;
-      } catch (error) {
-        throw wrapError('session', 'sweep', error);
-      }
-    },
+      },
 
-    async ping() {
-      try {
+      async ping() {
         await pool.query({ text: 'SELECT 1' });
-      } catch (error) {
-        throw wrapError('session', 'ping', error);
-      }
+      },
     },
-  };
+    { driver: 'postgres', store: 'session', creates: { create: 'a session with this id' } },
+  );
 }

@@ -2,12 +2,11 @@ import { type Clock, systemClock } from '../../core/clock.js';
 import type { Duration } from '../../core/duration.js';
 import { ConfigError, type StoreError } from '../../core/errors.js';
 import { bounded, resolveTimeout, within } from '../deadline.js';
+import { createSweeper, type SweepResult } from '../sweep.js';
 import type { PgPoolLike } from './client.js';
 import { createPostgresCounters, type PostgresCounterStore } from './counters.js';
-import { wrapError } from './errors.js';
 import { migrate } from './schema.js';
 import { createPostgresSessions, type PostgresSessionStore } from './sessions.js';
-import { createSweeper, type SweepResult } from './sweep.js';
 import { tablesIn } from './tables.js';
 import { createPostgresUsers, type PostgresUserStore } from './users.js';
 
@@ -84,16 +83,15 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
 
   const sessions = createPostgresSessions(pool, tables, clock);
   const counters = createPostgresCounters(pool, tables);
-  let closed = false;
-  const sweeper = createSweeper({ sessions, counters, clock, batch: sweepBatch, isClosed: () => closed });
-  let timer: NodeJS.Timeout | undefined;
-  if (sweepIntervalMs > 0) {
-    timer = setInterval(() => {
-      sweeper.run().catch((error: unknown) => options.onSweepError?.(wrapError('postgres', 'sweep', error)));
-    }, sweepIntervalMs);
-    // Housekeeping must never be what keeps a process alive.
-    timer.unref();
-  }
+  const sweeper = createSweeper({
+    driver: 'postgres',
+    sessions,
+    counters,
+    clock,
+    batch: sweepBatch,
+    intervalMs: sweepIntervalMs,
+    onError: options.onSweepError,
+  });
 
   return {
     sessions: bounded(sessions, timeout, 'postgres sessions'),
@@ -102,8 +100,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
     sweep: () => sweeper.run(),
     ping: () => (timeout === null ? sessions.ping() : within(sessions.ping(), timeout, 'postgres ping')),
     async close() {
-      closed = true;
-      clearInterval(timer);
+      sweeper.stop();
     },
   };
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { UserRecord, UserStore } from '../../auth/types.js';
+import { guarded } from '../errors.js';
 import { execute, int, type PgPoolLike, statement, transaction } from './client.js';
-import { conflictError, isUniqueViolation, wrapError } from './errors.js';
 import type { Tables } from './tables.js';
 
 interface UserRow {
@@ -84,25 +84,17 @@ export function createPostgresUsers(pool: PgPoolLike, tables: Tables): PostgresU
     return row === undefined ? null : toUser(row);
   };
 
-  return {
-    async getById(id) {
-      try {
+  return guarded<PostgresUserStore>(
+    {
+      async getById(id) {
         return one((await execute(pool, byId, [id])).rows);
-      } catch (error) {
-        throw wrapError('user', 'getById', error);
-      }
-    },
+      },
 
-    async getByUsername(username) {
-      try {
+      async getByUsername(username) {
         return one((await execute(pool, byUsername, [username])).rows);
-      } catch (error) {
-        throw wrapError('user', 'getByUsername', error);
-      }
-    },
+      },
 
-    async create(user, now) {
-      try {
+      async create(user, now) {
         const { rows } = await execute(pool, insert, [
           randomUUID(),
           user.username,
@@ -114,16 +106,9 @@ export function createPostgresUsers(pool: PgPoolLike, tables: Tables): PostgresU
           now,
         ]);
         return one(rows)!;
-      } catch (error) {
-        if (isUniqueViolation(error)) {
-          throw conflictError('user', 'a user with this username (or one confusable with it)', error);
-        }
-        throw wrapError('user', 'create', error);
-      }
-    },
+      },
 
-    async update(id, patch, now, condition = {}) {
-      try {
+      async update(id, patch, now, condition = {}) {
         const values = [
           id,
           patch.displayName ?? null,
@@ -136,40 +121,31 @@ export function createPostgresUsers(pool: PgPoolLike, tables: Tables): PostgresU
         ];
         const role = condition.keepRole;
         if (role === undefined) return one((await execute(pool, update, values)).rows);
-        return await transaction(pool, async (client) => {
+        return transaction(pool, async (client) => {
           const locked = (await execute(client, lockHolders, [id, role])).rows as Array<{ id: string }>;
           // Only the target and unlocked holders come back: any other row is another holder.
           if (!locked.some((row) => row.id !== id)) return null;
           return one((await execute(client, update, values)).rows);
         });
-      } catch (error) {
-        throw wrapError('user', 'update', error);
-      }
-    },
+      },
 
-    async list() {
-      try {
+      async list() {
         return ((await execute(pool, list, [])).rows as UserRow[]).map(toUser);
-      } catch (error) {
-        throw wrapError('user', 'list', error);
-      }
-    },
+      },
 
-    async count() {
-      try {
+      async count() {
         const { rows } = await execute(pool, count, []);
         return (rows[0] as { n: number }).n;
-      } catch (error) {
-        throw wrapError('user', 'count', error);
-      }
-    },
+      },
 
-    async ping() {
-      try {
+      async ping() {
         await pool.query({ text: 'SELECT 1' });
-      } catch (error) {
-        throw wrapError('user', 'ping', error);
-      }
+      },
     },
-  };
+    {
+      driver: 'postgres',
+      store: 'user',
+      creates: { create: 'a user with this username (or one confusable with it)' },
+    },
+  );
 }

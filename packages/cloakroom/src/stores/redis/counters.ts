@@ -1,6 +1,6 @@
 import type { CounterStore } from '../../auth/types.js';
+import { guarded } from '../errors.js';
 import { assertReady, optionalText, type RedisClientLike } from './client.js';
-import { wrapError } from './errors.js';
 import type { RedisKeys } from './keys.js';
 import { INCREMENT, runScript } from './scripts.js';
 
@@ -10,9 +10,9 @@ import { INCREMENT, runScript } from './scripts.js';
  * window starts), so there is nothing to sweep.
  */
 export function createRedisCounters(client: RedisClientLike, keys: RedisKeys): CounterStore {
-  return {
-    async increment(key, windowMs, now) {
-      try {
+  return guarded<CounterStore>(
+    {
+      async increment(key, windowMs, now) {
         assertReady(client);
         const reply = await runScript(client, INCREMENT, keys.counter(key), [
           String(now),
@@ -21,30 +21,21 @@ export function createRedisCounters(client: RedisClientLike, keys: RedisKeys): C
         ]);
         const [count, resetAt] = Array.isArray(reply) ? reply.map(optionalText) : [];
         return { count: Number(count), resetAt: Number(resetAt) };
-      } catch (error) {
-        throw wrapError('counter', 'increment', error);
-      }
-    },
+      },
 
-    async get(key, now) {
-      try {
+      async get(key, now) {
         assertReady(client);
         const reply = await client.hmGet(keys.counter(key), ['count', 'reset']);
         const [count, reset] = Array.isArray(reply) ? reply.map(optionalText) : [];
         if (count == null || reset == null || now >= Number(reset)) return null;
         return { count: Number(count), resetAt: Number(reset) };
-      } catch (error) {
-        throw wrapError('counter', 'get', error);
-      }
-    },
+      },
 
-    async reset(key) {
-      try {
+      async reset(key) {
         assertReady(client);
         await client.del(keys.counter(key));
-      } catch (error) {
-        throw wrapError('counter', 'reset', error);
-      }
+      },
     },
-  };
+    { driver: 'redis', store: 'counter' },
+  );
 }

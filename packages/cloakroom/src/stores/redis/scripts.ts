@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import type { RedisClientLike } from './client.js';
-import { isNoScript } from './errors.js';
 import { FIELD } from './record.js';
 
 /** A Lua script with its SHA-1, so the usual call sends 40 bytes instead of the source. */
@@ -13,6 +12,10 @@ const lua = (source: string): LuaScript => ({
   source,
   sha: createHash('sha1').update(source).digest('hex'),
 });
+
+/** Redis forgot the script (restart, `SCRIPT FLUSH`, a fail-over): send its source once. */
+const isNoScript = (error: unknown): boolean =>
+  error instanceof Error && error.message.startsWith('NOSCRIPT');
 
 /**
  * Runs a script by SHA and falls back to its source once if this server does not know it

@@ -1,7 +1,7 @@
 import type { Clock } from '../../core/clock.js';
 import type { SessionRecord, SessionStore } from '../../core/store.js';
+import { conflictError, guarded } from '../errors.js';
 import { assertReady, type RedisClientLike } from './client.js';
-import { conflictError, wrapError } from './errors.js';
 import type { RedisKeys } from './keys.js';
 import { dataChangeArguments, expiryOf, fromHash, toHashFields } from './record.js';
 import { CREATE, DELETE, runScript, TOUCH, UPDATE_DATA } from './scripts.js';
@@ -53,18 +53,14 @@ export function createRedisSessions(
     return { userId: String(reply[0]), expiresAt: Math.min(Number(reply[1]), Number(reply[2])) };
   };
 
-  return {
-    async get(id) {
-      try {
+  return guarded<RedisSessionStore>(
+    {
+      async get(id) {
         assertReady(client);
         return fromHash(id, await client.hGetAll(keys.session(id)));
-      } catch (error) {
-        throw wrapError('session', 'get', error);
-      }
-    },
+      },
 
-    async create(record) {
-      try {
+      async create(record) {
         assertReady(client);
         // Relative TTL on the store's clock (the one the core computed the deadlines with),
         // so a skew between this host's clock and Redis's does not shorten sessions.
@@ -77,7 +73,7 @@ export function createRedisSessions(
           String(ttl),
           ...toHashFields(record),
         ]);
-        if (created !== 1) throw conflictError('session', 'a session with this id');
+        if (created !== 1) throw conflictError('session', 'create', 'a session with this id');
         try {
           await index.add(record.userId, record.id, record.absoluteExpiresAt, now);
         } catch (error) {
@@ -85,33 +81,21 @@ export function createRedisSessions(
           await deleteSession(record.id).catch(() => {});
           throw error;
         }
-      } catch (error) {
-        throw wrapError('session', 'create', error);
-      }
-    },
+      },
 
-    async touch(id, lastSeenAt, idleExpiresAt) {
-      try {
+      async touch(id, lastSeenAt, idleExpiresAt) {
         assertReady(client);
         const args = [String(lastSeenAt), String(idleExpiresAt), String(clock.now())];
         return (await runScript(client, TOUCH, keys.session(id), args)) === 1;
-      } catch (error) {
-        throw wrapError('session', 'touch', error);
-      }
-    },
+      },
 
-    async updateData(id, change) {
-      try {
+      async updateData(id, change) {
         assertReady(client);
         const args = dataChangeArguments(clock.now(), change.set ?? {}, change.remove ?? []);
         return (await runScript(client, UPDATE_DATA, keys.session(id), args)) === 1;
-      } catch (error) {
-        throw wrapError('session', 'updateData', error);
-      }
-    },
+      },
 
-    async delete(id) {
-      try {
+      async delete(id) {
         assertReady(client);
         const deleted = await deleteSession(id);
         if (deleted === null) return false;
@@ -120,13 +104,9 @@ export function createRedisSessions(
         // itself IS deleted, so report that rather than a false failure.
         await index.remove(deleted.userId, [id]).catch(() => {});
         return true;
-      } catch (error) {
-        throw wrapError('session', 'delete', error);
-      }
-    },
+      },
 
-    async deleteByUser(userId, exceptId) {
-      try {
+      async deleteByUser(userId, exceptId) {
         assertReady(client);
         const ids = (await index.members(userId, clock.now())).filter((id) => id !== exceptId);
         if (ids.length === 0) return 0;
@@ -137,13 +117,9 @@ export function createRedisSessions(
         // Only live sessions count as revoked, as in every store.
         const now = clock.now();
         return deleted.filter((d) => d !== null && d.expiresAt > now).length;
-      } catch (error) {
-        throw wrapError('session', 'deleteByUser', error);
-      }
-    },
+      },
 
-    async listByUser(userId, now) {
-      try {
+      async listByUser(userId, now) {
         assertReady(client);
         const ids = await index.members(userId, clock.now());
         const replies = await Promise.all(ids.map((id) => client.hGetAll(keys.session(id))));
@@ -157,18 +133,13 @@ export function createRedisSessions(
         // Invariant 1: a member without its hash can be dropped safely.
         await index.remove(userId, stale);
         return live;
-      } catch (error) {
-        throw wrapError('session', 'listByUser', error);
-      }
-    },
+      },
 
-    async ping() {
-      try {
+      async ping() {
         assertReady(client);
         await client.ping();
-      } catch (error) {
-        throw wrapError('session', 'ping', error);
-      }
+      },
     },
-  };
+    { driver: 'redis', store: 'session' },
+  );
 }

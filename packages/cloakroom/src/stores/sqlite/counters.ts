@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { CounterStore } from '../../auth/types.js';
-import { wrapError } from './errors.js';
+import { guardedSync } from '../errors.js';
 
 /** The SQLite counter store, with the batched sweep of ended windows. */
 export interface SqliteCounterStore extends CounterStore {
@@ -34,39 +34,26 @@ export function createSqliteCounters(db: Database.Database): SqliteCounterStore 
     'DELETE FROM counters WHERE rowid IN (SELECT rowid FROM counters WHERE reset_at <= ? LIMIT ?)',
   );
 
-  return {
-    async increment(key, windowMs, now) {
-      try {
+  return guardedSync<SqliteCounterStore>(
+    {
+      increment(key, windowMs, now) {
         const [count, resetAt] = increment.get({ key, now, windowMs })!;
         return { count, resetAt };
-      } catch (error) {
-        throw wrapError('counter', 'increment', error);
-      }
-    },
+      },
 
-    async get(key, now) {
-      try {
+      get(key, now) {
         const row = get.get(key, now);
         return row === undefined ? null : { count: row[0], resetAt: row[1] };
-      } catch (error) {
-        throw wrapError('counter', 'get', error);
-      }
-    },
+      },
 
-    async reset(key) {
-      try {
+      reset(key) {
         reset.run(key);
-      } catch (error) {
-        throw wrapError('counter', 'reset', error);
-      }
-    },
+      },
 
-    async sweep(now, limit) {
-      try {
+      sweep(now, limit) {
         return sweep.run(now, limit).changes;
-      } catch (error) {
-        throw wrapError('counter', 'sweep', error);
-      }
+      },
     },
-  };
+    { driver: 'sqlite', store: 'counter' },
+  );
 }

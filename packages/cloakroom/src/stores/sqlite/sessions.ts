@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { Clock } from '../../core/clock.js';
 import type { JsonValue, SessionRecord, SessionStore } from '../../core/store.js';
-import { conflictError, isUniqueViolation, wrapError } from './errors.js';
+import { guardedSync } from '../errors.js';
 
 /** The SQLite session store, with a sweep that takes a batch size. */
 export interface SqliteSessionStore extends SessionStore {
@@ -121,86 +121,55 @@ export function createSqliteSessions(db: Database.Database, clock: Clock): Sqlit
   );
   const ping = db.prepare('SELECT 1').pluck();
 
-  return {
-    async get(id) {
-      try {
+  // Plain synchronous methods: guardedSync() makes each the async method of the interface and
+  // turns a driver error into a StoreError, so a call costs one promise and one try/catch, as
+  // an `async` method with a try/catch of its own would.
+  return guardedSync<SqliteSessionStore>(
+    {
+      get(id) {
         const row = get.get(id);
         return row === undefined ? null : toRecord(id, row);
-      } catch (error) {
-        throw wrapError('session', 'get', error);
-      }
-    },
+      },
 
-    async create(record) {
-      try {
+      create(record) {
         insert.run({
           ...record,
           remember: record.remember ? 1 : 0,
           data: JSON.stringify(record.data),
         });
-      } catch (error) {
-        if (isUniqueViolation(error)) throw conflictError('session', 'a session with this id', error);
-        throw wrapError('session', 'create', error);
-      }
-    },
+      },
 
-    async touch(id, lastSeenAt, idleExpiresAt) {
-      try {
+      touch(id, lastSeenAt, idleExpiresAt) {
         return touch.run(lastSeenAt, idleExpiresAt, id, clock.now()).changes > 0;
-      } catch (error) {
-        throw wrapError('session', 'touch', error);
-      }
-    },
+      },
 
-    async updateData(id, change) {
-      try {
+      updateData(id, change) {
         const set = JSON.stringify(change.set ?? {});
         const removed = JSON.stringify(change.remove ?? []);
         return updateData.run({ id, set, remove: removed, now: clock.now() }).changes > 0;
-      } catch (error) {
-        throw wrapError('session', 'updateData', error);
-      }
-    },
+      },
 
-    async delete(id) {
-      try {
+      delete(id) {
         return remove.run(id).changes > 0;
-      } catch (error) {
-        throw wrapError('session', 'delete', error);
-      }
-    },
+      },
 
-    async deleteByUser(userId, exceptId) {
-      try {
+      deleteByUser(userId, exceptId) {
         const now = clock.now();
         return removeByUser.all(userId, exceptId ?? null).filter((expiresAt) => expiresAt > now).length;
-      } catch (error) {
-        throw wrapError('session', 'deleteByUser', error);
-      }
-    },
+      },
 
-    async listByUser(userId, now) {
-      try {
+      listByUser(userId, now) {
         return listByUser.all(userId, now).map(([id, ...row]) => toRecord(id, row));
-      } catch (error) {
-        throw wrapError('session', 'listByUser', error);
-      }
-    },
+      },
 
-    async sweep(now, limit) {
-      try {
+      sweep(now, limit) {
         return sweep.run(now, limit).changes;
-      } catch (error) {
-        throw wrapError('session', 'sweep', error);
-      }
-    },
+      },
 
-    async ping() {
-      try {
+      ping() {
         ping.get();
-      } catch (error) {
-        throw wrapError('session', 'ping', error);
-      }
+      },
     },
-  };
+    { driver: 'sqlite', store: 'session', creates: { create: 'a session with this id' } },
+  );
 }

@@ -4,11 +4,11 @@ import Database from 'better-sqlite3';
 import type { UserStore } from '../../auth/types.js';
 import { type Clock, systemClock } from '../../core/clock.js';
 import { ConfigError, type StoreError } from '../../core/errors.js';
+import { storeFailure } from '../errors.js';
+import { createSweeper, type SweepResult } from '../sweep.js';
 import { createSqliteCounters, type SqliteCounterStore } from './counters.js';
-import { wrapError } from './errors.js';
 import { migrate } from './schema.js';
 import { createSqliteSessions, type SqliteSessionStore } from './sessions.js';
-import { createSweeper, type SweepResult } from './sweep.js';
 import { createSqliteUsers } from './users.js';
 
 /** Options of {@link createSqliteStore}. Give `path` or `database`. */
@@ -85,37 +85,35 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
   const sweepBatch = checkInteger('sweepBatch', options.sweepBatch ?? 500, 1);
   const busyTimeoutMs = checkInteger('busyTimeoutMs', options.busyTimeoutMs ?? 5_000, 0);
 
-  const { db, owned } = openDatabaseWrapped(options);
+  let opened: { db: Database.Database; owned: boolean } | undefined;
   let sessions: SqliteSessionStore;
   let users: UserStore;
   let counters: SqliteCounterStore;
   try {
-    configure(db, busyTimeoutMs);
-    migrate(db);
-    sessions = createSqliteSessions(db, clock);
-    users = createSqliteUsers(db);
-    counters = createSqliteCounters(db);
+    opened = openDatabase(options);
+    configure(opened.db, busyTimeoutMs);
+    migrate(opened.db);
+    sessions = createSqliteSessions(opened.db, clock);
+    users = createSqliteUsers(opened.db);
+    counters = createSqliteCounters(opened.db);
   } catch (error) {
-    if (owned) db.close();
-    throw wrapError('sqlite', 'open', error);
+    if (opened?.owned === true) opened.db.close();
+    if (error instanceof ConfigError) throw error;
+    throw storeFailure('sqlite', 'open', error);
   }
+  const { db, owned } = opened;
 
   let closed = false;
   const sweeper = createSweeper({
+    driver: 'sqlite',
     sessions,
     counters,
     clock,
     batch: sweepBatch,
-    isClosed: () => closed,
+    intervalMs: sweepIntervalMs,
+    onError: options.onSweepError,
+    yieldBetweenBatches: true,
   });
-  let timer: NodeJS.Timeout | undefined;
-  if (sweepIntervalMs > 0) {
-    timer = setInterval(() => {
-      sweeper.run().catch((error: unknown) => options.onSweepError?.(wrapError('sqlite', 'sweep', error)));
-    }, sweepIntervalMs);
-    // Housekeeping must never be what keeps a process alive.
-    timer.unref();
-  }
 
   return {
     sessions,
@@ -126,17 +124,8 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     async close() {
       if (closed) return;
       closed = true;
-      clearInterval(timer);
+      sweeper.stop();
       if (owned) db.close();
     },
   };
-}
-
-function openDatabaseWrapped(options: SqliteStoreOptions): { db: Database.Database; owned: boolean } {
-  try {
-    return openDatabase(options);
-  } catch (error) {
-    if (error instanceof ConfigError) throw error;
-    throw wrapError('sqlite', 'open', error);
-  }
 }

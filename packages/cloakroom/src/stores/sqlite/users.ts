@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import type { UserRecord, UserStore } from '../../auth/types.js';
-import { conflictError, isUniqueViolation, wrapError } from './errors.js';
+import { guardedSync } from '../errors.js';
 
 interface UserRow {
   id: string;
@@ -68,11 +68,14 @@ interface PatchParams {
   ifPasswordHash: string | null;
 }
 
+/** The SQLite user store, with a readiness check. */
+type SqliteUserStore = UserStore & { ping(): Promise<void> };
+
 /**
  * The SQLite user store (`users` table). It shares the database file with the sessions but
  * not the interface: the session store never learns what a user is.
  */
-export function createSqliteUsers(db: Database.Database): UserStore & { ping(): Promise<void> } {
+export function createSqliteUsers(db: Database.Database): SqliteUserStore {
   const byId = db.prepare<[string], RawUserRow>(`SELECT ${COLUMNS} FROM users WHERE id = ?`).raw();
   const byUsername = db.prepare<[string], UserRow>(`SELECT ${COLUMNS} FROM users WHERE username = ?`);
   // The UNIQUE indexes on username and username_key refuse a taken name or a look-alike of
@@ -115,27 +118,19 @@ export function createSqliteUsers(db: Database.Database): UserStore & { ping(): 
   const count = db.prepare<[], number>('SELECT count(*) FROM users').pluck();
   const ping = db.prepare('SELECT 1').pluck();
 
-  return {
-    async getById(id) {
-      try {
+  return guardedSync<SqliteUserStore>(
+    {
+      getById(id) {
         const row = byId.get(id);
         return row === undefined ? null : fromRaw(row);
-      } catch (error) {
-        throw wrapError('user', 'getById', error);
-      }
-    },
+      },
 
-    async getByUsername(username) {
-      try {
+      getByUsername(username) {
         const row = byUsername.get(username);
         return row === undefined ? null : toUser(row);
-      } catch (error) {
-        throw wrapError('user', 'getByUsername', error);
-      }
-    },
+      },
 
-    async create(user, now) {
-      try {
+      create(user, now) {
         const row = insert.get({
           id: randomUUID(),
           username: user.username,
@@ -148,16 +143,9 @@ export function createSqliteUsers(db: Database.Database): UserStore & { ping(): 
           updated_at: now,
         });
         return toUser(row!);
-      } catch (error) {
-        if (isUniqueViolation(error)) {
-          throw conflictError('user', 'a user with this username (or one confusable with it)', error);
-        }
-        throw wrapError('user', 'create', error);
-      }
-    },
+      },
 
-    async update(id, patch, now, condition = {}) {
-      try {
+      update(id, patch, now, condition = {}) {
         const params: PatchParams = {
           id,
           now,
@@ -173,33 +161,24 @@ export function createSqliteUsers(db: Database.Database): UserStore & { ping(): 
             ? update.get(params)
             : keepingRole.immediate(params, condition.keepRole);
         return row === undefined ? null : toUser(row);
-      } catch (error) {
-        throw wrapError('user', 'update', error);
-      }
-    },
+      },
 
-    async list() {
-      try {
+      list() {
         return list.all().map(toUser);
-      } catch (error) {
-        throw wrapError('user', 'list', error);
-      }
-    },
+      },
 
-    async count() {
-      try {
+      count() {
         return count.get()!;
-      } catch (error) {
-        throw wrapError('user', 'count', error);
-      }
-    },
+      },
 
-    async ping() {
-      try {
+      ping() {
         ping.get();
-      } catch (error) {
-        throw wrapError('user', 'ping', error);
-      }
+      },
     },
-  };
+    {
+      driver: 'sqlite',
+      store: 'user',
+      creates: { create: 'a user with this username (or one confusable with it)' },
+    },
+  );
 }
