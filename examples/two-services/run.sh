@@ -57,10 +57,9 @@ fi
 
 # Service A: the cloakroom server, sessions in Redis. Any number of instances with the same
 # REDIS_URL and CLOAKROOM_SECRETS would answer for the same sessions. Its CLI runs from the
-# repository's source with tsx (no build needed): packages/server once the repository is split
-# into workspaces, src/ before.
+# server package's source with tsx; the library it imports by name is the built one
+# (`npm run build` at the repository root).
 CLI="packages/server/src/cli/main.ts"
-[ -f "$ROOT/$CLI" ] || CLI="src/cli/main.ts"
 (
   cd "$ROOT"
   exec env PORT="$CLOAKROOM_PORT" HOST=127.0.0.1 REDIS_URL="$REDIS_URL" \

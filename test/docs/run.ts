@@ -33,7 +33,7 @@ const users = JSON.parse(process.env.SEED_USERS ?? '[]') as Array<{ username: st
 for (const user of users) await createAccount(store.users, passwords, user, Date.now());
 let setCookie: string[] = [];
 if (process.env.SEED_SESSION_FOR) {
-  const sessions = createSessions({ secrets: process.env.CLOAKROOM_SECRETS!.split(','), store: store.sessions });
+  const sessions = createSessions({ secrets: process.env.CLOAKROOM_SECRETS, store: store.sessions });
   const request = fromWebRequest(new Request('http://127.0.0.1/', { method: 'POST' }));
   ({ setCookie } = await sessions.create(request, { userId: process.env.SEED_SESSION_FOR }));
 }
