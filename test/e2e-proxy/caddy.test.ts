@@ -1,6 +1,6 @@
 // Forward auth through a real Caddy (`forward_auth`), with the Caddyfile printed in
 // docs/forward-auth.md. Same topology as the nginx test: cloakroom behind everything else, an
-// echo service at /app/ (any user) and /admin-app/ (role admin). Checklist items 70, 71, 75.
+// echo service at /app/ (any user) and /admin-app/ (role admin). docs/security.md rows 70, 71, 75.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,7 +1,7 @@
 // Forward auth through a real nginx (`auth_request`), with the configuration printed in
 // docs/forward-auth.md: cloakroom serves / (login API and pages), an echo service stands for a
 // protected application at /app/ and an admin-only one at /admin-app/. The echo service records
-// every request, so "never reached" is checked, not assumed. Checklist items 70, 71, 75, 76.
+// every request, so "never reached" is checked, not assumed. docs/security.md rows 70, 71, 75, 76.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -1,7 +1,7 @@
 // What Traefik's ForwardAuth middleware sends (X-Forwarded-Method/-Proto/-Host/-Uri/-For plus the
 // client's own headers), played directly against the server — no Traefik needed to check the
 // contract. The server runs with CLOAKROOM_TRUST_PROXY=true, as behind Traefik with
-// `trustForwardHeader: false` (Traefik then overwrites X-Forwarded-*). Checklist 70, 72, 75.
+// `trustForwardHeader: false` (Traefik then overwrites X-Forwarded-*). docs/security.md rows 70, 72, 75.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type ServerProcess, startServerProcess } from '../support/server-process.js';
 
