@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +12,7 @@ import {
   type Response,
 } from 'playwright-core';
 import { createAccount, type User } from '../../packages/cloakroom/src/auth/users.js';
+import type { Clock } from '../../packages/cloakroom/src/core/clock.js';
 import { type Env, loadConfig } from '../../packages/server/src/server/boot/config.js';
 import { startServer } from '../../packages/server/src/server/boot/serve.js';
 import type { ServerDeps } from '../../packages/server/src/server/http/context.js';
@@ -27,6 +28,8 @@ export const PASSWORD = 'correct horse battery staple';
 export const E2E_TIMEOUT_MS = 60_000;
 
 const SCREENSHOTS = fileURLToPath(new URL('./screenshots/', import.meta.url));
+/** The screenshots docs/pages.md shows. */
+export const DOCS_IMAGES = fileURLToPath(new URL('../../docs/images/', import.meta.url));
 
 /** Launches headless Chromium; throws a clear, actionable error when it is not installed. */
 export async function launchBrowser(): Promise<Browser> {
@@ -78,9 +81,13 @@ export interface E2EServer {
 
 /**
  * Starts the real login server in-process (loadConfig + startServer) on 127.0.0.1, a free
- * port, a fresh data dir and a fixed strong keyring, with every log line captured.
+ * port, a fresh data dir and a fixed strong keyring, with every log line captured. `clock`: the
+ * server's "now" (a fixed one makes dates on the pages, and so screenshots, repeatable).
  */
-export async function startE2EServer(overrides: Env = {}): Promise<E2EServer> {
+export async function startE2EServer(
+  overrides: Env = {},
+  options: { clock?: Clock } = {},
+): Promise<E2EServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'cloakroom-e2e-'));
   const env: Env = {
     HOST: '127.0.0.1',
@@ -101,7 +108,7 @@ export async function startE2EServer(overrides: Env = {}): Promise<E2EServer> {
   let server: Awaited<ReturnType<typeof startServer>>;
   try {
     const config = loadConfig(env);
-    server = await startServer(config, createLogger(config.logLevel, destination));
+    server = await startServer(config, createLogger(config.logLevel, destination), options.clock);
   } catch (error) {
     rmSync(dataDir, { recursive: true, force: true });
     throw error;
@@ -177,11 +184,18 @@ export async function signIn(
   return submit(page, () => page.locator('form[action="/login"] button[type="submit"]').click());
 }
 
-/** Saves a full-page PNG to test/e2e/screenshots/<name>.png. */
-export async function shot(page: Page, name: string): Promise<string> {
+/**
+ * Saves a full-page PNG to test/e2e/screenshots/<name>.png; with `docs`, also to
+ * docs/images/<name>.png (the screenshots docs/pages.md shows).
+ */
+export async function shot(page: Page, name: string, options: { docs?: boolean } = {}): Promise<string> {
   mkdirSync(SCREENSHOTS, { recursive: true });
   const path = join(SCREENSHOTS, `${name}.png`);
   await page.screenshot({ path, fullPage: true });
+  if (options.docs) {
+    mkdirSync(DOCS_IMAGES, { recursive: true });
+    copyFileSync(path, join(DOCS_IMAGES, `${name}.png`));
+  }
   return path;
 }
 

@@ -41,6 +41,13 @@ export function formatDate(at: number): string {
   return `${absolute.format(new Date(at))} UTC`;
 }
 
+const day = new Intl.DateTimeFormat('en', { dateStyle: 'medium', timeZone: 'UTC' });
+
+/** "Nov 24, 2026" (UTC) where the day is enough, such as when a user was created. */
+export function formatDay(at: number): string {
+  return day.format(new Date(at));
+}
+
 const BASE = 'http://cloakroom.invalid';
 
 /**

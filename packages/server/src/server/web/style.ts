@@ -8,7 +8,7 @@ export const STYLESHEET = `
 :root {
   --bg: #f4f5f7; --card: #ffffff; --text: #1d2330; --muted: #5c6475; --line: #e2e5ea;
   --accent: #2f5bd3; --accent-ink: #ffffff; --danger: #b3261e; --ok: #1e7b45; --warn: #8a5a00;
-  --field: #ffffff; --field-line: #c9ced8; --ring: rgba(47,91,211,.35); --danger-line: #e6b7b3;
+  --field: #ffffff; --field-line: #8a93a3; --ring: rgba(47,91,211,.35); --danger-line: #e6b7b3;
   --ok-bg: #eaf6ef; --ok-line: #b8e0c7; --error-bg: #fbeceb; --error-line: #efc2be;
   --warn-bg: #fff6e5; --warn-line: #f0d9a8; --tag-bg: #eef1f8; --tag-text: #334;
   --radius: 10px; --shadow: 0 1px 2px rgba(16,24,40,.06), 0 4px 16px rgba(16,24,40,.06);
@@ -18,7 +18,7 @@ export const STYLESHEET = `
   :root {
     --bg: #0f1217; --card: #181c24; --text: #e6e9ef; --muted: #a0a8b8; --line: #2c3340;
     --accent: #8aa4ff; --accent-ink: #0d1326; --danger: #ff8f85; --ok: #6fd69b; --warn: #f0c060;
-    --field: #10141b; --field-line: #485164; --ring: rgba(138,164,255,.5); --danger-line: #7a3a35;
+    --field: #10141b; --field-line: #626c80; --ring: rgba(138,164,255,.5); --danger-line: #7a3a35;
     --ok-bg: #12281c; --ok-line: #2b6543; --error-bg: #2d1615; --error-line: #74302b;
     --warn-bg: #2b220f; --warn-line: #6e5521; --tag-bg: #272e3b; --tag-text: #d3d9e4;
     --shadow: 0 1px 2px rgba(0,0,0,.5), 0 4px 16px rgba(0,0,0,.35);
@@ -84,10 +84,12 @@ th { font-size: .8rem; text-transform: uppercase; letter-spacing: .04em; color: 
 tr:last-child td { border-bottom: 0; }
 td form { margin: 0; }
 td .actions { margin-top: 0; gap: .4rem; }
-.who .name, .who .login { display: block; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; max-width: 16rem; }
+td .actions button, td time { white-space: nowrap; }
+.who .name, .who .login { display: block; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; max-width: 12rem; }
 .who .tag { margin: 0 0 0 .4rem; vertical-align: .1em; }
+td .tag:last-child { margin-right: 0; }
 .roles-form { display: flex; gap: .4rem; }
-.roles-form input { max-width: 11rem; padding: .35rem .5rem; }
+.roles-form input { max-width: 11rem; min-width: 7rem; padding: .35rem .5rem; }
 .center { text-align: center; }
 .big { font-size: 3rem; font-weight: 800; margin: 0; color: var(--muted); }
 footer.small { text-align: center; color: var(--muted); font-size: .8rem; margin-top: 2rem; }
@@ -96,6 +98,8 @@ footer.small { text-align: center; color: var(--muted); font-size: .8rem; margin
   header.top .bar { flex-wrap: wrap; gap: .5rem; }
   nav.links { gap: .6rem; }
   table.responsive .who { min-width: 0; text-align: right; }
+  table.responsive td .actions { justify-content: flex-end; }
+  table.responsive tr:last-child { border-bottom: 0; padding-bottom: 0; }
   table.responsive thead { display: none; }
   table.responsive tr { display: block; border-bottom: 1px solid var(--line); padding: .5rem 0; }
   table.responsive td { display: flex; justify-content: space-between; gap: 1rem; border: 0; padding: .3rem 0; }

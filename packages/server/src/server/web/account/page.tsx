@@ -103,7 +103,10 @@ export function AccountPage({ user, csrf, sessions, now, flash }: AccountProps) 
             {sessions.map((s) => (
               <tr data-session={s.id} data-current={s.current ? 'true' : 'false'}>
                 <td data-label="Device">
-                  {describeDevice(s.userAgent)} {s.current ? <span class="tag here">this device</span> : null}
+                  <span>
+                    {describeDevice(s.userAgent)}{' '}
+                    {s.current ? <span class="tag here">this device</span> : null}
+                  </span>
                 </td>
                 <td data-label="IP address">{s.ip ?? 'unknown'}</td>
                 <td data-label="Signed in">

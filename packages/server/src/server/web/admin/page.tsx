@@ -1,6 +1,6 @@
 import type { User, UserRecord } from 'cloakroom';
 import type { Flash } from '../flash.js';
-import { formatDate } from '../helpers.js';
+import { formatDate, formatDay } from '../helpers.js';
 import { Layout } from '../layout.js';
 
 /** What was typed into the create-user form, shown again when it was refused (never the password). */
@@ -81,7 +81,11 @@ export function AdminPage({ user, csrf, users, flash, draft }: AdminProps) {
                 <td data-label="Status">
                   {u.locked ? <span class="tag locked">locked</span> : <span class="tag">active</span>}
                 </td>
-                <td data-label="Created">{formatDate(u.createdAt)}</td>
+                <td data-label="Created">
+                  <time datetime={new Date(u.createdAt).toISOString()} title={formatDate(u.createdAt)}>
+                    {formatDay(u.createdAt)}
+                  </time>
+                </td>
                 <td data-label="Actions">
                   <div class="actions">
                     {u.locked || !lastUnlockedAdmin(u, users) ? (
