@@ -49,6 +49,7 @@ describe('/admin: users, roles, lock (real browser)', () => {
   };
 
   const row = (page: Page, username: string) => page.locator(`tr[data-user="${username}"]`);
+  const ownId = async () => (await server.deps.users.getByUsername('root'))!.id;
 
   it('an admin creates a user with the form and sees them in the table with a confirmation', async () => {
     const admin = await device('root');
@@ -78,16 +79,50 @@ describe('/admin: users, roles, lock (real browser)', () => {
     await admin.context.close();
   });
 
-  it('a duplicate username is refused with a message and creates nothing', async () => {
+  it('a duplicate username is refused with a message, creates nothing, and keeps what was typed', async () => {
     await createUser(server, 'olga');
     const admin = await device('root');
     await openAdmin(admin.page);
     const create = admin.page.locator('form[action="/admin/users"]');
     await create.locator('input[name="username"]').fill('OLGA');
+    await create.locator('input[name="displayName"]').fill('Olga the Second');
     await create.locator('input[name="password"]').fill('some passphrase');
-    await submit(admin.page, () => create.locator('button[type="submit"]').click());
+    await create.locator('input[name="roles"]').fill('ops');
+    const refused = await submit(admin.page, () => create.locator('button[type="submit"]').click());
+    expect(refused?.status()).toBe(409);
     expect(await flashText(admin.page)).toBe('That username is taken.');
     expect(await row(admin.page, 'olga').count()).toBe(1);
+    // Only the username needs changing: the rest is still there (the password is not sent back).
+    const again = admin.page.locator('form[action="/admin/users"]');
+    expect(await again.locator('input[name="username"]').inputValue()).toBe('OLGA');
+    expect(await again.locator('input[name="displayName"]').inputValue()).toBe('Olga the Second');
+    expect(await again.locator('input[name="roles"]').inputValue()).toBe('ops');
+    expect(await again.locator('input[name="password"]').inputValue()).toBe('');
+    await admin.context.close();
+  });
+
+  it('names stay on one line in the user column, however long', async () => {
+    await createUser(server, 'long', {
+      displayName: 'Maximiliane Featherstonehaugh-Cholmondeley of Somewhere',
+    });
+    const admin = await device('root');
+    await openAdmin(admin.page);
+    for (const username of ['root', 'long']) {
+      const name = row(admin.page, username).locator('.who .name');
+      const box = await name.boundingBox();
+      // One line is at most ~1.5 font sizes high; two lines are at least 2.4.
+      const fontSize = await name.evaluate((el) =>
+        Number.parseFloat(
+          (globalThis as unknown as { getComputedStyle(e: unknown): { fontSize: string } }).getComputedStyle(
+            el,
+          ).fontSize,
+        ),
+      );
+      expect(box!.height, username).toBeLessThan(fontSize * 2);
+    }
+    // The full name is still there to read (title), and in the page's text.
+    const long = row(admin.page, 'long').locator('.who .name');
+    expect(await long.getAttribute('title')).toBe('Maximiliane Featherstonehaugh-Cholmondeley of Somewhere');
     await admin.context.close();
   });
 
@@ -149,16 +184,43 @@ describe('/admin: users, roles, lock (real browser)', () => {
     await admin.context.close();
   });
 
-  it('the last unlocked admin cannot lock themselves out: the page says why (409)', async () => {
+  it('the last unlocked admin is offered no Lock button on their own row; a forged post is still refused (409)', async () => {
     const admin = await device('root');
     await openAdmin(admin.page);
-    const response = await submit(admin.page, () =>
-      row(admin.page, 'root').locator('button', { hasText: 'Lock' }).click(),
-    );
-    expect(response?.status()).toBe(409);
-    expect(await flashText(admin.page)).toMatch(/would leave no unlocked admin/);
+    const own = row(admin.page, 'root');
+    expect(await textOf(own.locator('td[data-label="User"]'))).toContain('you');
+    expect(await own.locator('form[action$="/lock"]').count()).toBe(0);
+    expect(await own.locator('button', { hasText: /^Lock$/ }).count()).toBe(0);
+    expect(await own.locator('button', { hasText: 'Sign out everywhere' }).count()).toBe(1);
+    // Everyone else's row has one.
+    expect(await row(admin.page, 'olga').locator('form[action$="/lock"]').count()).toBe(1);
+
+    // Posting the form anyway (its CSRF token from the page) changes nothing: the page says why.
+    const csrf = await own.locator('input[name="_csrf"]').first().inputValue();
+    const forged = await admin.context.request.post(`${server.url}/admin/users/${await ownId()}/lock`, {
+      form: { _csrf: csrf },
+      headers: { origin: server.origin },
+      failOnStatusCode: false,
+      maxRedirects: 0,
+    });
+    expect(forged.status()).toBe(409);
+    expect(await forged.text()).toMatch(/would leave no unlocked admin/);
     expect((await server.deps.users.getByUsername('root'))?.locked).toBe(false);
     expect(await openAdmin(admin.page)).toEqual({ status: 200, path: '/admin' });
+    await admin.context.close();
+  });
+
+  it('with a second unlocked admin, every row has its Lock button again (the rule is "one admin remains")', async () => {
+    await createUser(server, 'sam', { roles: ['admin'] });
+    const admin = await device('root');
+    await openAdmin(admin.page);
+    expect(await row(admin.page, 'root').locator('form[action$="/lock"]').count()).toBe(1);
+    expect(await row(admin.page, 'sam').locator('form[action$="/lock"]').count()).toBe(1);
+    await server.deps.users.update(
+      (await server.deps.users.getByUsername('sam'))!.id,
+      { roles: [] },
+      Date.now(),
+    );
     await admin.context.close();
   });
 

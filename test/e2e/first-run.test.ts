@@ -1,6 +1,7 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
+  createUser,
   E2E_TIMEOUT_MS,
   type E2EServer,
   flashText,
@@ -108,6 +109,7 @@ describe('first run: the one-time set-up link (real browser)', () => {
     const page = await context.newPage();
     await page.goto(server.setupUrl!);
     await page.locator('input[name="username"]').fill('root');
+    await page.locator('input[name="displayName"]').fill('Ada Admin');
     await page.locator('input[name="password"]').fill(ADMIN_PASSWORD);
     await page.locator('input[name="confirm"]').fill(`${ADMIN_PASSWORD} typo`);
     const refused = await submit(page, () =>
@@ -116,14 +118,34 @@ describe('first run: the one-time set-up link (real browser)', () => {
     expect(refused?.status()).toBe(400);
     expect(await textOf(page.locator('[role="alert"]'))).toContain('The passwords do not match.');
     expect(await page.locator('input[name="username"]').inputValue()).toBe('root');
+    expect(await page.locator('input[name="displayName"]').inputValue()).toBe('Ada Admin');
+    // The passwords are what to type again: the focus is there.
+    expect(await page.evaluate<string>('document.activeElement && document.activeElement.name')).toBe(
+      'password',
+    );
     expect(await server.deps.users.count()).toBe(0);
 
-    // The re-shown form (same token, fresh CSRF field) goes through.
+    // The re-shown form (same token, fresh CSRF field) goes through, with the name typed first.
     await page.locator('input[name="password"]').fill(ADMIN_PASSWORD);
     await page.locator('input[name="confirm"]').fill(ADMIN_PASSWORD);
     await submit(page, () => page.locator('form[action="/setup"] button[type="submit"]').click());
     expect(new URL(page.url()).pathname).toBe('/account');
     expect(await whoAmI(context, server.url)).toEqual({ status: 200, username: 'root' });
+    expect((await server.deps.users.getByUsername('root'))?.displayName).toBe('Ada Admin');
+    await context.close();
+  });
+
+  it('once an admin exists another way (the CLI), the link says so and points to sign-in', async () => {
+    const server = await freshServer();
+    const context = await newContext(browser);
+    const page = await context.newPage();
+    await createUser(server, 'ops', { roles: ['admin'] });
+    const response = await page.goto(server.setupUrl!);
+    expect(response?.status()).toBe(404);
+    expect(await textOf(page.locator('h1'))).toBe('Set-up is closed');
+    expect(await textOf(page.locator('main'))).toContain('An administrator already exists; sign in instead.');
+    await submit(page, () => page.locator('main a[href="/login"]').click());
+    expect(new URL(page.url()).pathname).toBe('/login');
     await context.close();
   });
 });

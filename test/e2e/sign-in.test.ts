@@ -46,6 +46,10 @@ describe('sign-in through the /login form (real browser)', () => {
     expect(await form.locator('input[name="password"][type="password"]').count()).toBe(1);
     expect(await form.locator('input[name="remember"][type="checkbox"]').count()).toBe(1);
     expect(await form.locator('button[type="submit"]').count()).toBe(1);
+    // A fresh form starts in the username field.
+    expect(await page.evaluate<string>('document.activeElement && document.activeElement.name')).toBe(
+      'username',
+    );
     await shot(page, 'login');
 
     const landed = await signIn(page, server.url, 'bob', PASSWORD, { navigate: false });
@@ -118,6 +122,10 @@ describe('sign-in through the /login form (real browser)', () => {
     expect(await textOf(page.locator('[role="alert"]'))).toContain('Wrong username or password.');
     expect(await page.locator('input[name="username"]').inputValue()).toBe('carol');
     expect(await page.locator('input[name="password"]').inputValue()).toBe('');
+    // The password is what to type again: the focus is there already (autofocus, no script).
+    expect(await page.evaluate<string>('document.activeElement && document.activeElement.name')).toBe(
+      'password',
+    );
     expect(await page.locator('link[rel="stylesheet"]').count()).toBe(1);
     await shot(page, 'login-error');
     // No session was made, and the re-shown form still works with the right password.
