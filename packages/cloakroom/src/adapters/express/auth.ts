@@ -1,29 +1,14 @@
-import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
+import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import type { UserStore } from '../../auth/types.js';
 import type { User } from '../../auth/users.js';
 import { StoreError } from '../../core/errors.js';
-import { isSafeMethod } from '../../core/request.js';
 import type { Session } from '../../core/session.js';
 import type { CreateOptions, Issued, Sessions } from '../../core/sessions.js';
-import {
-  type AuthState,
-  adoptSession,
-  type NoUserReason,
-  resolveAuth,
-  withEpoch,
-} from '../shared/auth-state.js';
-import { submittedToken } from '../shared/csrf-token.js';
-import { loginCsrfRefusal } from '../shared/login-csrf.js';
+import type { AuthState, NoUserReason } from '../shared/auth-state.js';
+import { createEngine } from '../shared/engine.js';
+import { nodeBinding } from '../shared/node-binding.js';
 import { fromNodeRequest } from '../shared/node-request.js';
-import {
-  csrfRefusal,
-  type Refusal,
-  refusalBody,
-  roleRefusal,
-  UNAVAILABLE_BODY,
-  userRefusal,
-} from '../shared/refusal.js';
-import { appendSetCookie } from '../shared/set-cookie.js';
+import { bodyRefusal, type Refusal, refusalBody, UNAVAILABLE_BODY } from '../shared/refusal.js';
 
 /** What the middleware attaches as `req.cloakroom`. */
 export type CloakroomState = AuthState;
@@ -59,10 +44,18 @@ function stateOf(req: Request): CloakroomState {
   return state;
 }
 
+/** The status of a body `express.json()` / `express.urlencoded()` (body-parser) refused, else `null`. */
+function refusedBodyStatus(error: unknown): number | null {
+  const { type, status, expose } = (error ?? {}) as { type?: unknown; status?: unknown; expose?: unknown };
+  // body-parser's errors are http-errors with a `type` such as 'entity.parse.failed' or
+  // 'entity.too.large'; 415 is an unsupported charset or Content-Encoding.
+  if (typeof type !== 'string' || expose !== true) return null;
+  return status === 400 || status === 413 || status === 415 ? status : null;
+}
+
 /**
  * The Express adapter (Express 5 and 4: nothing here relies on Express 5's promise handling;
- * the behaviour suite runs on both). Cookies are written to the response as soon as they are
- * known, with the last value per cookie name kept, so nothing patches `res.end`.
+ * the behaviour suite runs on both), a binding of the shared engine (`shared/engine.ts`).
  * @example
  * const auth = createExpressAuth({ sessions, users: store.users });
  * app.use(express.json(), express.urlencoded({ extended: false }), auth.middleware);
@@ -72,7 +65,7 @@ function stateOf(req: Request): CloakroomState {
  * app.use(auth.errorHandler); // after the routes
  */
 export function createExpressAuth(options: ExpressAuthOptions) {
-  const { sessions, users } = options;
+  const engine = createEngine<CloakroomState, Response>(options, nodeBinding);
   const trustProxy = options.trustProxy ?? false;
   const unavailable =
     options.onUnavailable ?? ((_req: Request, res: Response) => res.status(503).json(UNAVAILABLE_BODY));
@@ -89,14 +82,10 @@ export function createExpressAuth(options: ExpressAuthOptions) {
     };
 
   /** Validates the session cookie and loads the user into `req.cloakroom`; a down store answers 503. */
-  const middleware: RequestHandler = (req, res, next: NextFunction) => {
-    resolveAuth(sessions, users, fromNodeRequest(req, trustProxy)).then(
-      ({ state, setCookie }) => {
+  const middleware: RequestHandler = (req, res, next) => {
+    engine.authenticate(res, fromNodeRequest(req, trustProxy)).then(
+      (state) => {
         req.cloakroom = state;
-        // A signed-in answer may carry personal data or a CSRF token: never for a shared cache.
-        // A handler may replace this with its own Cache-Control (e.g. `private, max-age=60`).
-        if (state.session) res.setHeader('Cache-Control', 'no-store');
-        appendSetCookie(res, setCookie);
         next();
       },
       (error: unknown) => {
@@ -109,87 +98,66 @@ export function createExpressAuth(options: ExpressAuthOptions) {
   /**
    * Error middleware; mount it after your routes. A `StoreError` from a helper or a handler
    * (the store went down mid-request) gets the `onUnavailable` answer instead of a 500: sign-out
-   * must never look like a success, nor a failure of the app. Other errors go on to `next`.
-   * On Express 4, forward a rejected promise yourself (`.catch(next)`).
+   * must never look like a success, nor a failure of the app. A body the parsers refused gets the
+   * JSON `400 bad_request` or `413 payload_too_large` every adapter answers, not Express's HTML
+   * page with a stack trace. Other errors go on to `next`. On Express 4, forward a rejected
+   * promise yourself (`.catch(next)`).
    */
   const errorHandler: ErrorRequestHandler = (error, req, res, next) => {
-    if (error instanceof StoreError && !res.headersSent) unavailable(req, res, error);
-    else next(error);
+    if (res.headersSent) return next(error);
+    if (error instanceof StoreError) return unavailable(req, res, error);
+    const status = refusedBodyStatus(error);
+    if (status === null) return next(error);
+    const answer = bodyRefusal(status);
+    res.status(answer.status).json(answer.body);
   };
 
   return {
     middleware,
     /** Refuses with 401 unless a user is signed in. */
-    requireUser: (): RequestHandler => guard((state) => userRefusal(state, users !== undefined)),
+    requireUser: (): RequestHandler => guard((state) => engine.requireUser(state)),
     /** Refuses with 401 when signed out and 403 without `role`. Roles are read fresh on every request. */
-    requireRole: (role: string): RequestHandler => guard((state) => roleRefusal(state, role)),
+    requireRole: (role: string): RequestHandler => guard((state) => engine.requireRole(state, role)),
     /**
      * CSRF protection for unsafe methods: the origin gate, then a token from `X-CSRF-Token` or
      * the `_csrf` field of a URL-encoded or multipart body — so mount a body parser
      * (`express.urlencoded()`, multer) before it. Never from the query string.
      */
-    csrf: (): RequestHandler =>
-      guard((state, req) =>
-        isSafeMethod(state.request.method)
-          ? null
-          : csrfRefusal(sessions, state, submittedToken(state.request.headers, req.body)),
-      ),
+    csrf: (): RequestHandler => guard((state, req) => engine.csrf(state, req.body)),
     /**
      * Login CSRF for the sign-in route, which comes before `csrf()`: the origin gate always, and
      * for any body but JSON the login token of `loginToken()` in `_csrf` or `X-CSRF-Token` (mount
      * the body parsers first). Refusals are `403 csrf` through `onRefused`.
      */
-    loginCsrf: (): RequestHandler =>
-      guard((state, req) =>
-        loginCsrfRefusal(sessions, state.request, submittedToken(state.request.headers, req.body)),
-      ),
+    loginCsrf: (): RequestHandler => guard((state, req) => engine.loginCsrf(state, req.body)),
     /** A login token for the sign-in form; sets its nonce cookie if needed, and `no-store`. */
     loginToken(req: Request, res: Response): string {
-      const { token, setCookie } = sessions.issueLoginToken(stateOf(req).request);
-      appendSetCookie(res, setCookie);
-      res.setHeader('Cache-Control', 'no-store');
-      return token;
+      return engine.loginToken(stateOf(req), res);
     },
     /** A fresh masked CSRF token for the signed-in client, or `null` when signed out. */
     csrfToken(req: Request): string | null {
-      const { session } = stateOf(req);
-      return session ? sessions.csrfToken(session) : null;
+      return engine.csrfToken(stateOf(req));
     },
     errorHandler,
     /** Starts a fresh session for `userId` (the request's old one is destroyed) and sets the cookie. */
     async startSession(req: Request, res: Response, create: CreateOptions): Promise<Issued> {
-      const state = stateOf(req);
-      const issued = await sessions.create(state.request, await withEpoch(users, create));
-      appendSetCookie(res, issued.setCookie);
-      adoptSession(state, issued.session);
-      return issued;
+      return engine.startSession(stateOf(req), res, create);
     },
     /** Takes over a session issued elsewhere (e.g. by `signIn` of `cloakroom`). */
     adopt(req: Request, res: Response, issued: Issued): void {
-      appendSetCookie(res, issued.setCookie);
-      adoptSession(stateOf(req), issued.session);
+      engine.adopt(stateOf(req), res, issued);
     },
     /** Ends the request's session server-side and clears the cookie. */
     async endSession(req: Request, res: Response): Promise<boolean> {
-      const state = stateOf(req);
-      const { destroyed, setCookie } = await sessions.destroy(state.request);
-      appendSetCookie(res, setCookie);
-      state.session = null;
-      state.user = null;
-      return destroyed;
+      return engine.endSession(stateOf(req), res);
     },
     /** New ticket for the same sign-in (after a privilege change). */
     async rotate(req: Request, res: Response): Promise<Issued> {
-      const state = stateOf(req);
-      if (!state.session) throw new TypeError('rotate: no session on this request');
-      const issued = await sessions.rotate(state.request, state.session);
-      appendSetCookie(res, issued.setCookie);
-      adoptSession(state, issued.session);
-      return issued;
+      return engine.rotate(stateOf(req), res);
     },
     /** Adds extra Set-Cookie values (e.g. the login CSRF nonce), last value per name winning. */
     setCookies(res: Response, cookies: readonly string[]): void {
-      appendSetCookie(res, cookies);
+      engine.setCookies(res, cookies);
     },
   };
 }

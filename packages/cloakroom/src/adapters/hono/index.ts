@@ -1,14 +1,21 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import type { UserStore } from '../../auth/types.js';
-import { toUser, type User } from '../../auth/users.js';
+import type { User } from '../../auth/users.js';
 import { StoreError } from '../../core/errors.js';
-import { fromWebRequest, type IncomingRequest, isSafeMethod } from '../../core/request.js';
+import {
+  type FromWebRequestOptions,
+  fromWebRequest,
+  type IncomingRequest,
+  isSafeMethod,
+} from '../../core/request.js';
 import type { Session } from '../../core/session.js';
 import type { CreateOptions, Issued, Sessions } from '../../core/sessions.js';
-import { accountRefusal, type NoUserReason, withEpoch } from '../shared/auth-state.js';
+import type { NoUserReason } from '../shared/auth-state.js';
 import { isFormContentType } from '../shared/csrf-token.js';
-import { loginCsrfRefusal, needsLoginToken } from '../shared/login-csrf.js';
+import { type Binding, createEngine } from '../shared/engine.js';
+import { needsLoginToken } from '../shared/login-csrf.js';
 import { type Refusal, refusalBody, UNAVAILABLE_BODY } from '../shared/refusal.js';
+import { cookieNameOf } from '../shared/set-cookie.js';
 
 /** What the middleware puts on the Hono context. */
 export interface CloakroomVariables {
@@ -61,13 +68,49 @@ function defaultRemote(c: Context): string | null {
   return env?.incoming?.socket?.remoteAddress ?? null;
 }
 
-function cookieNameOf(setCookie: string): string {
-  return setCookie.slice(0, setCookie.indexOf('='));
+/**
+ * The state lives in the context's variables; the cookie queue is `cloakroomCookies`, keyed by
+ * name so the last value wins, and written once, after the handler (see the middleware).
+ */
+const binding: Binding<Ctx, Ctx> = {
+  attach(c, _request, session, user, reason) {
+    c.set('session', session);
+    c.set('user', user);
+    c.set('authReason', reason);
+    return c;
+  },
+  request: (c) => c.get('cloakroomRequest'),
+  session: (c) => c.get('session'),
+  user: (c) => c.get('user'),
+  adopted(c, session, user) {
+    c.set('session', session);
+    c.set('user', user);
+    c.set('authReason', null);
+  },
+  ended(c) {
+    c.set('session', null);
+    c.set('user', null);
+  },
+  setCookies(c, cookies) {
+    const queue = c.get('cloakroomCookies');
+    for (const cookie of cookies) queue.set(cookieNameOf(cookie), cookie);
+  },
+  noStore: (c) => c.header('Cache-Control', 'no-store'),
+};
+
+/**
+ * The parsed form a CSRF token may come from: only without `X-CSRF-Token`, and only for a form
+ * content type. `all: true` keeps a repeated `_csrf` as a list (no token); Hono caches the raw
+ * body, so the application's own `parseBody()` still works.
+ */
+async function formBody(c: Ctx): Promise<unknown> {
+  if (c.req.header('x-csrf-token') || !isFormContentType(c.req.header('content-type'))) return undefined;
+  return c.req.parseBody({ all: true }).catch(() => undefined);
 }
 
 /**
- * The Hono adapter: a middleware that validates the session cookie, guards, and helpers to
- * sign in and out from a handler.
+ * The Hono adapter, a binding of the shared engine (`shared/engine.ts`): a middleware that
+ * validates the session cookie, guards, and helpers to sign in and out from a handler.
  * @example
  * const auth = createHonoAuth({ sessions, users });
  * const app = new Hono<CloakroomEnv>();
@@ -75,47 +118,31 @@ function cookieNameOf(setCookie: string): string {
  * app.get('/admin', auth.requireRole('admin'), (c) => c.text(`hello ${c.get('user')!.displayName}`));
  */
 export function createHonoAuth(options: HonoAuthOptions) {
-  const { sessions, users } = options;
-  const trustProxy = options.trustProxy ?? false;
+  const engine = createEngine(options, binding);
   const noStore = options.noStore ?? true;
   const remote = options.remoteAddress ?? defaultRemote;
   const unavailable = options.onUnavailable ?? ((c: Context) => c.json(UNAVAILABLE_BODY, 503));
   const refused = options.onRefused ?? ((c: Context, r: Refusal) => c.json(refusalBody(r), r.status));
+  // One options object, refilled per request: fromWebRequest reads it at once and keeps nothing.
+  const from: FromWebRequestOptions = { trustProxy: options.trustProxy ?? false, remoteAddress: null };
 
-  const queue = (c: Ctx, cookies: readonly string[]) => {
-    for (const cookie of cookies) c.get('cloakroomCookies').set(cookieNameOf(cookie), cookie);
-  };
-
-  /** A new session replaces the request's: the user of the old one must not linger. */
-  const takeOver = (c: Ctx, issued: Issued) => {
-    queue(c, issued.setCookie);
-    c.set('session', issued.session);
-    const user = c.get('user');
-    if (user && user.id !== issued.session.userId) c.set('user', null);
-    c.set('authReason', null);
-  };
+  const guard =
+    (decide: (c: Ctx) => Refusal | null): MiddlewareHandler<CloakroomEnv> =>
+    async (c, next) => {
+      const refusal = decide(c);
+      if (refusal) return refused(c, refusal);
+      await next();
+    };
 
   const middleware: MiddlewareHandler<CloakroomEnv> = async (c, next) => {
-    const request = fromWebRequest(c.req.raw, { trustProxy, remoteAddress: remote(c) });
+    from.remoteAddress = remote(c);
+    const request = fromWebRequest(c.req.raw, from);
     c.set('cloakroomRequest', request);
     c.set('cloakroomCookies', new Map());
     c.set('session', null);
     c.set('user', null);
     try {
-      const result = await sessions.validate(request);
-      queue(c, result.setCookie);
-      c.set('authReason', result.reason);
-      if (result.session) {
-        const record = users ? await users.getById(result.session.userId) : null;
-        const refusal = users ? accountRefusal(result.session, record) : null;
-        if (refusal) {
-          c.set('authReason', refusal);
-          if (refusal === 'stale') await sessions.end(result.session).catch(() => false);
-        } else {
-          c.set('session', result.session);
-          c.set('user', record ? toUser(record) : null);
-        }
-      }
+      await engine.authenticate(c, request);
     } catch (error) {
       if (error instanceof StoreError) return unavailable(c, error);
       throw error;
@@ -137,117 +164,67 @@ export function createHonoAuth(options: HonoAuthOptions) {
     }
   };
 
-  /** Refuses with 401 unless a user is signed in. */
-  const requireUser = (): MiddlewareHandler<CloakroomEnv> => async (c, next) => {
-    if (!c.get('session') || (users && !c.get('user')))
-      return refused(c, { status: 401, error: 'unauthenticated' });
-    await next();
-  };
-
-  /** Refuses with 401 when signed out and 403 without `role`. Roles are read fresh on every request. */
-  const requireRole =
-    (role: string): MiddlewareHandler<CloakroomEnv> =>
-    async (c, next) => {
-      const user = c.get('user');
-      if (!c.get('session') || !user) return refused(c, { status: 401, error: 'unauthenticated' });
-      if (!user.roles.includes(role)) return refused(c, { status: 403, error: 'forbidden', role });
-      await next();
-    };
-
-  /**
-   * CSRF protection for unsafe methods: the origin gate first, then a valid token from the
-   * `X-CSRF-Token` header or (for HTML forms only) the `_csrf` body field. Never from the query
-   * string. Requests without a session only pass through the origin gate.
-   */
-  const csrf = (): MiddlewareHandler<CloakroomEnv> => async (c, next) => {
-    const request = c.get('cloakroomRequest');
-    if (isSafeMethod(request.method)) return next();
-    const session = c.get('session');
-    const refusal = session
-      ? sessions.checkCsrf(request, session, await submittedToken(c))
-      : sessions.checkOrigin(request);
-    if (refusal) return refused(c, { status: 403, error: 'csrf', reason: refusal });
-    await next();
-  };
-
-  /**
-   * Login CSRF for the sign-in route (before `csrf()`): the origin gate always, and for any body
-   * but JSON the login token of `loginToken(c)`, from `_csrf` of a form or `X-CSRF-Token`.
-   */
-  const loginCsrf = (): MiddlewareHandler<CloakroomEnv> => async (c, next) => {
-    const request = c.get('cloakroomRequest');
-    const token = needsLoginToken(request.headers.get('content-type')) ? await submittedToken(c) : null;
-    const refusal = loginCsrfRefusal(sessions, request, token);
-    if (refusal) return refused(c, refusal);
-    await next();
-  };
-
   return {
     middleware,
-    requireUser,
-    requireRole,
-    csrf,
-    loginCsrf,
+    /** Refuses with 401 unless a user is signed in. */
+    requireUser: (): MiddlewareHandler<CloakroomEnv> => guard((c) => engine.requireUser(c)),
+    /** Refuses with 401 when signed out and 403 without `role`. Roles are read fresh on every request. */
+    requireRole: (role: string): MiddlewareHandler<CloakroomEnv> => guard((c) => engine.requireRole(c, role)),
+    /**
+     * CSRF protection for unsafe methods: the origin gate first, then a valid token from the
+     * `X-CSRF-Token` header or (for HTML forms only) the `_csrf` body field. Never from the query
+     * string. Requests without a session only pass through the origin gate.
+     */
+    csrf: (): MiddlewareHandler<CloakroomEnv> => async (c, next) => {
+      // Safe methods pass at once (mounted app-wide, this runs on every request); the form is
+      // parsed only when a session's token is looked for.
+      if (isSafeMethod(c.get('cloakroomRequest').method)) return next();
+      const refusal = engine.csrf(c, c.get('session') ? await formBody(c) : undefined);
+      if (refusal) return refused(c, refusal);
+      await next();
+    },
+    /**
+     * Login CSRF for the sign-in route (before `csrf()`): the origin gate always, and for any body
+     * but JSON the login token of `loginToken(c)`, from `_csrf` of a form or `X-CSRF-Token`.
+     */
+    loginCsrf: (): MiddlewareHandler<CloakroomEnv> => async (c, next) => {
+      const form = needsLoginToken(c.req.header('content-type')) ? await formBody(c) : undefined;
+      const refusal = engine.loginCsrf(c, form);
+      if (refusal) return refused(c, refusal);
+      await next();
+    },
     /** A login token for the sign-in form; queues its nonce cookie if needed, and `no-store`. */
     loginToken(c: Ctx): string {
-      const { token, setCookie } = sessions.issueLoginToken(c.get('cloakroomRequest'));
-      queue(c, setCookie);
-      c.header('Cache-Control', 'no-store');
-      return token;
+      return engine.loginToken(c, c);
     },
     /** A fresh masked CSRF token for the signed-in client, or `null` when signed out. */
     csrfToken(c: Ctx): string | null {
-      const session = c.get('session');
-      return session ? sessions.csrfToken(session) : null;
+      return engine.csrfToken(c);
     },
     /** Starts a fresh session for `userId` (the request's old one is destroyed) and sets the cookie. */
     async startSession(c: Ctx, create: CreateOptions): Promise<Issued> {
-      const issued = await sessions.create(c.get('cloakroomRequest'), await withEpoch(users, create));
-      takeOver(c, issued);
-      return issued;
+      return engine.startSession(c, c, create);
     },
     /** Takes over a session issued elsewhere (e.g. by `signIn` of `cloakroom`). */
     adopt(c: Ctx, issued: Issued): void {
-      takeOver(c, issued);
+      engine.adopt(c, c, issued);
     },
     /** Ends the request's session server-side and clears the cookie. */
     async endSession(c: Ctx): Promise<boolean> {
-      const { destroyed, setCookie } = await sessions.destroy(c.get('cloakroomRequest'));
-      queue(c, setCookie);
-      c.set('session', null);
-      c.set('user', null);
-      return destroyed;
+      return engine.endSession(c, c);
     },
     /** New ticket for the same sign-in (after a privilege change). */
     async rotate(c: Ctx): Promise<Issued> {
-      const session = c.get('session');
-      if (!session) throw new TypeError('rotate: no session on this request');
-      const issued = await sessions.rotate(c.get('cloakroomRequest'), session);
-      queue(c, issued.setCookie);
-      c.set('session', issued.session);
-      return issued;
+      return engine.rotate(c, c);
     },
     /** Queues extra Set-Cookie values (e.g. the login CSRF nonce). */
     setCookies(c: Ctx, cookies: readonly string[]): void {
-      queue(c, cookies);
+      engine.setCookies(c, cookies);
     },
   };
 }
 
 /** The adapter instance type. */
 export type HonoAuth = ReturnType<typeof createHonoAuth>;
-
-async function submittedToken(c: Ctx): Promise<string | null> {
-  const header = c.req.header('x-csrf-token');
-  if (header) return header;
-  if (!isFormContentType(c.req.header('content-type'))) return null;
-  try {
-    const body = await c.req.parseBody();
-    const value = body._csrf;
-    return typeof value === 'string' ? value : null;
-  } catch {
-    return null;
-  }
-}
 
 export type { NoUserReason, Session, User };

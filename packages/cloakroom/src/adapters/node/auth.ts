@@ -2,28 +2,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { UserStore } from '../../auth/types.js';
 import type { User } from '../../auth/users.js';
 import { StoreError } from '../../core/errors.js';
-import { isSafeMethod } from '../../core/request.js';
 import type { Session } from '../../core/session.js';
 import type { CreateOptions, Issued, Sessions } from '../../core/sessions.js';
-import {
-  type AuthState,
-  adoptSession,
-  type NoUserReason,
-  resolveAuth,
-  withEpoch,
-} from '../shared/auth-state.js';
-import { submittedToken } from '../shared/csrf-token.js';
-import { loginCsrfRefusal } from '../shared/login-csrf.js';
+import type { AuthState, NoUserReason } from '../shared/auth-state.js';
+import { createEngine } from '../shared/engine.js';
+import { nodeBinding, sendJson } from '../shared/node-binding.js';
 import { fromNodeRequest } from '../shared/node-request.js';
-import {
-  csrfRefusal,
-  type Refusal,
-  refusalBody,
-  roleRefusal,
-  UNAVAILABLE_BODY,
-  userRefusal,
-} from '../shared/refusal.js';
-import { appendSetCookie } from '../shared/set-cookie.js';
+import { type Refusal, refusalBody, UNAVAILABLE_BODY } from '../shared/refusal.js';
 
 /** What {@link NodeAuth.authenticate} returns; the helpers update it in place. */
 export type NodeAuthState = AuthState;
@@ -44,15 +29,11 @@ export interface NodeAuthOptions {
 /** A request handler for {@link NodeAuth.handle}: the state is already there. */
 export type NodeHandler = (req: IncomingMessage, res: ServerResponse, state: NodeAuthState) => unknown;
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  // writeHead merges with headers set earlier by setHeader, so queued Set-Cookie values survive.
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(body));
-}
-
 /**
- * The adapter for plain `node:http`: no middleware chain, so each step is a call that either
- * returns what the handler needs or has already answered (guards return `false` after a
- * 401/403; `authenticate` returns `null` after a 503). Cookies go on the response at once.
+ * The adapter for plain `node:http`, a binding of the shared engine (`shared/engine.ts`): no
+ * middleware chain, so each step is a call that either returns what the handler needs or has
+ * already answered (guards return `false` after a 401/403; `authenticate` returns `null` after a
+ * 503). Cookies go on the response at once.
  * @example
  * const auth = createNodeAuth({ sessions, users: store.users });
  * const handle = auth.handle(async (req, res, state) => {
@@ -62,27 +43,21 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
  * http.createServer((req, res) => void handle(req, res).catch(() => res.destroy()));
  */
 export function createNodeAuth(options: NodeAuthOptions) {
-  const { sessions, users } = options;
+  const engine = createEngine<NodeAuthState, ServerResponse>(options, nodeBinding);
   const trustProxy = options.trustProxy ?? false;
+  const unavailable =
+    options.onUnavailable ??
+    ((_req: IncomingMessage, res: ServerResponse) => sendJson(res, 503, UNAVAILABLE_BODY));
 
   const answer = (res: ServerResponse, refusal: Refusal | null): boolean => {
     if (refusal) sendJson(res, refusal.status, refusalBody(refusal));
     return refusal === null;
   };
 
-  const unavailable =
-    options.onUnavailable ??
-    ((_req: IncomingMessage, res: ServerResponse) => sendJson(res, 503, UNAVAILABLE_BODY));
-
   /** Validates the session cookie and loads the user; `null` once it has answered 503 (store down). */
   const authenticate = async (req: IncomingMessage, res: ServerResponse): Promise<NodeAuthState | null> => {
     try {
-      const { state, setCookie } = await resolveAuth(sessions, users, fromNodeRequest(req, trustProxy));
-      // A signed-in answer may carry personal data or a CSRF token: never for a shared cache.
-      // A handler may replace this with its own Cache-Control (e.g. `private, max-age=60`).
-      if (state.session) res.setHeader('Cache-Control', 'no-store');
-      appendSetCookie(res, setCookie);
-      return state;
+      return await engine.authenticate(res, fromNodeRequest(req, trustProxy));
     } catch (error) {
       if (!(error instanceof StoreError)) throw error;
       unavailable(req, res, error);
@@ -112,15 +87,15 @@ export function createNodeAuth(options: NodeAuthOptions) {
     },
     /** `true` when a user is signed in; otherwise answers 401 and returns `false`. */
     requireUser(state: NodeAuthState, res: ServerResponse): boolean {
-      return answer(res, userRefusal(state, users !== undefined));
+      return answer(res, engine.requireUser(state));
     },
     /** `true` when the user has `role`; otherwise answers 401 (signed out) or 403 and returns `false`. */
     requireRole(state: NodeAuthState, res: ServerResponse, role: string): boolean {
-      return answer(res, roleRefusal(state, role));
+      return answer(res, engine.requireRole(state, role));
     },
     /** The CSRF check alone: `null` when the request may go on, else why not. Safe methods pass. */
     checkCsrf(state: NodeAuthState, token: string | null): Refusal | null {
-      return isSafeMethod(state.request.method) ? null : csrfRefusal(sessions, state, token);
+      return engine.checkCsrf(state, token);
     },
     /**
      * `true` when an unsafe request passes the origin gate and presents a valid token, from
@@ -128,8 +103,7 @@ export function createNodeAuth(options: NodeAuthOptions) {
      * otherwise answers 403 and returns `false`. Never reads the query string.
      */
     csrf(state: NodeAuthState, res: ServerResponse, form?: unknown): boolean {
-      if (isSafeMethod(state.request.method)) return true;
-      return answer(res, csrfRefusal(sessions, state, submittedToken(state.request.headers, form)));
+      return answer(res, engine.csrf(state, form));
     },
     /**
      * Login CSRF for the sign-in route (before `csrf`): `true` when it passes the origin gate and,
@@ -137,47 +111,31 @@ export function createNodeAuth(options: NodeAuthOptions) {
      * of `form`, your parsed body); otherwise answers 403 and returns `false`.
      */
     loginCsrf(state: NodeAuthState, res: ServerResponse, form?: unknown): boolean {
-      const token = submittedToken(state.request.headers, form);
-      return answer(res, loginCsrfRefusal(sessions, state.request, token));
+      return answer(res, engine.loginCsrf(state, form));
     },
     /** A login token for the sign-in form; sets its nonce cookie if needed, and `no-store`. */
     loginToken(state: NodeAuthState, res: ServerResponse): string {
-      const { token, setCookie } = sessions.issueLoginToken(state.request);
-      appendSetCookie(res, setCookie);
-      res.setHeader('Cache-Control', 'no-store');
-      return token;
+      return engine.loginToken(state, res);
     },
     /** A fresh masked CSRF token for the client (the sign-in answer carries one too). */
     csrfToken(state: NodeAuthState): string | null {
-      return state.session ? sessions.csrfToken(state.session) : null;
+      return engine.csrfToken(state);
     },
     /** Starts a fresh session for `userId` (the request's old one is destroyed) and sets the cookie. */
-    async startSession(state: NodeAuthState, res: ServerResponse, create: CreateOptions): Promise<Issued> {
-      const issued = await sessions.create(state.request, await withEpoch(users, create));
-      appendSetCookie(res, issued.setCookie);
-      adoptSession(state, issued.session);
-      return issued;
+    startSession(state: NodeAuthState, res: ServerResponse, create: CreateOptions): Promise<Issued> {
+      return engine.startSession(state, res, create);
     },
     /** Takes over a session issued elsewhere (e.g. by `signIn` of `cloakroom`). */
     adopt(state: NodeAuthState, res: ServerResponse, issued: Issued): void {
-      appendSetCookie(res, issued.setCookie);
-      adoptSession(state, issued.session);
+      engine.adopt(state, res, issued);
     },
     /** Ends the request's session server-side and clears the cookie. */
-    async endSession(state: NodeAuthState, res: ServerResponse): Promise<boolean> {
-      const { destroyed, setCookie } = await sessions.destroy(state.request);
-      appendSetCookie(res, setCookie);
-      state.session = null;
-      state.user = null;
-      return destroyed;
+    endSession(state: NodeAuthState, res: ServerResponse): Promise<boolean> {
+      return engine.endSession(state, res);
     },
     /** New ticket for the same sign-in (after a privilege change). */
-    async rotate(state: NodeAuthState, res: ServerResponse): Promise<Issued> {
-      if (!state.session) throw new TypeError('rotate: no session on this request');
-      const issued = await sessions.rotate(state.request, state.session);
-      appendSetCookie(res, issued.setCookie);
-      adoptSession(state, issued.session);
-      return issued;
+    rotate(state: NodeAuthState, res: ServerResponse): Promise<Issued> {
+      return engine.rotate(state, res);
     },
   };
 }

@@ -35,43 +35,68 @@ export interface AuthState {
 }
 
 /**
- * Validates the request's cookie and loads its user. A locked or deleted user has no session,
- * nor has one whose credentials changed after its sign-in began (see {@link accountRefusal}). Store failures throw
- * `StoreError`; nothing is written before both reads succeeded, so a 503 sets no cookie.
+ * Receives the outcome of {@link resolve}: the request, its session and user (or why there is
+ * none), and the Set-Cookie values validation produced. `out` is passed through untouched, so a
+ * caller made once per adapter needs no closure per request.
  */
-export async function resolveAuth(
+export type Settle<O, T> = (
+  out: O,
+  request: IncomingRequest,
+  session: Session | null,
+  user: User | null,
+  reason: NoUserReason | null,
+  setCookie: string[],
+) => T;
+
+/**
+ * Validates the request's cookie and loads its user, then hands the outcome to `settle`. A locked
+ * or deleted user has no session, nor has one whose credentials changed after its sign-in began
+ * (see {@link accountRefusal}). Store failures throw `StoreError` before `settle` runs: nothing is
+ * written before both reads succeeded, so a 503 sets no cookie.
+ */
+export async function resolve<O, T>(
+  sessions: Sessions,
+  users: UserStore | undefined,
+  request: IncomingRequest,
+  out: O,
+  settle: Settle<O, T>,
+): Promise<T> {
+  const result = await sessions.validate(request);
+  let session = result.session;
+  let user: User | null = null;
+  let reason: NoUserReason | null = result.reason;
+  if (session && users) {
+    const record = await users.getById(session.userId);
+    const refusal = accountRefusal(session, record);
+    if (refusal) {
+      // Dead for good (an unlock does not revive it): the record goes now, not at its expiry.
+      // Awaited but never an error: the answer is "no session" whether or not the delete works.
+      if (refusal === 'stale') await sessions.end(session).catch(() => false);
+      session = null;
+      reason = refusal;
+    } else if (record) {
+      user = toUser(record);
+    }
+  }
+  return settle(out, request, session, user, reason, result.setCookie);
+}
+
+const toState: Settle<undefined, { state: AuthState; setCookie: string[] }> = (
+  _out,
+  request,
+  session,
+  user,
+  reason,
+  setCookie,
+) => ({ state: { session, user, reason, request }, setCookie });
+
+/** {@link resolve} as a plain state and the Set-Cookie values to send, for callers without an adapter. */
+export function resolveAuth(
   sessions: Sessions,
   users: UserStore | undefined,
   request: IncomingRequest,
 ): Promise<{ state: AuthState; setCookie: string[] }> {
-  const result = await sessions.validate(request);
-  const state: AuthState = { session: null, user: null, reason: result.reason, request };
-  if (result.session) {
-    const record = users ? await users.getById(result.session.userId) : null;
-    const refusal = users ? accountRefusal(result.session, record) : null;
-    if (refusal) {
-      state.reason = refusal;
-      // Dead for good (an unlock does not revive it): the record goes now, not at its expiry.
-      // Awaited but never an error: the answer is "no session" whether or not the delete works.
-      if (refusal === 'stale') await sessions.end(result.session).catch(() => false);
-    } else {
-      state.session = result.session;
-      state.user = record ? toUser(record) : null;
-    }
-  }
-  return { state, setCookie: result.setCookie };
-}
-
-/**
- * Puts a newly issued session on the state. The user loaded on the way in belonged to the
- * request's previous session: if the new session is someone else's (a sign-in over a planted or
- * shared cookie), that user must not stay on the request, or code after the sign-in would act
- * for the wrong account. The new user is not loaded here; `signIn` returns it.
- */
-export function adoptSession(state: AuthState, session: Session): void {
-  state.session = session;
-  if (state.user && state.user.id !== session.userId) state.user = null;
-  state.reason = null;
+  return resolve(sessions, users, request, undefined, toState);
 }
 
 /**

@@ -13,14 +13,17 @@ export type NodeRequestLike = Pick<IncomingMessage, 'method' | 'headers'> & {
 
 /**
  * `get(name)` over Node's lower-cased header object. Node already joins repeated headers
- * (`Cookie` with `; `, most others with `, `); a list that is left is joined like a Web `Headers`.
+ * (`Cookie` with `; `, most others with `, `); a list that is left (a test client's, or a
+ * framework's injected request) is joined the same way: cookie crumbs with `; ` (RFC 9113
+ * §8.2.3, RFC 6265 §5.4), like a Web `Headers` does, anything else with `, `.
  */
 export function nodeHeaders(headers: IncomingHttpHeaders): HeaderSource {
   return {
     get(name) {
-      const value = headers[name.toLowerCase()];
+      const key = name.toLowerCase();
+      const value = headers[key];
       if (value === undefined) return null;
-      return typeof value === 'string' ? value : value.join(', ');
+      return typeof value === 'string' ? value : value.join(key === 'cookie' ? '; ' : ', ');
     },
   };
 }

@@ -1,5 +1,4 @@
-import type { CsrfRefusal, Sessions } from '../../core/sessions.js';
-import type { AuthState } from './auth-state.js';
+import type { CsrfRefusal } from '../../core/sessions.js';
 
 /** A guard's refusal (the same shape as the Hono adapter's). */
 export type Refusal =
@@ -24,24 +23,29 @@ export const UNAVAILABLE_BODY = Object.freeze({
   message: 'The session store is unavailable; try again shortly.',
 });
 
-/** `requireUser`: 401 unless signed in (and, with a user store, the user exists and is unlocked). */
-export function userRefusal(state: AuthState, hasUsers: boolean): Refusal | null {
-  return !state.session || (hasUsers && !state.user) ? { status: 401, error: 'unauthenticated' } : null;
+/** What an adapter answers for a request body its framework could not read. */
+export interface BodyRefusal {
+  status: 400 | 413;
+  body: { readonly error: 'bad_request' | 'payload_too_large' };
 }
 
-/** `requireRole`: 401 when signed out, 403 without `role`. */
-export function roleRefusal(state: AuthState, role: string): Refusal | null {
-  if (!state.session || !state.user) return { status: 401, error: 'unauthenticated' };
-  return state.user.roles.includes(role) ? null : { status: 403, error: 'forbidden', role };
-}
+const BAD_REQUEST: BodyRefusal = Object.freeze({
+  status: 400,
+  body: Object.freeze({ error: 'bad_request' }),
+});
+const PAYLOAD_TOO_LARGE: BodyRefusal = Object.freeze({
+  status: 413,
+  body: Object.freeze({ error: 'payload_too_large' }),
+});
 
 /**
- * `csrf`: safe methods pass; with a session, the origin gate then the token; without one, only
- * the origin gate (there is no secret to check a token against).
+ * The answer to a body the framework's parser refused with `status`, in docs/api.md's error
+ * codes: over the size limit is `413 payload_too_large` (RFC 9110 §15.5.14); malformed, an
+ * unsupported media type or charset, or a length that does not match is `400 bad_request`
+ * (RFC 9110 §15.5.1) — the same code an application answers for malformed JSON it parses itself
+ * (docs/adapters.md), so a client sees one answer whichever adapter is behind the route. Only
+ * the code: never the parser's message, which may quote the body, nor its stack.
  */
-export function csrfRefusal(sessions: Sessions, state: AuthState, token: string | null): Refusal | null {
-  const reason = state.session
-    ? sessions.checkCsrf(state.request, state.session, token)
-    : sessions.checkOrigin(state.request);
-  return reason ? { status: 403, error: 'csrf', reason } : null;
+export function bodyRefusal(status: number): BodyRefusal {
+  return status === 413 ? PAYLOAD_TOO_LARGE : BAD_REQUEST;
 }
