@@ -108,6 +108,7 @@ describe('loadConfig: every bad value is one line naming the variable', () => {
     ],
     ['CLOAKROOM_THROTTLE_IP=5/forever', { CLOAKROOM_THROTTLE_IP: '5/forever' }, 'CLOAKROOM_THROTTLE_IP'],
     ['LOG_LEVEL=verbose', { LOG_LEVEL: 'verbose' }, 'LOG_LEVEL'],
+    ['LOG_FORMAT=text', { LOG_FORMAT: 'text' }, 'LOG_FORMAT'],
     ['CLOAKROOM_STORE_TIMEOUT=0', { CLOAKROOM_STORE_TIMEOUT: '0' }, 'CLOAKROOM_STORE_TIMEOUT'],
     ['CLOAKROOM_STORE_TIMEOUT=5m (over 60s)', { CLOAKROOM_STORE_TIMEOUT: '5m' }, 'CLOAKROOM_STORE_TIMEOUT'],
     ['REDIS_URL that is not a URL', { REDIS_URL: 'not a url' }, 'REDIS_URL'],
@@ -335,7 +336,15 @@ describe('loadConfig: defaults and accepted values', () => {
       throttleAccount: { failures: 5, windowMs: 15 * 60_000 },
       throttleIp: { failures: 100, windowMs: 15 * 60_000 },
       logLevel: 'info',
+      logFormat: 'auto',
     });
+  });
+
+  test('LOG_FORMAT: auto, json or pretty, in any case', () => {
+    expect(loadConfig({ ...base(), LOG_FORMAT: 'JSON' }).logFormat).toBe('json');
+    expect(loadConfig({ ...base(), LOG_FORMAT: 'pretty' }).logFormat).toBe('pretty');
+    expect(loadConfig({ ...base(), LOG_FORMAT: 'auto' }).logFormat).toBe('auto');
+    expect(errorOf({ ...base(), LOG_FORMAT: 'text' }).message).toMatch(/auto, json, pretty/);
   });
 
   test('durations accept 90s, 30m, 12h, 30d and plain seconds', () => {

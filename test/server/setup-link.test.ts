@@ -31,7 +31,7 @@ async function openSetupForm(harness: ServerHarness) {
   const token = new URL(link, harness.url).searchParams.get('token') ?? '';
   const cookie = jar.header() ?? '';
   /** Posts the form, from the page's own origin, with these fields. */
-  const post = (fields: { username: string; password: string; confirm?: string }) =>
+  const post = (fields: { username: string; password: string; confirm?: string; displayName?: string }) =>
     harness.fetch('/setup', {
       cookie,
       headers: { origin: harness.origin, 'sec-fetch-site': 'same-origin' },
@@ -41,6 +41,13 @@ async function openSetupForm(harness: ServerHarness) {
 }
 
 const GOOD_PASSWORD = 'violet harbour lantern';
+
+/** The `<input>` tag with this id. */
+function inputTag(html: string, id: string): string {
+  const tag = new RegExp(`<input[^>]*\\bid="${id}"[^>]*>`).exec(html)?.[0];
+  if (!tag) throw new Error(`no <input id="${id}">`);
+  return tag;
+}
 const NAMES = [
   'ada',
   'grace',
@@ -68,7 +75,7 @@ describe('first-run set-up link', () => {
     clock.advance(1_000);
     const after = await h.fetch(link);
     expect(after.status).toBe(404);
-    await after.arrayBuffer();
+    expect(await after.text()).toContain('This set-up link has been used or has expired.');
     expect(await h.deps.users.count()).toBe(0);
   });
 
@@ -79,7 +86,42 @@ describe('first-run set-up link', () => {
     await h.createUser('ops', { roles: ['admin'] });
     const res = await h.fetch(link);
     expect(res.status).toBe(404);
-    await res.arrayBuffer();
+    // Not "used or expired": the visitor needs to know set-up is done, and where to sign in.
+    const html = await res.text();
+    expect(html).toContain('An administrator already exists; sign in instead.');
+    expect(html).not.toContain('used or has expired');
+    expect(html).toContain('href="/login"');
+  });
+
+  test('a refused form comes back with the username and display name as typed, the focus on the field to fix', async () => {
+    h = await startHarness({ users: false });
+    const form = await openSetupForm(h);
+    const differ = await form.post({
+      username: 'ada',
+      displayName: 'Ada & Co',
+      password: GOOD_PASSWORD,
+      confirm: `${GOOD_PASSWORD}!`,
+    });
+    expect(differ.status).toBe(400);
+    const html = await differ.text();
+    expect(html).toContain('The passwords do not match.');
+    expect(inputTag(html, 'username')).toContain('value="ada"');
+    expect(inputTag(html, 'displayName')).toContain('value="Ada &amp; Co"');
+    expect(inputTag(html, 'password')).toContain('autofocus');
+    expect(inputTag(html, 'username')).not.toContain('autofocus');
+    expect(html).not.toContain(GOOD_PASSWORD);
+    // A username the rules refuse: the focus goes there instead.
+    const badName = await form.post({ username: 'a\u0000b', displayName: 'Ada', password: GOOD_PASSWORD });
+    expect(badName.status).toBe(400);
+    const again = await badName.text();
+    expect(inputTag(again, 'username')).toContain('autofocus');
+    expect(inputTag(again, 'password')).not.toContain('autofocus');
+    expect(inputTag(again, 'displayName')).toContain('value="Ada"');
+    // Sent again with matching passwords, the admin gets the display name, not the username.
+    const good = await form.post({ username: 'ada', displayName: 'Ada & Co', password: GOOD_PASSWORD });
+    expect(good.status).toBe(303);
+    await good.arrayBuffer();
+    expect((await h.deps.users.getByUsername('ada'))?.displayName).toBe('Ada & Co');
   });
 
   test('is never offered when CLOAKROOM_ADMIN_* created the first admin at start', async () => {
