@@ -85,6 +85,9 @@ export function renderLine(line: Line, paint: Paint = plain): string {
       return renderSetup(line, paint);
     case 'request':
       return renderRequest(line, paint);
+    case 'shutdown':
+      // On its own line after the terminal's `^C`; the message already names the signal.
+      return `\n${renderEvent({ ...line, signal: undefined }, paint)}`;
     default:
       return renderEvent(line, paint);
   }
