@@ -1,8 +1,35 @@
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { type AdapterFactory, type AdapterHarness, ORIGIN, PASSWORD } from '../support/adapter-harness.js';
+import {
+  type AdapterFactory,
+  type AdapterHarness,
+  BODY_LIMIT,
+  type HeaderValue,
+  ORIGIN,
+  PASSWORD,
+  type TestResponse,
+} from '../support/adapter-harness.js';
 
 /** The `cloakroom=` values among a response's Set-Cookie headers. */
 const sessionCookies = (setCookie: readonly string[]) => setCookie.filter((c) => c.startsWith('cloakroom='));
+
+/** Whether a response would sign the browser in: a session cookie that carries a value. */
+const signsIn = (res: TestResponse) => res.setCookie.some((c) => /^(__Host-)?cloakroom=[^;]/.test(c));
+
+/**
+ * An error answer as every adapter gives it: the status, exactly this JSON body under a JSON
+ * content type, no HTML error page or stack trace, and no cookie that signs anyone in.
+ */
+function expectJsonError(res: TestResponse, status: number, body: Record<string, unknown>, what = ''): void {
+  expect(res.status, what).toBe(status);
+  expect(res.header('content-type'), what).toMatch(/^application\/json\b/);
+  expect(res.json(), what).toEqual(body);
+  expect(res.text, what).not.toMatch(/<html|stack|Error:|\bat \S+ \(/i);
+  expect(signsIn(res), what).toBe(false);
+}
+
+const BAD_REQUEST = { error: 'bad_request' };
+const CSRF = { error: 'csrf', message: expect.any(String) };
+const UNAVAILABLE = { error: 'unavailable', message: expect.any(String) };
 
 /** Flips one character of the cookie value at `index` (from the value's start, or its end if negative). */
 function flip(pair: string, index: number): string {
@@ -27,7 +54,7 @@ export function adapterBehaviour(name: string, factory: AdapterFactory): void {
     afterEach(async () => h.close());
 
     const mutate = (
-      init: { cookie?: string; headers?: Record<string, string>; body?: string },
+      init: { cookie?: string; headers?: Record<string, HeaderValue>; body?: string },
       path = '/mutate',
     ) => h.request(path, { method: 'POST', ...init });
 
@@ -164,13 +191,13 @@ export function adapterBehaviour(name: string, factory: AdapterFactory): void {
         expect(res.json()).toMatchObject({ user: { username: 'alice' } });
       });
 
-      test('malformed JSON is 400 and signs no one in', async () => {
+      test('malformed JSON is 400 bad_request as JSON, without a stack trace, and signs no one in', async () => {
         const res = await h.request('/login', {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
           body: '{"username": "alice", "password": ',
         });
-        expect(res.status).toBe(400);
+        expectJsonError(res, 400, BAD_REQUEST);
         expect(sessionCookies(res.setCookie)).toEqual([]);
       });
 
@@ -389,15 +416,170 @@ export function adapterBehaviour(name: string, factory: AdapterFactory): void {
       });
     });
 
+    describe('bad input: the same answer whichever adapter is behind the route', () => {
+      const signIn = (
+        type: string | null,
+        body: string,
+        extra: Record<string, string> = {},
+        cookie?: string,
+      ) =>
+        h.request('/login', {
+          method: 'POST',
+          ...(cookie === undefined ? {} : { cookie }),
+          headers: { ...(type === null ? {} : { 'content-type': type }), ...extra },
+          body,
+        });
+      const credentials = JSON.stringify({ username: 'alice', password: PASSWORD });
+      const liveSessions = () => h.store.sessions.listByUser(h.ids.alice, h.clock.now());
+
+      test('malformed or empty JSON, signed in or not: 400 {"error":"bad_request"}, no session', async () => {
+        const { cookie } = await h.login('alice');
+        const bodies = [
+          '{"username": "alice", "password": ',
+          '{',
+          '{"username":"alice"}}',
+          'nul',
+          "{'a':1}",
+          '',
+        ];
+        for (const body of bodies) {
+          expectJsonError(await signIn('application/json', body), 400, BAD_REQUEST, body);
+          expectJsonError(await signIn('application/json', body, {}, cookie), 400, BAD_REQUEST, body);
+        }
+        // Only the session signed in above; and it still works.
+        expect(await liveSessions()).toHaveLength(1);
+        expect((await h.request('/me', { cookie })).status).toBe(200);
+      });
+
+      test(`a body over ${BODY_LIMIT} bytes: 413 {"error":"payload_too_large"}, before any guard; at the limit it is read`, async () => {
+        const pad = (type: 'json' | 'form', size: number) => {
+          const base =
+            type === 'json'
+              ? JSON.stringify({ username: 'alice', password: PASSWORD, pad: '' })
+              : new URLSearchParams({ username: 'alice', password: PASSWORD, pad: '' }).toString();
+          const filler = 'x'.repeat(size - base.length);
+          return type === 'json' ? `${base.slice(0, -2)}${filler}"}` : `${base}${filler}`;
+        };
+        const form = 'application/x-www-form-urlencoded';
+        expect(pad('json', BODY_LIMIT + 1)).toHaveLength(BODY_LIMIT + 1);
+        expectJsonError(await signIn('application/json', pad('json', BODY_LIMIT + 1)), 413, {
+          error: 'payload_too_large',
+        });
+        // A form without the login token: the size is refused before loginCsrf() could refuse it.
+        expectJsonError(await signIn(form, pad('form', BODY_LIMIT + 1)), 413, { error: 'payload_too_large' });
+        const { cookie, csrf } = await h.login('alice');
+        const big = await mutate({
+          cookie,
+          headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
+          body: pad('json', BODY_LIMIT * 4),
+        });
+        expectJsonError(big, 413, { error: 'payload_too_large' });
+        expect(h.counter.value).toBe(0);
+        const atLimit = await signIn('application/json', pad('json', BODY_LIMIT));
+        expect(atLimit.status).toBe(200);
+        expect(sessionCookies(atLimit.setCookie)).toHaveLength(1);
+      });
+
+      test('a body of another type on the JSON sign-in route (login token sent): 400 bad_request, no session', async () => {
+        const page = await h.loginForm();
+        const token = { 'x-csrf-token': page.token };
+        for (const type of ['application/xml', 'text/plain', 'application/octet-stream', null]) {
+          const res = await signIn(type, credentials, token, page.cookie);
+          expectJsonError(res, 400, BAD_REQUEST, String(type));
+        }
+        expect(await liveSessions()).toEqual([]);
+      });
+
+      test('two session cookies in one request: 401 and no cookie set, whichever comes first', async () => {
+        const alice = await h.login('alice');
+        const bob = await h.login('bob');
+        const junk = 'cloakroom=junk';
+        for (const cookie of [
+          `${alice.cookie}; ${junk}`,
+          `${junk}; ${alice.cookie}`,
+          `${alice.cookie}; ${bob.cookie}`,
+          `${alice.cookie}; ${alice.cookie}`,
+        ]) {
+          const res = await h.request('/me', { cookie });
+          expectJsonError(res, 401, { error: 'unauthenticated', message: expect.any(String) }, cookie);
+          expect(res.setCookie, cookie).toEqual([]);
+        }
+        expect((await h.request('/me', { cookie: alice.cookie })).status).toBe(200);
+      });
+
+      test('a Cookie header sent as several lines is read as one list', async () => {
+        const { cookie } = await h.login('alice');
+        const me = await h.request('/me', { headers: { cookie: ['theme=dark', cookie] } });
+        expect(me.status).toBe(200);
+        expect(me.json()).toMatchObject({ user: { username: 'alice' } });
+        // …so a second session cookie on another line is still a duplicate.
+        const twice = await h.request('/me', { headers: { cookie: [cookie, 'cloakroom=junk'] } });
+        expectJsonError(twice, 401, { error: 'unauthenticated', message: expect.any(String) });
+      });
+
+      test('an oversized session cookie is cleared; a large foreign cookie beside a good one is no harm', async () => {
+        const big = await h.request('/me', { cookie: `cloakroom=${'A'.repeat(5000)}` });
+        expectJsonError(big, 401, { error: 'unauthenticated', message: expect.any(String) });
+        expect(big.setCookie).toEqual([expect.stringMatching(/^cloakroom=; .*Max-Age=0/)]);
+        const { cookie } = await h.login('alice');
+        const beside = await h.request('/me', { cookie: `blob=${'b'.repeat(6000)}; ${cookie}` });
+        expect(beside.status).toBe(200);
+        expect(beside.setCookie).toEqual([]);
+      });
+
+      test('a missing, empty, forged, foreign, doubled or login CSRF token: 403 csrf and nothing done', async () => {
+        const { cookie, csrf } = await h.login('alice');
+        const other = await h.login('alice');
+        const page = await h.loginForm();
+        const flipped = csrf.startsWith('A') ? `B${csrf.slice(1)}` : `A${csrf.slice(1)}`;
+        const headerTokens: [string, string | string[] | undefined][] = [
+          ['none', undefined],
+          ['empty', ''],
+          ['made up', 'A'.repeat(csrf.length)],
+          ['one character changed', flipped],
+          ['cut short', csrf.slice(0, -1)],
+          ['another session', other.csrf],
+          ['the login token', page.token],
+          ['sent twice', [csrf, csrf]],
+        ];
+        for (const [what, token] of headerTokens) {
+          const res = await mutate({ cookie, headers: token === undefined ? {} : { 'x-csrf-token': token } });
+          expectJsonError(res, 403, CSRF, what);
+        }
+        const form = { 'content-type': 'application/x-www-form-urlencoded' };
+        for (const pair of [
+          ['A'.repeat(csrf.length), csrf],
+          [csrf, 'A'.repeat(csrf.length)],
+          [csrf, csrf],
+        ]) {
+          const body = pair.map((t) => `_csrf=${encodeURIComponent(t)}`).join('&');
+          expectJsonError(await mutate({ cookie, headers: form, body }), 403, CSRF, body);
+        }
+        expect(h.counter.value).toBe(0);
+        // The control: the same request with the token once passes.
+        expect((await mutate({ cookie, headers: { 'x-csrf-token': csrf } })).status).toBe(200);
+      });
+    });
+
     describe('store down', () => {
       test('a request with a session cookie gets 503 unavailable, no cookie and no driver detail', async () => {
         const { cookie } = await h.login('alice');
         await h.store.close();
         const res = await h.request('/me', { cookie });
-        expect(res.status).toBe(503);
-        expect(res.json()).toMatchObject({ error: 'unavailable' });
+        expectJsonError(res, 503, UNAVAILABLE);
         expect(res.text).not.toMatch(/sqlite|database|stack|Error:/i);
         expect(res.setCookie).toEqual([]);
+      });
+
+      test('an unsafe request with a valid token while the store is down: 503, not a 403 nor a success', async () => {
+        const { cookie, csrf } = await h.login('alice');
+        await h.store.close();
+        for (const path of ['/mutate', '/logout', '/rotate']) {
+          const res = await mutate({ cookie, headers: { 'x-csrf-token': csrf } }, path);
+          expectJsonError(res, 503, UNAVAILABLE, path);
+          expect(res.setCookie, path).toEqual([]);
+        }
+        expect(h.counter.value).toBe(0);
       });
 
       test('a request without a cookie never touches the store and is simply signed out', async () => {
@@ -408,8 +590,7 @@ export function adapterBehaviour(name: string, factory: AdapterFactory): void {
       test('sign-in while the store is down answers 503 unavailable, not 500', async () => {
         await h.store.close();
         const { response } = await h.login('alice');
-        expect(response.status).toBe(503);
-        expect(response.json()).toMatchObject({ error: 'unavailable' });
+        expectJsonError(response, 503, UNAVAILABLE);
         expect(response.text).not.toMatch(/sqlite|database|stack|Error:/i);
         expect(sessionCookies(response.setCookie)).toEqual([]);
       });
@@ -422,8 +603,7 @@ export function adapterBehaviour(name: string, factory: AdapterFactory): void {
         try {
           for (const path of ['/logout', '/rotate']) {
             const res = await h.request(path, { method: 'POST', cookie, headers });
-            expect(res.status, path).toBe(503);
-            expect(res.json(), path).toMatchObject({ error: 'unavailable' });
+            expectJsonError(res, 503, UNAVAILABLE, path);
           }
         } finally {
           release();

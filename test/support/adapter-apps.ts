@@ -1,8 +1,10 @@
-import { createServer, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { parse as parseQuery } from 'node:querystring';
 import express5 from 'express';
 import express4 from 'express4';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { createExpressAuth } from '../../packages/cloakroom/src/adapters/express/index.js';
 import {
   adopt,
@@ -22,6 +24,7 @@ import {
   type AdapterFactory,
   type App,
   type Backend,
+  BODY_LIMIT,
   harness,
   ORIGIN,
   overHttp,
@@ -31,6 +34,8 @@ import {
 // The same small app on each adapter, written the way docs/adapters.md shows: GET /login-form
 // (a login token), POST /login (behind loginCsrf), POST /logout, GET /me, GET /admin (role
 // admin), GET /private-cache (sets its own Cache-Control), POST /mutate (a counter), POST /rotate.
+// Bodies over BODY_LIMIT are refused: by the framework's parser where it has one (Express,
+// Fastify), by the app where it parses bodies itself (Hono, node:http).
 
 type ExpressModule = typeof express5;
 
@@ -44,7 +49,11 @@ function expressApp(b: Backend, express: ExpressModule): Promise<App> {
       void handler(req, res).catch(next);
   const app = express();
   app.disable('x-powered-by');
-  app.use(express.json(), express.urlencoded({ extended: false }), auth.middleware);
+  app.use(
+    express.json({ limit: BODY_LIMIT }),
+    express.urlencoded({ extended: false, limit: BODY_LIMIT }),
+    auth.middleware,
+  );
   app.get('/login-form', (req, res) => void res.json({ token: auth.loginToken(req, res) }));
   // Sign-in comes before csrf(): it replaces whatever session the request carries.
   app.post(
@@ -89,10 +98,11 @@ function expressApp(b: Backend, express: ExpressModule): Promise<App> {
 }
 
 async function fastifyApp(b: Backend): Promise<FastifyInstance> {
-  const app = Fastify();
-  // What @fastify/formbody does, in three lines: Fastify parses only JSON and text by itself.
+  const app = Fastify({ bodyLimit: BODY_LIMIT });
+  // What @fastify/formbody does, in three lines: Fastify parses only JSON and text by itself. A
+  // querystring parser, as formbody's, keeps a repeated field as a list.
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) =>
-    done(null, Object.fromEntries(new URLSearchParams(body as string))),
+    done(null, parseQuery(body as string)),
   );
   await app.register(cloakroomPlugin, {
     sessions: b.sessions,
@@ -162,9 +172,8 @@ function nodeApp(b: Backend): Promise<App> {
     res.writeHead(status, { ...headers, 'content-type': 'application/json' }).end(JSON.stringify(body));
 
   const handle = auth.handle(async (req, res, state) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const raw = Buffer.concat(chunks).toString('utf8');
+    const raw = await readBody(req, BODY_LIMIT);
+    if (raw === null) return json(res, 413, { error: 'payload_too_large' });
     const form = new URLSearchParams(raw);
     const route = `${req.method} ${new URL(req.url ?? '/', ORIGIN).pathname}`;
     if (route === 'GET /login-form') return json(res, 200, { token: auth.loginToken(state, res) });
@@ -210,6 +219,17 @@ function nodeApp(b: Backend): Promise<App> {
   return overHttp(server);
 }
 
+/** The body as text; `null` once it is larger than `limit` bytes (the rest is read and dropped). */
+async function readBody(req: IncomingMessage, limit: number): Promise<string | null> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size <= limit) chunks.push(chunk as Buffer);
+  }
+  return size <= limit ? Buffer.concat(chunks).toString('utf8') : null;
+}
+
 /** `undefined` for malformed JSON (the caller answers 400). */
 function parseJson(text: string): unknown {
   try {
@@ -227,6 +247,7 @@ function honoApp(b: Backend): Promise<App> {
     remoteAddress: () => '127.0.0.1',
   });
   const app = new Hono<CloakroomEnv>();
+  app.use(bodyLimit({ maxSize: BODY_LIMIT, onError: (c) => c.json({ error: 'payload_too_large' }, 413) }));
   app.use(auth.middleware);
   app.get('/login-form', (c) => c.json({ token: auth.loginToken(c) }));
   app.post('/login', auth.loginCsrf(), async (c) => {
@@ -261,7 +282,13 @@ function honoApp(b: Backend): Promise<App> {
   );
   return Promise.resolve({
     send: async (path, init) => {
-      const { headers, cookie: _cookie, ...rest } = init;
+      const { headers: fields, cookie: _cookie, ...rest } = init;
+      // What @hono/node-server hands Hono: every header line, and the body's length as sent.
+      const headers = new Headers();
+      for (const [name, value] of Object.entries(fields)) {
+        for (const line of [value].flat()) headers.append(name, line);
+      }
+      if (rest.body !== undefined) headers.set('content-length', String(Buffer.byteLength(rest.body)));
       const res = await app.request(`${ORIGIN}${path}`, { ...rest, headers });
       const all: Record<string, unknown> = Object.fromEntries(res.headers);
       all['set-cookie'] = res.headers.getSetCookie();

@@ -20,11 +20,19 @@ import { SECRET_A } from './core.js';
 export const PASSWORD = 'correct horse battery staple';
 /** Every request is addressed to this host, whatever the transport: the app's own origin. */
 export const ORIGIN = 'http://app.test';
+/**
+ * The body size every app accepts (docs/api.md's 64 KiB): Express's and Fastify's parsers are
+ * set to it, the Hono and node:http apps check it themselves, as docs/adapters.md shows.
+ */
+export const BODY_LIMIT = 64 * 1024;
+
+/** A header value; a list is sent as that many header lines. */
+export type HeaderValue = string | string[];
 
 export interface TestRequest {
   method?: string;
   cookie?: string;
-  headers?: Record<string, string>;
+  headers?: Record<string, HeaderValue>;
   body?: string;
 }
 
@@ -97,7 +105,7 @@ export type LoginAnswer =
 
 export type Send = (
   path: string,
-  init: TestRequest & { headers: Record<string, string> },
+  init: TestRequest & { headers: Record<string, HeaderValue> },
 ) => Promise<TestResponse>;
 export interface App {
   send: Send;
@@ -193,7 +201,7 @@ export function harness(build: (b: Backend) => Promise<App>): AdapterFactory {
     const b = await backend(options.trustProxy ?? false);
     const app = await build(b);
     const request: AdapterHarness['request'] = (path, init = {}) => {
-      const headers: Record<string, string> = { host: 'app.test', ...init.headers };
+      const headers: Record<string, HeaderValue> = { host: 'app.test', ...init.headers };
       if (init.cookie) headers.cookie = init.cookie;
       return app.send(path, { ...init, headers });
     };

@@ -22,4 +22,17 @@ describe('where a CSRF token may come from', () => {
     expect(submittedToken(headers(form), { _csrf: ['t', 'u'] })).toBeNull();
     expect(submittedToken(headers(form), undefined)).toBeNull();
   });
+
+  test('a field sent twice is no token in URLSearchParams or FormData either, whichever value is first', () => {
+    expect(submittedToken(headers(form), new URLSearchParams('_csrf=t&_csrf=u'))).toBeNull();
+    expect(submittedToken(headers(form), new URLSearchParams('_csrf=t&_csrf=t'))).toBeNull();
+    const data = new FormData();
+    data.append('_csrf', 't');
+    expect(submittedToken(headers(form), data)).toBe('t');
+    data.append('_csrf', 'u');
+    expect(submittedToken(headers(form), data)).toBeNull();
+    const file = new FormData();
+    file.append('_csrf', new Blob(['t']));
+    expect(submittedToken(headers(form), file)).toBeNull();
+  });
 });
