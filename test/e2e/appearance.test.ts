@@ -153,6 +153,9 @@ describe('light and dark theme, desktop and phone (real browser)', () => {
     ).toBeGreaterThanOrEqual(4.5);
     // The focused password field (focus moved there after the failure) shows a visible ring.
     expect(await style(page, 'input[name="password"]', 'outline-style')).toBe('solid');
+    expect(
+      contrast(rgb(await style(page, 'input[name="password"]', 'border-top-color')), card),
+    ).toBeGreaterThanOrEqual(4.5);
     // Native parts (checkbox, scrollbars) follow: the page declares itself dark.
     expect(await style(page, ':root', 'color-scheme')).toBe('dark');
     await context.close();

@@ -18,7 +18,7 @@ export const STYLESHEET = `
   :root {
     --bg: #0f1217; --card: #181c24; --text: #e6e9ef; --muted: #a0a8b8; --line: #2c3340;
     --accent: #8aa4ff; --accent-ink: #0d1326; --danger: #ff8f85; --ok: #6fd69b; --warn: #f0c060;
-    --field: #10141b; --field-line: #626c80; --ring: rgba(138,164,255,.5); --danger-line: #7a3a35;
+    --field: #10141b; --field-line: #626c80; --ring: rgba(138,164,255,.7); --danger-line: #7a3a35;
     --ok-bg: #12281c; --ok-line: #2b6543; --error-bg: #2d1615; --error-line: #74302b;
     --warn-bg: #2b220f; --warn-line: #6e5521; --tag-bg: #272e3b; --tag-text: #d3d9e4;
     --shadow: 0 1px 2px rgba(0,0,0,.5), 0 4px 16px rgba(0,0,0,.35);
