@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { AccountError, ConfigError, StoreError } from 'cloakroom';
 import { loadConfig } from '../server/boot/config.js';
 import { startServer } from '../server/boot/serve.js';
-import { createLogger } from '../server/http/logger.js';
+import { createLogger, resolveLogFormat } from '../server/http/logger.js';
 import { type Flags, migrateCommand, secretCommand, sessionsCommand } from './commands.js';
 import { CliError } from './io.js';
 import { userCommand } from './user-commands.js';
@@ -83,7 +83,11 @@ async function main(argv: string[]): Promise<void> {
 
 async function serveCommand(): Promise<void> {
   const config = loadConfig(process.env);
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(
+    config.logLevel,
+    undefined,
+    resolveLogFormat(config.logFormat, process.stdout.isTTY === true),
+  );
   if (config.secretsSource === 'generated') {
     logger.warn(
       { event: 'secret.generated', dataDir: config.dataDir },
