@@ -162,7 +162,8 @@ describe('cloakroom serve, stdout not a terminal: JSON lines', () => {
 describe('cloakroom serve, stdout a terminal (or LOG_FORMAT=pretty): text for a person', () => {
   test('on a terminal: the URL to open, the SQLite file, the set-up link alone on its line; a request is one short line without its query', async () => {
     const served = serve({}, { terminal: true });
-    const out = readable(await served.until((t) => linkLine(t) !== undefined));
+    // The start-up text ends with the shell alternative, after the link: wait for all of it.
+    const out = readable(await served.until((t) => readable(t).includes('Or from a shell:')));
     expect(out).not.toMatch(/^\{/m);
     expect(out).toContain('cloakroom is running');
     const url = /^\s*Open\s+(http:\/\/127\.0\.0\.1:\d+)\s*$/m.exec(out)?.[1];
@@ -202,7 +203,7 @@ describe('cloakroom serve, stdout a terminal (or LOG_FORMAT=pretty): text for a 
 
   test('LOG_FORMAT=pretty into a pipe: the same text, without colour codes', async () => {
     const served = serve({ LOG_FORMAT: 'pretty' }, { terminal: false });
-    const out = await served.until((t) => linkLine(t) !== undefined);
+    const out = await served.until((t) => t.includes('Or from a shell:'));
     expect(out).not.toMatch(ANSI);
     expect(out).toContain('cloakroom is running');
     expect(linkLine(out)?.trim()).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/setup\?token=[\w-]{40,}$/);
@@ -210,7 +211,7 @@ describe('cloakroom serve, stdout a terminal (or LOG_FORMAT=pretty): text for a 
 
   test('NO_COLOR on a terminal: text without colour codes', async () => {
     const served = serve({ NO_COLOR: '1' }, { terminal: true });
-    const out = await served.until((t) => linkLine(t) !== undefined);
+    const out = await served.until((t) => t.includes('Or from a shell:'));
     expect(out).not.toMatch(ANSI);
     expect(out).toContain('cloakroom is running');
   });
