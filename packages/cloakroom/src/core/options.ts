@@ -126,7 +126,7 @@ export function resolveOptions(options: SessionsOptions): ResolvedOptions {
  * variable holds it) or a list. A missing value is "not set", not a weak secret of 0 bytes.
  */
 function secretList(secrets: unknown): string[] {
-  if (secrets === undefined || secrets === null || secrets === '') {
+  if (secrets === undefined || secrets === '') {
     throw new ConfigError(
       'secrets',
       'not set; pass one or more secrets (e.g. secrets: process.env.CLOAKROOM_SECRETS), newest first; generate one with `npx cloakroom-server secret new`',
@@ -137,7 +137,7 @@ function secretList(secrets: unknown): string[] {
   }
   const list: unknown[] = typeof secrets === 'string' ? secrets.split(',').map((s) => s.trim()) : secrets;
   list.forEach((secret, i) => {
-    if (secret === undefined || secret === null || secret === '') {
+    if (secret === undefined || secret === '') {
       throw new ConfigError(
         'secrets',
         `secret #${i + 1} is not set (${secret === '' ? 'empty' : String(secret)})`,
