@@ -11,6 +11,7 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { createClient } from 'redis';
 import { afterAll, afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
+import type { UserStore } from '../../packages/cloakroom/src/auth/types.js';
 import { StoreError } from '../../packages/cloakroom/src/core/errors.js';
 import {
   createPostgresStore,
@@ -72,6 +73,40 @@ afterAll(async () => {
 
 type Calls = Array<[message: string, call: () => Promise<unknown>]>;
 
+/**
+ * Every method of a SQL-backed store (SQLite, PostgreSQL: the same three stores, the same
+ * methods), each with the message its failure must carry.
+ */
+function sqlStoreCalls(
+  sessions: SqliteStore['sessions'] | PostgresStore['sessions'],
+  users: UserStore & { ping(): Promise<void> },
+  counters: SqliteStore['counters'] | PostgresStore['counters'],
+): Calls {
+  return [
+    ['session store: get failed', () => sessions.get('x')],
+    ['session store: create failed', () => sessions.create(sessionRecord())],
+    ['session store: touch failed', () => sessions.touch('x', 1, 2)],
+    ['session store: updateData failed', () => sessions.updateData('x', { set: { a: 1 } })],
+    ['session store: delete failed', () => sessions.delete('x')],
+    ['session store: deleteByUser failed', () => sessions.deleteByUser('u', 'x')],
+    ['session store: listByUser failed', () => sessions.listByUser('u', 0)],
+    ['session store: sweep failed', () => sessions.sweep(0, 1)],
+    ['session store: ping failed', () => sessions.ping()],
+    ['user store: getById failed', () => users.getById('x')],
+    ['user store: getByUsername failed', () => users.getByUsername('ada')],
+    ['user store: create failed', () => users.create(newUser('ada'), NOW)],
+    ['user store: update failed', () => users.update('x', { locked: true }, NOW)],
+    ['user store: update failed', () => users.update('x', { locked: true }, NOW, { keepRole: 'admin' })],
+    ['user store: list failed', () => users.list()],
+    ['user store: count failed', () => users.count()],
+    ['user store: ping failed', () => users.ping()],
+    ['counter store: increment failed', () => counters.increment('k', MINUTE, 0)],
+    ['counter store: get failed', () => counters.get('k', 0)],
+    ['counter store: reset failed', () => counters.reset('k')],
+    ['counter store: sweep failed', () => counters.sweep(0, 1)],
+  ];
+}
+
 const SESSION_CONFLICT = 'session store: create failed: a session with this id already exists';
 const USER_CONFLICT =
   'user store: create failed: a user with this username (or one confusable with it) already exists';
@@ -107,28 +142,8 @@ describe('sqlite store: driver errors become StoreErrors', () => {
     const store = onClosedConnection();
     const users = store.users as SqliteStore['users'] & { ping(): Promise<void> };
     const calls: Calls = [
-      ['session store: get failed', () => store.sessions.get('x')],
-      ['session store: create failed', () => store.sessions.create(sessionRecord())],
-      ['session store: touch failed', () => store.sessions.touch('x', 1, 2)],
-      ['session store: updateData failed', () => store.sessions.updateData('x', { set: { a: 1 } })],
-      ['session store: delete failed', () => store.sessions.delete('x')],
-      ['session store: deleteByUser failed', () => store.sessions.deleteByUser('u', 'x')],
-      ['session store: listByUser failed', () => store.sessions.listByUser('u', 0)],
-      ['session store: sweep failed', () => store.sessions.sweep(0, 1)],
-      ['session store: ping failed', () => store.sessions.ping()],
+      ...sqlStoreCalls(store.sessions, users, store.counters),
       ['session store: sweep failed', () => store.sweep()],
-      ['user store: getById failed', () => users.getById('x')],
-      ['user store: getByUsername failed', () => users.getByUsername('ada')],
-      ['user store: create failed', () => users.create(newUser('ada'), NOW)],
-      ['user store: update failed', () => users.update('x', { locked: true }, NOW)],
-      ['user store: update failed', () => users.update('x', { locked: true }, NOW, { keepRole: 'admin' })],
-      ['user store: list failed', () => users.list()],
-      ['user store: count failed', () => users.count()],
-      ['user store: ping failed', () => users.ping()],
-      ['counter store: increment failed', () => store.counters.increment('k', MINUTE, 0)],
-      ['counter store: get failed', () => store.counters.get('k', 0)],
-      ['counter store: reset failed', () => store.counters.reset('k')],
-      ['counter store: sweep failed', () => store.counters.sweep(0, 1)],
     ];
     for (const [message, call] of calls) {
       const cause = await expectWrapped(call, message);
@@ -218,32 +233,9 @@ describe('postgres store: driver errors become StoreErrors', () => {
 
       const store: PostgresStore = await createPostgresStore({ pool, migrate: false, sweepIntervalMs: 0 });
       const calls: Calls = [
-        ['session store: get failed', () => store.sessions.get('x')],
-        ['session store: create failed', () => store.sessions.create(sessionRecord())],
-        ['session store: touch failed', () => store.sessions.touch('x', 1, 2)],
-        ['session store: updateData failed', () => store.sessions.updateData('x', { set: { a: 1 } })],
-        ['session store: delete failed', () => store.sessions.delete('x')],
-        ['session store: deleteByUser failed', () => store.sessions.deleteByUser('u', 'x')],
-        ['session store: listByUser failed', () => store.sessions.listByUser('u', 0)],
-        ['session store: sweep failed', () => store.sessions.sweep(0, 1)],
-        ['session store: ping failed', () => store.sessions.ping()],
+        ...sqlStoreCalls(store.sessions, store.users, store.counters),
         ['session store: ping failed', () => store.ping()],
         ['session store: sweep failed', () => store.sweep()],
-        ['user store: getById failed', () => store.users.getById('x')],
-        ['user store: getByUsername failed', () => store.users.getByUsername('ada')],
-        ['user store: create failed', () => store.users.create(newUser('ada'), NOW)],
-        ['user store: update failed', () => store.users.update('x', { locked: true }, NOW)],
-        [
-          'user store: update failed',
-          () => store.users.update('x', { locked: true }, NOW, { keepRole: 'admin' }),
-        ],
-        ['user store: list failed', () => store.users.list()],
-        ['user store: count failed', () => store.users.count()],
-        ['user store: ping failed', () => store.users.ping()],
-        ['counter store: increment failed', () => store.counters.increment('k', MINUTE, 0)],
-        ['counter store: get failed', () => store.counters.get('k', 0)],
-        ['counter store: reset failed', () => store.counters.reset('k')],
-        ['counter store: sweep failed', () => store.counters.sweep(0, 1)],
       ];
       for (const [message, call] of calls) {
         const cause = await expectWrapped(call, message);
