@@ -1,3 +1,6 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { type Algorithm, hash as argon2Hash } from '@node-rs/argon2';
 import { hash as bcryptHash } from '@node-rs/bcrypt';
 import { describe, expect, test } from 'vitest';
@@ -229,5 +232,40 @@ describe('password policy (NIST 800-63B): length only, no composition rules', ()
     for (const value of [undefined, null, 12345678, ['password'], { length: 8 }]) {
       expect(passwordPolicyError(value)).toBe('must be a string');
     }
+  });
+});
+
+describe('bcrypt is an optional dependency', () => {
+  test('without @node-rs/bcrypt, a bcrypt hash is refused with how to install it; argon2 hashes still verify', async () => {
+    const legacy = await bcryptHash(PASSWORD, { cost: 4 });
+    // A resolve hook makes @node-rs/bcrypt missing, as in an app that never installed it.
+    const hook = `export async function resolve(specifier, context, next) {
+      if (specifier === '@node-rs/bcrypt') throw Object.assign(new Error('Cannot find package'), { code: 'ERR_MODULE_NOT_FOUND' });
+      return next(specifier, context);
+    }`;
+    const script = `
+      import { register } from 'node:module';
+      register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hook)}));
+      const { createPasswordHasher } = await import(${JSON.stringify(fileURLToPath(new URL('../../packages/cloakroom/src/auth/passwords.ts', import.meta.url)))});
+      const hasher = createPasswordHasher();
+      const argon = await hasher.verify(await hasher.hash(${JSON.stringify(PASSWORD)}), ${JSON.stringify(PASSWORD)});
+      const refused = await hasher.verify(${JSON.stringify(legacy)}, ${JSON.stringify(PASSWORD)}).then(() => 'verified', (e) => e.name + ': ' + e.message);
+      console.log(JSON.stringify({ argon: argon.ok, refused }));
+    `;
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e', script],
+      {
+        timeout: 15_000,
+      },
+    );
+    const result = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as {
+      argon: boolean;
+      refused: string;
+    };
+    expect(result.argon).toBe(true);
+    expect(result.refused).toMatch(
+      /^ConfigError: passwords: a stored password is a bcrypt hash; .*npm install @node-rs\/bcrypt/,
+    );
   });
 });
