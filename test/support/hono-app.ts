@@ -84,6 +84,12 @@ export async function honoHarness(options: Partial<SessionsOptions> = {}): Promi
     c.json({ user: c.var.user, session: c.var.session, csrfToken: sessions.csrfToken(c.var.session!) }),
   );
   app.get('/admin', auth.requireRole('admin'), (c) => c.json({ ok: true }));
+  // Responses whose headers are immutable (Response.redirect), as a handler passing one through gets.
+  app.get('/bounce', () => Response.redirect('http://localhost/elsewhere', 302));
+  app.post('/logout-bounce', async (c) => {
+    await auth.endSession(c);
+    return Response.redirect('http://localhost/signed-out', 303);
+  });
   app.post('/mutate', auth.requireUser(), (c) => {
     counter.value++;
     return c.json({ counter: counter.value });

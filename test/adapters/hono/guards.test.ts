@@ -54,6 +54,19 @@ describe('hono adapter: guards and the user on the context', () => {
     expect((await h.login('bob')).response.status).toBe(200);
   });
 
+  test('a handler answering with immutable headers (Response.redirect) still gets no-store and its cookies', async () => {
+    const { cookie, csrf } = await h.login('alice');
+    const bounced = await h.request('/bounce', { cookie });
+    expect(bounced.status).toBe(302);
+    expect(bounced.headers.get('location')).toBe('http://localhost/elsewhere');
+    expect(bounced.headers.get('cache-control')).toBe('no-store');
+    const out = await h.request('/logout-bounce', { method: 'POST', cookie, headers: { 'x-csrf-token': csrf } });
+    expect(out.status).toBe(303);
+    expect(out.headers.get('set-cookie')).toMatch(/^cloakroom=; Path=\/; HttpOnly; SameSite=Lax; Max-Age=0/);
+    expect(out.headers.get('cache-control')).toBe('no-store');
+    expect((await h.request('/me', { cookie })).status).toBe(401);
+  });
+
   test('sign-out: 204, the cookie is cleared, and the old cookie is dead', async () => {
     const { cookie, csrf } = await h.login('alice');
     const out = await h.request('/logout', { method: 'POST', cookie, headers: { 'x-csrf-token': csrf } });
