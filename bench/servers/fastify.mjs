@@ -1,5 +1,9 @@
 /**
- * Peer: Fastify 5 + @fastify/cookie + @fastify/session with its default in-memory store.
+ * Peer: Fastify 5 + @fastify/cookie + @fastify/session. BENCH_STORE=memory (default) is its
+ * default in-memory store; BENCH_STORE=sqlite is better-sqlite3-session-store (an
+ * express-session store, which @fastify/session accepts) on a better-sqlite3 file with the same
+ * journal settings as cloakroom's store; BENCH_STORE=redis is connect-redis 9 on REDIS_URL
+ * (prefix `bench-fastify-session:`), as express-session's Redis peer.
  * `GET /healthz` is the bare route, registered outside the encapsulated plugin that holds
  * cookie + session, so no session hook runs for it; `GET /api/me` reads `userId` from the
  * session; `POST /api/login` regenerates the session and sets `userId` (no password check:
@@ -11,6 +15,29 @@ import fastifySession from '@fastify/session';
 import Fastify from 'fastify';
 
 const port = Number(process.env.PORT);
+const kind = process.env.BENCH_STORE ?? 'memory';
+
+let store;
+if (kind === 'sqlite') {
+  const { join } = await import('node:path');
+  const { default: Database } = await import('better-sqlite3');
+  const { default: session } = await import('express-session');
+  const { default: sqliteStore } = await import('better-sqlite3-session-store');
+  const SqliteStore = sqliteStore(session);
+  const db = new Database(join(process.env.BENCH_DATA_DIR ?? '.', 'fastify-sessions.db'));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  store = new SqliteStore({ client: db, expired: { clear: true, intervalMs: 15 * 60 * 1000 } });
+} else if (kind === 'redis') {
+  const { createClient } = await import('redis');
+  const { RedisStore } = await import('connect-redis');
+  const client = createClient({ url: process.env.REDIS_URL });
+  client.on('error', (error) => console.error('redis', error.message));
+  await client.connect();
+  store = new RedisStore({ client, prefix: 'bench-fastify-session:' });
+} else if (kind !== 'memory') {
+  throw new Error(`BENCH_STORE must be memory, sqlite or redis, got ${kind}`);
+}
 const app = Fastify({ logger: false });
 
 app.get('/healthz', async () => ({ status: 'ok' }));
@@ -21,6 +48,7 @@ app.register(async (scope) => {
     secret: 'bench-only-secret-bench-only-secret-0123456789',
     saveUninitialized: false,
     cookie: { httpOnly: true, sameSite: 'lax', secure: false, maxAge: 30 * 60 * 1000 },
+    ...(store ? { store } : {}),
   });
   scope.post('/api/login', async (request) => {
     await request.session.regenerate();
