@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { isIPv4 } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { ConfigError, normalizeTrustedOrigins, parseDuration, prepareAccount } from 'cloakroom';
-import { LOG_FORMATS, type LogFormatSetting } from '../http/logger.js';
+import { LOG_FORMATS, type LogFormatSetting } from '../http/log-format.js';
 import { type Env, loadSecrets, type SecretsSource } from './secrets.js';
 
 export type { Env };

@@ -1,6 +1,9 @@
 import type { AccountEvent } from 'cloakroom';
 import { type DestinationStream, type Logger, pino } from 'pino';
 import { humanStream, type TextSink } from './human-log.js';
+import { LOG_FORMATS, type LogFormat, resolveLogFormat } from './log-format.js';
+
+export { LOG_FORMATS, type LogFormat, type LogFormatSetting, resolveLogFormat } from './log-format.js';
 
 /** Audit events: one JSON line each, never a token, password or cookie. */
 export type AuditEvent =
@@ -25,19 +28,6 @@ export type AuditEvent =
   | 'admin.bootstrapped';
 
 export type AuditFields = Record<string, string | number | boolean | null | undefined | string[]>;
-
-/** `LOG_FORMAT`: `auto` is `pretty` when stdout is a terminal, `json` otherwise. */
-export type LogFormatSetting = 'auto' | 'json' | 'pretty';
-export type LogFormat = 'json' | 'pretty';
-
-/** The values `LOG_FORMAT` accepts (loadConfig refuses anything else). */
-export const LOG_FORMATS: Record<string, LogFormatSetting> = { auto: 'auto', json: 'json', pretty: 'pretty' };
-
-/** The format to write: `json` and `pretty` as asked; `auto` follows whether stdout is a terminal. */
-export function resolveLogFormat(setting: LogFormatSetting, stdoutIsTerminal: boolean): LogFormat {
-  if (setting === 'auto') return stdoutIsTerminal ? 'pretty' : 'json';
-  return setting;
-}
 
 /** Loggers whose lines a person reads: they also get one line per request (see app.ts). */
 const forPeople = new WeakSet<Logger>();
