@@ -1,11 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { AccountDeps, AccountFailure } from 'cloakroom';
 import { createSessions, createThrottle, systemClock } from 'cloakroom';
-import { createPasswordHasher } from 'cloakroom/passwords';
-import { pino } from 'pino';
 import type { ServerConfig } from '../server/boot/config.js';
 import type { OpenStores } from '../server/boot/stores.js';
-import { audit, createLogger } from '../server/http/logger.js';
 import { CliError } from './io.js';
 
 /** Who the audit events name as having made a change from the terminal. */
@@ -15,8 +12,16 @@ export const BY = 'cli';
  * The account actions' dependencies for one command. Audit events go to stderr as the same JSON
  * lines the server writes (`"event":"user.locked"`, …, `"by":"cli"`), so a change made from the
  * terminal leaves a trace in whatever collects the process's logs; results go to stdout.
+ *
+ * The logger (pino) and the password hasher (argon2, a native addon) load here, for the
+ * commands that change accounts or sessions, not for the ones that only read (`user list`).
  */
-export function cliAccounts(config: ServerConfig, store: OpenStores): AccountDeps {
+export async function cliAccounts(config: ServerConfig, store: OpenStores): Promise<AccountDeps> {
+  const [{ pino }, { createPasswordHasher }, { audit, createLogger }] = await Promise.all([
+    import('pino'),
+    import('cloakroom/passwords'),
+    import('../server/http/logger.js'),
+  ]);
   const logger = createLogger(config.logLevel, pino.destination({ fd: 2, sync: true }));
   const sessions = createSessions({
     // The CLI never signs or reads a cookie (it lists and ends sessions by user), so without

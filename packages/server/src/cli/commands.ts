@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { listSessions, revokeAllSessions, revokeSession } from 'cloakroom';
 import type { ServerConfig } from '../server/boot/config.js';
 import { BY, cliAccounts, done } from './accounts.js';
@@ -22,7 +21,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
 export async function sessionsCommand(config: ServerConfig, args: string[], flags: Flags): Promise<void> {
   const [action, target] = args;
   await withStore(config, async (store) => {
-    const account = cliAccounts(config, store);
+    const account = await cliAccounts(config, store);
     if (action === 'list') {
       const chosen = target ? [await findUser(store, target)] : await store.users.list();
       const rows = [];
@@ -60,11 +59,6 @@ export async function sessionsCommand(config: ServerConfig, args: string[], flag
     }
     throw new CliError('usage: cloakroom sessions list [NAME] | revoke ID | revoke --user NAME');
   });
-}
-
-export function secretCommand(args: string[]): void {
-  if (args[0] !== 'new') throw new CliError('usage: cloakroom secret new');
-  process.stdout.write(`${randomBytes(32).toString('base64url')}\n`);
 }
 
 export async function migrateCommand(config: ServerConfig): Promise<void> {

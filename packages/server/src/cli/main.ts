@@ -1,13 +1,11 @@
 #!/usr/bin/env node
+// Each command loads what it needs when it runs (`await import`), nothing before: `secret new`
+// needs node:crypto alone, `user list` the configuration and the store, and only `serve` loads
+// the server (Hono, pino, the pages, the password hasher). See docs/performance.md, CLI start-up.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { AccountError, ConfigError, StoreError } from 'cloakroom';
-import { loadConfig } from '../server/boot/config.js';
-import { startServer } from '../server/boot/serve.js';
-import { createLogger, resolveLogFormat } from '../server/http/logger.js';
-import { type Flags, migrateCommand, secretCommand, sessionsCommand } from './commands.js';
+import type { Flags } from './commands.js';
 import { CliError } from './io.js';
-import { userCommand } from './user-commands.js';
 
 const HELP = `cloakroom — server-side session authentication
 
@@ -67,51 +65,51 @@ async function main(argv: string[]): Promise<void> {
   };
   switch (command) {
     case 'serve':
-      return serveCommand();
-    case 'user':
-      return userCommand(loadConfig(process.env, { needSecrets: false }), rest, flags);
-    case 'sessions':
-      return sessionsCommand(loadConfig(process.env, { needSecrets: false }), rest, flags);
+      return (await import('./serve.js')).serveCommand();
+    case 'user': {
+      const config = await configForCommand();
+      const { userCommand } = await import('./user-commands.js');
+      return userCommand(config, rest, flags);
+    }
+    case 'sessions': {
+      const config = await configForCommand();
+      const { sessionsCommand } = await import('./commands.js');
+      return sessionsCommand(config, rest, flags);
+    }
     case 'secret':
-      return secretCommand(rest);
-    case 'migrate':
-      return migrateCommand(loadConfig(process.env, { needSecrets: false }));
+      return (await import('./secret.js')).secretCommand(rest);
+    case 'migrate': {
+      const config = await configForCommand();
+      const { migrateCommand } = await import('./commands.js');
+      return migrateCommand(config);
+    }
     default:
       throw new CliError(`unknown command ${JSON.stringify(command)}; see cloakroom --help`);
   }
 }
 
-async function serveCommand(): Promise<void> {
-  const config = loadConfig(process.env);
-  const logger = createLogger(
-    config.logLevel,
-    undefined,
-    resolveLogFormat(config.logFormat, process.stdout.isTTY === true),
-  );
-  if (config.secretsSource === 'generated') {
-    logger.warn(
-      { event: 'secret.generated', dataDir: config.dataDir },
-      `no CLOAKROOM_SECRETS set: generated a development secret into ${config.dataDir}/secret (production requires CLOAKROOM_SECRETS)`,
-    );
-  }
-  const server = await startServer(config, logger);
-  const stop = (signal: string) => {
-    logger.info({ event: 'shutdown', signal }, `received ${signal}, draining`);
-    server.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+/** The server's configuration for a command that works on the stores: no secret required. */
+async function configForCommand() {
+  const { loadConfig } = await import('../server/boot/config.js');
+  return loadConfig(process.env, { needSecrets: false });
 }
 
-main(process.argv.slice(2)).catch((error: unknown) => {
-  const known =
-    error instanceof ConfigError ||
-    error instanceof CliError ||
-    error instanceof StoreError ||
-    error instanceof AccountError;
+/**
+ * Whether `error` is one the library throws on purpose (a bad setting, a store that is down, a
+ * refused account action): printed as it is, not as unexpected. The library is loaded only
+ * here, when something failed, so a command that needs none of it never loads it.
+ */
+async function isLibraryError(error: unknown): Promise<boolean> {
+  try {
+    const { AccountError, ConfigError, StoreError } = await import('cloakroom');
+    return error instanceof ConfigError || error instanceof StoreError || error instanceof AccountError;
+  } catch {
+    return false;
+  }
+}
+
+main(process.argv.slice(2)).catch(async (error: unknown) => {
+  const known = error instanceof CliError || (await isLibraryError(error));
   const text = error instanceof Error ? error.message : String(error);
   const message =
     known || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')

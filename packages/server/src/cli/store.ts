@@ -1,16 +1,36 @@
 import type { UserRecord } from 'cloakroom';
 import { normalizeUsername, systemClock } from 'cloakroom';
-import { pino } from 'pino';
+import type { Logger } from 'pino';
 import type { ServerConfig } from '../server/boot/config.js';
 import { type OpenStores, openStores } from '../server/boot/stores.js';
 import { CliError } from './io.js';
+
+const ignore = () => {};
+
+/**
+ * A logger that writes nothing, as `pino({ level: 'silent' })` would, without loading pino
+ * (and its transport machinery) for a command that only reads the store. The stores call only
+ * its level methods.
+ */
+const silent = {
+  level: 'silent',
+  fatal: ignore,
+  error: ignore,
+  warn: ignore,
+  info: ignore,
+  debug: ignore,
+  trace: ignore,
+  silent: ignore,
+  isLevelEnabled: () => false,
+  child: () => silent,
+} as unknown as Logger;
 
 /**
  * Opens the stores the server would use (REDIS_URL, DATABASE_URL or the SQLite file);
  * migrations apply on open. Driver chatter stays quiet: the CLI speaks in one-line results.
  */
 export async function openStore(config: ServerConfig): Promise<OpenStores> {
-  const store = await openStores(config, pino({ level: 'silent' }), systemClock);
+  const store = await openStores(config, silent, systemClock);
   await settle(store);
   return store;
 }

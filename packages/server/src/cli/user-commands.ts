@@ -13,7 +13,9 @@ const iso = (ms: number) => new Date(ms).toISOString();
 export async function userCommand(config: ServerConfig, args: string[], flags: Flags): Promise<void> {
   const [action, name] = args;
   await withStore(config, async (store) => {
-    const account = cliAccounts(config, store);
+    // Listing reads the store alone: no logger, no password hasher to load.
+    if (action === 'list') return listUsers(store, flags);
+    const account = await cliAccounts(config, store);
     switch (action) {
       case 'add':
         return addUser(account, name, flags);
@@ -35,8 +37,6 @@ export async function userCommand(config: ServerConfig, args: string[], flags: F
         const { lockoutLifted } = done(await unlockUser(account, user.id, BY));
         return say(`unlocked ${user.username}; ${throttleNote(lockoutLifted)}`);
       }
-      case 'list':
-        return listUsers(store, flags);
       default:
         throw new CliError('usage: cloakroom user add|passwd|role|lock|unlock|list …');
     }
