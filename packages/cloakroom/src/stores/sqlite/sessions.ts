@@ -2,12 +2,16 @@ import type Database from 'better-sqlite3';
 import type { Clock } from '../../core/clock.js';
 import type { JsonValue, SessionRecord, SessionStore } from '../../core/store.js';
 import { guardedSync } from '../errors.js';
+import type { ReadCacheStats } from '../read-cache.js';
+import type { SqliteCoherence } from './coherence.js';
 
 /** The SQLite session store, with a sweep that takes a batch size. */
 export interface SqliteSessionStore extends SessionStore {
   /** Deletes up to `limit` rows expired at `now` (one indexed batch); returns how many. */
   sweep(now: number, limit: number): Promise<number>;
   ping(): Promise<void>;
+  /** What the read cache did, or `null` when it is off. */
+  cacheStats(): ReadCacheStats | null;
 }
 
 // Column order shared by every SELECT below; rows are read with `.raw()` as tuples, which
@@ -84,8 +88,14 @@ const UPDATE_DATA = `UPDATE sessions SET data = (
  * one statement, so no method needs a transaction. `clock` says when a row is expired: writes
  * leave an expired row alone until the sweep removes it, as every store does.
  */
-export function createSqliteSessions(db: Database.Database, clock: Clock): SqliteSessionStore {
+export function createSqliteSessions(
+  db: Database.Database,
+  clock: Clock,
+  coherence: SqliteCoherence | null = null,
+): SqliteSessionStore {
   const get = db.prepare<[string], Row>(`SELECT ${COLUMNS} FROM sessions WHERE id = ?`).raw();
+  // Rows as read, by id; a hit is rebuilt by toRecord like a read, so every caller gets its own copy.
+  const cache = coherence?.cache<Row>() ?? null;
   const listByUser = db
     .prepare<[string, number], [string, ...Row]>(
       `SELECT id, ${COLUMNS} FROM sessions WHERE user_id = ? AND expires_at > ?`,
@@ -124,11 +134,24 @@ export function createSqliteSessions(db: Database.Database, clock: Clock): Sqlit
   // Plain synchronous methods: guardedSync() makes each the async method of the interface and
   // turns a driver error into a StoreError, so a call costs one promise and one try/catch, as
   // an `async` method with a try/catch of its own would.
-  return guardedSync<SqliteSessionStore>(
+  const store = guardedSync<Omit<SqliteSessionStore, 'cacheStats'>>(
     {
       get(id) {
+        if (cache === null) {
+          const row = get.get(id);
+          return row === undefined ? null : toRecord(id, row);
+        }
+        if (!coherence!.usable()) {
+          cache.miss();
+          const row = get.get(id);
+          return row === undefined ? null : toRecord(id, row);
+        }
+        const cached = cache.get(id);
+        if (cached !== undefined) return toRecord(id, cached);
         const row = get.get(id);
-        return row === undefined ? null : toRecord(id, row);
+        if (row === undefined) return null;
+        cache.set(id, row);
+        return toRecord(id, row);
       },
 
       create(record) {
@@ -139,21 +162,27 @@ export function createSqliteSessions(db: Database.Database, clock: Clock): Sqlit
         });
       },
 
+      // Each write drops the rows it changes from the cache first: should the statement fail after
+      // changing the row, the next read goes to the file.
       touch(id, lastSeenAt, idleExpiresAt) {
+        cache?.delete(id);
         return touch.run(lastSeenAt, idleExpiresAt, id, clock.now()).changes > 0;
       },
 
       updateData(id, change) {
+        cache?.delete(id);
         const set = JSON.stringify(change.set ?? {});
         const removed = JSON.stringify(change.remove ?? []);
         return updateData.run({ id, set, remove: removed, now: clock.now() }).changes > 0;
       },
 
       delete(id) {
+        cache?.delete(id);
         return remove.run(id).changes > 0;
       },
 
       deleteByUser(userId, exceptId) {
+        cache?.deleteWhere((row) => row[0] === userId);
         const now = clock.now();
         return removeByUser.all(userId, exceptId ?? null).filter((expiresAt) => expiresAt > now).length;
       },
@@ -162,6 +191,8 @@ export function createSqliteSessions(db: Database.Database, clock: Clock): Sqlit
         return listByUser.all(userId, now).map(([id, ...row]) => toRecord(id, row));
       },
 
+      // Swept rows were expired, and a cached expired row is refused by its deadlines; they leave
+      // the cache as it turns over.
       sweep(now, limit) {
         return sweep.run(now, limit).changes;
       },
@@ -172,4 +203,6 @@ export function createSqliteSessions(db: Database.Database, clock: Clock): Sqlit
     },
     { driver: 'sqlite', store: 'session', creates: { create: 'a session with this id' } },
   );
+  // Added after guardedSync, which would make it async.
+  return Object.assign(store, { cacheStats: () => cache?.stats() ?? null });
 }

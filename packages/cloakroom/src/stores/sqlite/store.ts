@@ -1,15 +1,16 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { UserStore } from '../../auth/types.js';
 import { type Clock, systemClock } from '../../core/clock.js';
 import { ConfigError, type StoreError } from '../../core/errors.js';
 import { storeFailure } from '../errors.js';
+import { cacheEntries, type ReadCacheOption, type ReadCacheStats } from '../read-cache.js';
 import { createSweeper, type SweepResult } from '../sweep.js';
+import { createCoherence } from './coherence.js';
 import { createSqliteCounters, type SqliteCounterStore } from './counters.js';
 import { migrate } from './schema.js';
 import { createSqliteSessions, type SqliteSessionStore } from './sessions.js';
-import { createSqliteUsers } from './users.js';
+import { createSqliteUsers, type SqliteUserStore } from './users.js';
 
 /** Options of {@link createSqliteStore}. Give `path` or `database`. */
 export interface SqliteStoreOptions {
@@ -27,17 +28,34 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
   /** Told about a failed timed sweep (a timer has nobody to throw to). Default: ignored. */
   onSweepError?: (error: StoreError) => void;
+  /**
+   * Keeps sessions and users read by id in memory, up to `maxEntries` of each (default 10,000;
+   * `false` or `maxEntries: 0` turns it off). Never stale: every read first checks
+   * `PRAGMA data_version`, which changes when another connection or process commits to the file,
+   * and then drops every cached row; writes through this store drop the rows they change; nothing
+   * read inside a transaction is kept. A write to the tables through `database` itself (not
+   * through the store) is not seen: go through the store, or use another connection.
+   */
+  cache?: ReadCacheOption;
+}
+
+/** What the read caches of a SQLite store did. */
+export interface SqliteCacheStats {
+  sessions: ReadCacheStats;
+  users: ReadCacheStats;
 }
 
 /** The three stores on one SQLite file, behind separate interfaces. */
 export interface SqliteStore {
   sessions: SqliteSessionStore;
-  users: UserStore;
+  users: SqliteUserStore;
   counters: SqliteCounterStore;
   /** The connection, for the CLI and for tests; prefer the store methods. */
   database: Database.Database;
   /** Runs a full sweep now (expired sessions, ended counters) in batches of `sweepBatch`. */
   sweep(): Promise<SweepResult>;
+  /** Hits, misses, evictions, flushes and size of the read caches; `null` when `cache` is off. */
+  cacheStats(): SqliteCacheStats | null;
   /** Stops the sweep timer and closes the connection if the store opened it. Idempotent. */
   close(): Promise<void>;
 }
@@ -84,17 +102,19 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
   const sweepIntervalMs = checkInteger('sweepIntervalMs', options.sweepIntervalMs ?? 60_000, 0);
   const sweepBatch = checkInteger('sweepBatch', options.sweepBatch ?? 500, 1);
   const busyTimeoutMs = checkInteger('busyTimeoutMs', options.busyTimeoutMs ?? 5_000, 0);
+  const maxEntries = cacheEntries(options.cache);
 
   let opened: { db: Database.Database; owned: boolean } | undefined;
   let sessions: SqliteSessionStore;
-  let users: UserStore;
+  let users: SqliteUserStore;
   let counters: SqliteCounterStore;
   try {
     opened = openDatabase(options);
     configure(opened.db, busyTimeoutMs);
     migrate(opened.db);
-    sessions = createSqliteSessions(opened.db, clock);
-    users = createSqliteUsers(opened.db);
+    const coherence = createCoherence(opened.db, maxEntries);
+    sessions = createSqliteSessions(opened.db, clock, coherence);
+    users = createSqliteUsers(opened.db, coherence);
     counters = createSqliteCounters(opened.db);
   } catch (error) {
     if (opened?.owned === true) opened.db.close();
@@ -121,6 +141,11 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     counters,
     database: db,
     sweep: () => sweeper.run(),
+    cacheStats() {
+      const sessionStats = sessions.cacheStats();
+      const userStats = users.cacheStats();
+      return sessionStats && userStats ? { sessions: sessionStats, users: userStats } : null;
+    },
     async close() {
       if (closed) return;
       closed = true;

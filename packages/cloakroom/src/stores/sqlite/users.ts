@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import type { UserRecord, UserStore } from '../../auth/types.js';
 import { guardedSync } from '../errors.js';
+import type { ReadCacheStats } from '../read-cache.js';
+import type { SqliteCoherence } from './coherence.js';
 
 interface UserRow {
   id: string;
@@ -68,15 +70,20 @@ interface PatchParams {
   ifPasswordHash: string | null;
 }
 
-/** The SQLite user store, with a readiness check. */
-type SqliteUserStore = UserStore & { ping(): Promise<void> };
+/** The SQLite user store, with a readiness check and what its read cache did (`null`: off). */
+export type SqliteUserStore = UserStore & { ping(): Promise<void>; cacheStats(): ReadCacheStats | null };
 
 /**
  * The SQLite user store (`users` table). It shares the database file with the sessions but
  * not the interface: the session store never learns what a user is.
  */
-export function createSqliteUsers(db: Database.Database): SqliteUserStore {
+export function createSqliteUsers(
+  db: Database.Database,
+  coherence: SqliteCoherence | null = null,
+): SqliteUserStore {
   const byId = db.prepare<[string], RawUserRow>(`SELECT ${COLUMNS} FROM users WHERE id = ?`).raw();
+  // Rows read by id (what every signed-in request reads); a hit is rebuilt like a read.
+  const cache = coherence?.cache<RawUserRow>() ?? null;
   const byUsername = db.prepare<[string], UserRow>(`SELECT ${COLUMNS} FROM users WHERE username = ?`);
   // The UNIQUE indexes on username and username_key refuse a taken name or a look-alike of
   // one, even from another process creating the same user at the same moment.
@@ -118,11 +125,24 @@ export function createSqliteUsers(db: Database.Database): SqliteUserStore {
   const count = db.prepare<[], number>('SELECT count(*) FROM users').pluck();
   const ping = db.prepare('SELECT 1').pluck();
 
-  return guardedSync<SqliteUserStore>(
+  const store = guardedSync<Omit<SqliteUserStore, 'cacheStats'>>(
     {
       getById(id) {
+        if (cache === null) {
+          const row = byId.get(id);
+          return row === undefined ? null : fromRaw(row);
+        }
+        if (!coherence!.usable()) {
+          cache.miss();
+          const row = byId.get(id);
+          return row === undefined ? null : fromRaw(row);
+        }
+        const cached = cache.get(id);
+        if (cached !== undefined) return fromRaw(cached);
         const row = byId.get(id);
-        return row === undefined ? null : fromRaw(row);
+        if (row === undefined) return null;
+        cache.set(id, row);
+        return fromRaw(row);
       },
 
       getByUsername(username) {
@@ -146,6 +166,8 @@ export function createSqliteUsers(db: Database.Database): SqliteUserStore {
       },
 
       update(id, patch, now, condition = {}) {
+        // Dropped first, so a failure after the row changed still leaves the next read to the file.
+        cache?.delete(id);
         const params: PatchParams = {
           id,
           now,
@@ -181,4 +203,6 @@ export function createSqliteUsers(db: Database.Database): SqliteUserStore {
       creates: { create: 'a user with this username (or one confusable with it)' },
     },
   );
+  // Added after guardedSync, which would make it async.
+  return Object.assign(store, { cacheStats: () => cache?.stats() ?? null });
 }
