@@ -1,11 +1,21 @@
+import { createRequire } from 'node:module';
 import { within } from 'cloakroom';
 import type { RedisClientLike } from 'cloakroom/redis';
-import pg from 'pg';
+import type pg from 'pg';
 import type { Logger } from 'pino';
-import { createClient } from 'redis';
+import type * as Redis from 'redis';
 
 /** How often an idle Redis connection is checked with `PING`. */
 export const REDIS_PING_INTERVAL_MS = 1_000;
+
+/**
+ * The drivers load when a client is first made, not with this module: a server or CLI command
+ * on SQLite never needs them (node-redis alone is some 700 modules, a quarter of a second to
+ * load). Both are CommonJS, so a synchronous require serves.
+ */
+const load = createRequire(import.meta.url);
+const pgDriver = (): typeof pg => load('pg');
+const redisDriver = (): typeof Redis => load('redis');
 
 /**
  * The server's `pg.Pool`. Every wait is bounded by `timeoutMs` (CLOAKROOM_STORE_TIMEOUT), so a
@@ -17,7 +27,7 @@ export const REDIS_PING_INTERVAL_MS = 1_000;
  *   instead of running on and holding its locks.
  */
 export function createPgPool(url: string, timeoutMs: number, logger: Logger): pg.Pool {
-  const pool = new pg.Pool({
+  const pool = new (pgDriver().Pool)({
     connectionString: url,
     max: 10,
     connectionTimeoutMillis: timeoutMs,
@@ -36,7 +46,7 @@ export function createPgPool(url: string, timeoutMs: number, logger: Logger): pg
  * table, or waiting for another instance's advisory lock, may rightly take longer than a request.
  */
 export function createMigrationPool(url: string, timeoutMs: number): pg.Pool {
-  const pool = new pg.Pool({ connectionString: url, max: 1, connectionTimeoutMillis: timeoutMs });
+  const pool = new (pgDriver().Pool)({ connectionString: url, max: 1, connectionTimeoutMillis: timeoutMs });
   pool.on('error', () => {});
   return pool;
 }
@@ -62,7 +72,7 @@ export interface RedisConnection {
  *   idle timer, which is why it cannot replace the deadline.)
  */
 export function createRedisConnection(url: string, timeoutMs: number, logger: Logger): RedisConnection {
-  const client = createClient({
+  const client = redisDriver().createClient({
     url,
     disableOfflineQueue: true,
     commandOptions: { timeout: 0 },
