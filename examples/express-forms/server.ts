@@ -113,6 +113,13 @@ app.post('/login', auth.loginCsrf(), async (req, res) => {
     remember: form.remember === 'on',
   });
   if (!result.ok) {
+    // busy: the password hasher is doing all it can; nothing was checked, come back shortly.
+    if (result.error === 'busy') {
+      res.set('Retry-After', String(result.retryAfterSeconds));
+      return void res
+        .status(503)
+        .send(loginPage(req, res, 'Too many sign-ins right now; try again shortly.'));
+    }
     const status = result.error === 'throttled' ? 429 : result.error === 'bad_request' ? 400 : 401;
     const message = status === 429 ? 'Too many attempts; try again later.' : 'Wrong username or password.';
     return void res.status(status).send(loginPage(req, res, message));

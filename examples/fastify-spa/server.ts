@@ -79,8 +79,9 @@ app.post('/api/login', { preHandler: loginCsrf() }, async (request, reply) => {
   const body = typeof request.body === 'object' && request.body !== null ? request.body : {};
   const result = await signIn(signInDeps, request.cloakroom.request, body);
   if (!result.ok) {
-    if (result.error === 'throttled') {
-      return reply.code(429).header('retry-after', result.retryAfterSeconds).send({ error: result.error });
+    if (result.error === 'throttled' || result.error === 'busy') {
+      const status = result.error === 'busy' ? 503 : 429;
+      return reply.code(status).header('retry-after', result.retryAfterSeconds).send({ error: result.error });
     }
     return reply.code(result.error === 'bad_request' ? 400 : 401).send({ error: result.error });
   }

@@ -187,10 +187,12 @@ async function backend(trustProxy: boolean): Promise<Backend & { dir: string; id
       const input = typeof body === 'object' && body !== null ? body : {};
       const result = await signIn(deps, request, input);
       if (result.ok) return { ok: true, result };
-      const status = { invalid_credentials: 401, throttled: 429, bad_request: 400 }[result.error];
-      // A throttled answer says when to come back (Retry-After).
+      const status = { invalid_credentials: 401, throttled: 429, bad_request: 400, busy: 503 }[result.error];
+      // A throttled or busy answer says when to come back (Retry-After).
       const headers: Record<string, string> =
-        result.error === 'throttled' ? { 'retry-after': String(result.retryAfterSeconds) } : {};
+        result.error === 'throttled' || result.error === 'busy'
+          ? { 'retry-after': String(result.retryAfterSeconds) }
+          : {};
       return { ok: false, status, body: { error: result.error }, headers };
     },
   };

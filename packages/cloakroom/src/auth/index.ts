@@ -23,6 +23,16 @@ export {
 export type { AccountEvent, Actor, AuditFields, AuditSink } from './audit.js';
 export { throttleKeyOfIp } from './ip.js';
 export {
+  defaultPasswordConcurrency,
+  type LimitedPasswordHasher,
+  limitPasswordHasher,
+  type PasswordLimitOptions,
+  type PasswordLimitState,
+  type PasswordRefusal,
+  type PasswordRefusalReason,
+  PasswordsBusyError,
+} from './password-limit.js';
+export {
   commonPasswordCount,
   isCommonPassword,
   MAX_PASSWORD_BYTES,

@@ -1,9 +1,31 @@
 import { type Algorithm, hash as argonHash, verify as argonVerify } from '@node-rs/argon2';
 import { ConfigError } from '../core/errors.js';
+import { limitPasswordHasher, type PasswordLimitOptions } from './password-limit.js';
 import { MAX_PASSWORD_BYTES } from './password-policy.js';
 import type { Argon2Params, PasswordHasher } from './types.js';
 
+export {
+  defaultPasswordConcurrency,
+  type LimitedPasswordHasher,
+  limitPasswordHasher,
+  type PasswordLimitOptions,
+  type PasswordLimitState,
+  type PasswordRefusal,
+  type PasswordRefusalReason,
+  PasswordsBusyError,
+} from './password-limit.js';
 export type { Argon2Params, PasswordCheck, PasswordHasher } from './types.js';
+
+/** argon2id parameters (each at least the default) and the limit on how many run at once. */
+export interface PasswordHasherOptions extends Partial<Argon2Params> {
+  /**
+   * How many hashes and verifications run at once and how many wait (see
+   * {@link limitPasswordHasher}); calls beyond are refused with `PasswordsBusyError`. Default: the
+   * limit's defaults. `false`: no limit (every call starts at once; only for a caller that limits
+   * them itself).
+   */
+  limit?: PasswordLimitOptions | false;
+}
 
 /** OWASP / ASVS Appendix C minimum, which is also the default. */
 export const DEFAULT_ARGON2: Argon2Params = { memoryCost: 19_456, timeCost: 2, parallelism: 1 };
@@ -30,19 +52,26 @@ function loadBcrypt(): Promise<BcryptVerify> {
 }
 
 /**
- * Creates the hasher. Parameters weaker than {@link DEFAULT_ARGON2} are refused.
+ * Creates the hasher. Parameters weaker than {@link DEFAULT_ARGON2} are refused. Its calls go
+ * through a limit (`options.limit`): a flood of sign-ins waits in a bounded line, then is refused
+ * with `PasswordsBusyError`, instead of taking every CPU from the requests of signed-in users.
  * @example
  * const passwords = createPasswordHasher();
  * const stored = await passwords.hash('correct horse battery staple');
  */
-export function createPasswordHasher(params: Partial<Argon2Params> = {}): PasswordHasher {
-  const p: Argon2Params = { ...DEFAULT_ARGON2, ...params };
+export function createPasswordHasher(options: PasswordHasherOptions = {}): PasswordHasher {
+  const { limit = {}, ...params } = options;
+  const p: Argon2Params = {
+    memoryCost: params.memoryCost ?? DEFAULT_ARGON2.memoryCost,
+    timeCost: params.timeCost ?? DEFAULT_ARGON2.timeCost,
+    parallelism: params.parallelism ?? DEFAULT_ARGON2.parallelism,
+  };
   if (p.memoryCost < DEFAULT_ARGON2.memoryCost || p.timeCost < DEFAULT_ARGON2.timeCost || p.parallelism < 1) {
     throw new ConfigError('argon2', 'parameters below m=19456 KiB, t=2, p=1 are refused (OWASP minimum)');
   }
-  const options = { algorithm: ARGON2ID, ...p };
+  const argon = { algorithm: ARGON2ID, ...p };
   // Made now, not on first use: otherwise the first unknown-user sign-in costs two hashes.
-  const dummy = argonHash('cloakroom dummy password for timing equalisation', options);
+  const dummy = argonHash('cloakroom dummy password for timing equalisation', argon);
   dummy.catch(() => {});
 
   const isOutdated = (stored: string): boolean => {
@@ -51,10 +80,10 @@ export function createPasswordHasher(params: Partial<Argon2Params> = {}): Passwo
     return Number(m[1]) < p.memoryCost || Number(m[2]) < p.timeCost || Number(m[3]) !== p.parallelism;
   };
 
-  return {
+  const hasher: PasswordHasher = {
     async hash(password) {
       if (Buffer.byteLength(password) > MAX_PASSWORD_BYTES) throw new RangeError('password too long');
-      return argonHash(password, options);
+      return argonHash(password, argon);
     },
     async verify(stored, password) {
       if (typeof password !== 'string' || Buffer.byteLength(password) > MAX_PASSWORD_BYTES) {
@@ -80,4 +109,5 @@ export function createPasswordHasher(params: Partial<Argon2Params> = {}): Passwo
       }
     },
   };
+  return limit === false ? hasher : limitPasswordHasher(hasher, limit);
 }

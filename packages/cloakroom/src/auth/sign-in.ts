@@ -1,6 +1,7 @@
 import { type Clock, systemClock } from '../core/clock.js';
 import type { IncomingRequest } from '../core/request.js';
 import type { Issued, Sessions } from '../core/sessions.js';
+import { PasswordsBusyError } from './password-limit.js';
 import { MAX_PASSWORD_BYTES } from './password-policy.js';
 import type { Throttle } from './throttle.js';
 import type { PasswordHasher, UserStore } from './types.js';
@@ -18,6 +19,7 @@ export type SignInResult =
   | { ok: true; user: User; issued: Issued; rehashed: boolean }
   | { ok: false; error: 'invalid_credentials'; username: string | null; lockout: Array<'account' | 'ip'> }
   | { ok: false; error: 'throttled'; retryAfterSeconds: number; scope: 'account' | 'ip'; username: string }
+  | { ok: false; error: 'busy'; retryAfterSeconds: number }
   | { ok: false; error: 'bad_request'; message: string };
 
 export interface SignInDeps {
@@ -37,6 +39,12 @@ export interface SignInDeps {
  * under an outdated scheme is re-hashed now. If the user's credentials changed (or the account
  * was locked) while the sign-in ran, its new session is ended and the answer is
  * `invalid_credentials`.
+ *
+ * `busy`: the password hasher's limit refused the attempt (`PasswordsBusyError`: as many checks
+ * as the machine can take are running or waiting). Its password was not looked at and nothing
+ * is counted: a hasher that says it is full is asked before the throttle, and an attempt refused
+ * later (its wait ran out) gives its throttle places back. Known and unknown users are refused
+ * alike.
  */
 export async function signIn(
   deps: SignInDeps,
@@ -58,13 +66,23 @@ export async function signIn(
     return { ok: false, error: 'bad_request', message: 'username and password are required' };
   }
 
+  // A hasher that would refuse now is asked first: under a flood, a refusal costs no store work.
+  const full = deps.passwords.refusal?.();
+  if (full) return busy(full);
+
   const verdict = await deps.throttle.admit(username, request.ip);
   if (verdict.throttled) return { ok: false, error: 'throttled', username, ...verdict };
 
   const user = await deps.users.getByUsername(username);
   let check = { ok: false, needsRehash: false };
-  if (user) check = await deps.passwords.verify(user.passwordHash, password);
-  else await deps.passwords.verifyDummy(password);
+  try {
+    if (user) check = await deps.passwords.verify(user.passwordHash, password);
+    else await deps.passwords.verifyDummy(password);
+  } catch (error) {
+    if (!(error instanceof PasswordsBusyError)) throw error;
+    await deps.throttle.release(username, verdict);
+    return busy(error);
+  }
 
   if (!user || !check.ok || user.locked) {
     const lockout = await deps.throttle.fail(username, request.ip, { admitted: true });
@@ -72,12 +90,14 @@ export async function signIn(
   }
   await deps.throttle.succeed(username, verdict);
   let rehashed = false;
-  if (check.needsRehash) {
+  // A busy hasher skips the re-hash: the next sign-in does it.
+  const newHash = check.needsRehash ? await deps.passwords.hash(password).catch(unlessBusy) : null;
+  if (newHash !== null) {
     // Only over the hash just verified: a password change that landed meanwhile (another
     // request, the CLI) must not be undone by re-storing the old password.
     const updated = await deps.users.update(
       user.id,
-      { passwordHash: await deps.passwords.hash(password) },
+      { passwordHash: newHash },
       (deps.clock ?? systemClock).now(),
       { ifPasswordHash: user.passwordHash },
     );
@@ -98,4 +118,15 @@ export async function signIn(
     return { ok: false, error: 'invalid_credentials', username, lockout: [] };
   }
   return { ok: true, user: toUser(user), issued, rehashed };
+}
+
+const busy = (error: PasswordsBusyError): SignInResult => ({
+  ok: false,
+  error: 'busy',
+  retryAfterSeconds: error.retryAfterSeconds,
+});
+
+function unlessBusy(error: unknown): null {
+  if (error instanceof PasswordsBusyError) return null;
+  throw error;
 }

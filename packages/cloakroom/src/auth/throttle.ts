@@ -32,8 +32,11 @@ export type ThrottleVerdict =
  */
 export interface Admitted {
   throttled: false;
-  /** The address's counter key and the end of the window the place was taken in. */
-  reservation: { readonly ipKey: string; readonly windowEnd: number };
+  /**
+   * The address's counter key and the end of the window the place was taken in; the same for
+   * the account (`accountWindowEnd`), for {@link Throttle.release}.
+   */
+  reservation: { readonly ipKey: string; readonly windowEnd: number; readonly accountWindowEnd?: number };
 }
 
 /** What `admit` answers. */
@@ -73,6 +76,13 @@ export interface Throttle {
    * the address keeps counting the attempt.
    */
   succeed(username: string, admitted?: Admitted): Promise<void>;
+  /**
+   * An admitted attempt whose password was never checked (the password hasher refused it as
+   * busy): gives back both places it took, and counts nothing. It neither fails nor succeeds: the
+   * account's failures stay as they were, so a flood of refused attempts can neither use up an
+   * account's budget (locking its owner out) nor clear it (letting a guesser go on).
+   */
+  release(username: string, admitted: Admitted): Promise<void>;
   /**
    * An operator lifting an account's lockout (`cloakroom user unlock`): clears its failure
    * count, a running lockout and the lockout escalation. Per-address counters stay: they are
@@ -192,7 +202,16 @@ export function createThrottle(options: ThrottleOptions): Throttle {
           : byIp.held > scopes.ip.failures
             ? ('ip' as const)
             : null;
-      if (!over) return { throttled: false, reservation: { ipKey: keys.ip, windowEnd: byIp.state.resetAt } };
+      if (!over) {
+        return {
+          throttled: false,
+          reservation: {
+            ipKey: keys.ip,
+            windowEnd: byIp.state.resetAt,
+            accountWindowEnd: account.state.resetAt,
+          },
+        };
+      }
       // A refused attempt is not a failure: both places go back, so a burst of correct sign-ins
       // (or of refusals) can never use up a budget or start a lockout by itself. No lockout is
       // running (`check` said so): the count is over only while admitted attempts are in flight,
@@ -221,6 +240,16 @@ export function createThrottle(options: ThrottleOptions): Throttle {
       if (!admitted) return;
       const { ipKey, windowEnd } = admitted.reservation;
       await giveBack(ipKey, windowEnd, clock.now());
+    },
+    async release(username, admitted) {
+      const now = clock.now();
+      const { ipKey, windowEnd, accountWindowEnd } = admitted.reservation;
+      await Promise.all([
+        accountWindowEnd === undefined
+          ? Promise.resolve()
+          : giveBack(keysOf(username, null).account, accountWindowEnd, now),
+        giveBack(ipKey, windowEnd, now),
+      ]);
     },
     async clear(username) {
       const key = keysOf(username, null).account;

@@ -1,3 +1,5 @@
+import type { PasswordsBusyError } from './password-limit.js';
+
 /**
  * A user account as the user store keeps it. `username` is stored canonical
  * (NFKC, lower-case: see `normalizeUsername`), so lookups compare canonical forms.
@@ -123,4 +125,10 @@ export interface PasswordHasher {
   verify(storedHash: string, password: string): Promise<PasswordCheck>;
   /** Spends the time of one verification against nothing: unknown users cost what known ones do. */
   verifyDummy(password: string): Promise<void>;
+  /**
+   * Optional. If a call made now would be refused at once (every place of the hasher's limit
+   * taken, its line full), that refusal, reported like any other; else `null`. Sign-in asks
+   * first, so under a flood a refused attempt costs no store work at all.
+   */
+  refusal?(): PasswordsBusyError | null;
 }

@@ -42,7 +42,11 @@ export async function changePassword(
       message: 'Too many failed attempts; try again later.',
     };
   }
-  const check = await deps.passwords.verify(user.passwordHash, currentPassword);
+  // A busy hasher (`PasswordsBusyError`, thrown on) checked nothing: the places go back.
+  const check = await deps.passwords.verify(user.passwordHash, currentPassword).catch(async (error) => {
+    await deps.throttle.release(user.username, admission);
+    throw error;
+  });
   if (!check.ok) {
     const lockout = await deps.throttle.fail(user.username, request.ip, { admitted: true });
     deps.audit('login.failure', { userId: user.id, route: 'password', ip: request.ip });
