@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { PasswordHasher } from '../../packages/cloakroom/src/auth/types.js';
 import { createAccount, type User } from '../../packages/cloakroom/src/auth/users.js';
 import type { Clock } from '../../packages/cloakroom/src/core/clock.js';
 import type { IncomingRequest } from '../../packages/cloakroom/src/core/request.js';
@@ -128,6 +129,8 @@ export interface HarnessOptions {
   clock?: Clock;
   /** Reuse this data dir (e.g. to restart a server); it is then left in place on close. */
   dataDir?: string;
+  /** The hasher underneath the server's sign-in limit (e.g. one that pauses), instead of argon2id. */
+  passwords?: PasswordHasher;
 }
 
 /**
@@ -160,7 +163,12 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Server
   let server: Awaited<ReturnType<typeof startServer>>;
   try {
     const config = loadConfig(env);
-    server = await startServer(config, createLogger(config.logLevel, destination), options.clock);
+    server = await startServer(
+      config,
+      createLogger(config.logLevel, destination),
+      options.clock,
+      options.passwords ? { passwords: options.passwords } : {},
+    );
   } catch (error) {
     if (ownDir) rmSync(dataDir, { recursive: true, force: true });
     throw error;

@@ -1,4 +1,4 @@
-import { isSafeMethod, StoreError } from 'cloakroom';
+import { isSafeMethod, PasswordsBusyError, StoreError } from 'cloakroom';
 import type { CloakroomEnv } from 'cloakroom/hono';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
@@ -10,7 +10,7 @@ import { verifyRoutes } from './api/verify.js';
 import type { SetupToken } from './boot/setup-token.js';
 import { MAX_BODY_BYTES } from './http/body.js';
 import type { App, ServerDeps } from './http/context.js';
-import { ApiError, errorResponse } from './http/errors.js';
+import { ApiError, busyError, errorResponse } from './http/errors.js';
 import { audit, logsForPeople } from './http/logger.js';
 import { accountPages } from './web/account/routes.js';
 import { adminPages } from './web/admin/routes.js';
@@ -105,6 +105,19 @@ export function createApp(deps: ServerDeps, setup: SetupToken | null = null): Ap
   );
   app.onError((error, c) => {
     const api = isApiPath(c.req.path);
+    if (error instanceof PasswordsBusyError) {
+      // A password change or a new password the hasher's limit refused: nothing was changed.
+      // (Sign-in answers its own `busy`: see api/login.ts.)
+      const busy = busyError(error.retryAfterSeconds);
+      if (api) return errorResponse(c, busy.code, busy.message, busy.headers);
+      c.header('Retry-After', String(error.retryAfterSeconds));
+      return pageError(
+        c,
+        503,
+        'Busy',
+        'Too many passwords are being checked right now; nothing was changed. Please try again in a few seconds.',
+      );
+    }
     if (error instanceof ApiError) {
       if (api) return errorResponse(c, error.code, error.message, error.headers);
       const status = error.status === 413 ? 413 : 400;

@@ -1,7 +1,7 @@
 import { signIn } from 'cloakroom';
 import { booleanField, readInput } from '../http/body.js';
 import type { App, ServerDeps } from '../http/context.js';
-import { ApiError } from '../http/errors.js';
+import { ApiError, busyError } from '../http/errors.js';
 import { audit } from '../http/logger.js';
 
 /** One answer for unknown user, wrong password and locked account: nothing to enumerate. */
@@ -39,6 +39,8 @@ export function loginRoutes(app: App, deps: ServerDeps): void {
     if (!result.ok) {
       metrics.logins.inc({ outcome: result.error });
       if (result.error === 'bad_request') throw new ApiError('bad_request', result.message);
+      // Nothing was checked or counted; the limit's refusals are logged once per burst (busy.ts).
+      if (result.error === 'busy') throw busyError(result.retryAfterSeconds);
       if (result.error === 'throttled') {
         audit(logger, 'login.throttled', { username: result.username, scope: result.scope, ip: req.ip });
         throw new ApiError('throttled', 'Too many failed sign-ins; try again later.', {

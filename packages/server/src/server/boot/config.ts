@@ -4,6 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { ConfigError, normalizeTrustedOrigins, parseDuration, prepareAccount } from 'cloakroom';
 import { LOG_FORMATS, type LogFormatSetting } from '../http/log-format.js';
 import { type Env, loadSecrets, type SecretsSource } from './secrets.js';
+import { loadSigninLimit, type SigninLimit } from './signin-config.js';
 
 export type { Env };
 
@@ -32,6 +33,8 @@ export interface ServerConfig {
   admin: { username: string; password: string } | null;
   throttleAccount: { failures: number; windowMs: number };
   throttleIp: { failures: number; windowMs: number };
+  /** Password checks at once, waiting, and the longest wait (`CLOAKROOM_SIGNIN_*`). */
+  signinLimit: SigninLimit;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** `LOG_FORMAT`: `auto` (text for a person when stdout is a terminal, else JSON), `json`, `pretty`. */
   logFormat: LogFormatSetting;
@@ -87,6 +90,7 @@ export function loadConfig(env: Env, options: { needSecrets?: boolean } = {}): S
     admin: admin(env),
     throttleAccount: limit(env, 'CLOAKROOM_THROTTLE_ACCOUNT', '5/15m'),
     throttleIp: limit(env, 'CLOAKROOM_THROTTLE_IP', '100/15m'),
+    ...loadSigninLimit(env),
     logLevel: choice(
       env,
       'LOG_LEVEL',

@@ -1,26 +1,35 @@
 import type { Session } from 'cloakroom';
 import { type Clock, createSessions, createThrottle, systemClock } from 'cloakroom';
 import { createHonoAuth } from 'cloakroom/hono';
-import { createPasswordHasher } from 'cloakroom/passwords';
+import { createPasswordHasher, limitPasswordHasher, type PasswordHasher } from 'cloakroom/passwords';
 import type { Logger } from 'pino';
+import { busyReporter } from '../http/busy.js';
 import type { ServerDeps } from '../http/context.js';
 import { errorResponse } from '../http/errors.js';
 import { audit } from '../http/logger.js';
-import { createMetrics } from '../http/metrics.js';
+import { createMetrics, registerCacheMetrics } from '../http/metrics.js';
 import { isApiPath, pageError, pageRefusal } from '../web/refusals.js';
 import type { ServerConfig } from './config.js';
 import { openStores } from './stores.js';
 
 export { databasePath } from './stores.js';
 
+/** What a test may put in place of the real parts. */
+export interface DepsOverrides {
+  /** The hasher underneath the sign-in limit (default: argon2id, `createPasswordHasher`). */
+  passwords?: PasswordHasher;
+}
+
 /** Opens the stores the configuration names and wires the core, auth and adapter. */
 export async function createDeps(
   config: ServerConfig,
   logger: Logger,
   clock: Clock = systemClock,
+  overrides: DepsOverrides = {},
 ): Promise<ServerDeps> {
   const store = await openStores(config, logger, clock);
   const metrics = createMetrics();
+  registerCacheMetrics(metrics.registry, store.caches);
   const sessions = createSessions({
     secrets: config.secrets,
     store: store.sessions,
@@ -75,7 +84,15 @@ export async function createDeps(
       return errorResponse(c, refusal.error, message);
     },
   });
-  const passwords = createPasswordHasher();
+  // Every password check of the server (sign-in, password change, new passwords) shares one
+  // limit: argon2 on a flood of sign-ins must leave the CPU to signed-in users' requests.
+  const { concurrency, queue, maxWaitMs } = config.signinLimit;
+  const passwords = limitPasswordHasher(overrides.passwords ?? createPasswordHasher({ limit: false }), {
+    concurrency,
+    queue,
+    maxWait: maxWaitMs / 1000,
+    onRefused: busyReporter(logger, metrics, config.signinLimit),
+  });
   const throttle = createThrottle({
     counters: store.counters,
     clock,

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { createApp } from '../app.js';
 import type { ServerDeps } from '../http/context.js';
 import type { ServerConfig } from './config.js';
-import { createDeps } from './deps.js';
+import { createDeps, type DepsOverrides } from './deps.js';
 import { bootstrapAdmin } from './first-admin.js';
 import { listen } from './listen.js';
 import { createSetupToken, type SetupToken } from './setup-token.js';
@@ -24,8 +24,9 @@ export async function startServer(
   config: ServerConfig,
   logger: Logger,
   clock?: Clock,
+  overrides: DepsOverrides = {},
 ): Promise<RunningServer> {
-  const deps = await createDeps(config, logger, clock);
+  const deps = await createDeps(config, logger, clock, overrides);
   let setup: SetupToken | null = null;
   try {
     if ((await bootstrapAdmin(deps)) === 'no-users') setup = createSetupToken(deps.clock);

@@ -13,7 +13,8 @@ export type ErrorCode =
   | 'not_found'
   | 'conflict'
   | 'payload_too_large'
-  | 'unavailable';
+  | 'unavailable'
+  | 'busy';
 
 const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   unauthenticated: 401,
@@ -26,6 +27,7 @@ const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   conflict: 409,
   payload_too_large: 413,
   unavailable: 503,
+  busy: 503,
 };
 
 /** A refusal a handler throws; `onError` turns it into `{"error","message"}`. */
@@ -79,4 +81,11 @@ export function accountStatus(failure: AccountFailure): 400 | 401 | 404 | 409 | 
 export function accepted<T extends { ok: true }>(result: T | AccountFailure): T {
   if (!result.ok) throw accountApiError(result);
   return result;
+}
+
+/** Answers a password check the limit refused (`PasswordsBusyError`): 503 `busy`, `Retry-After`. */
+export function busyError(retryAfterSeconds: number): ApiError {
+  return new ApiError('busy', 'Too many sign-ins are being checked right now; try again shortly.', {
+    'Retry-After': String(retryAfterSeconds),
+  });
 }

@@ -8,6 +8,7 @@ export interface Metrics {
   csrfRefusals: Counter<'reason'>;
   storeErrors: Counter;
   forwardAuth: Counter<'result'>;
+  passwordRefusals: Counter<'reason'>;
 }
 
 export function createMetrics(): Metrics {
@@ -42,6 +43,12 @@ export function createMetrics(): Metrics {
       name: 'cloakroom_forward_auth_total',
       help: 'Forward-auth (/auth/verify) answers by result.',
       labelNames: ['result'],
+      registers: [registry],
+    }),
+    passwordRefusals: new Counter({
+      name: 'cloakroom_password_checks_refused_total',
+      help: 'Password checks (sign-in, password change, new password) refused as busy (503) before they started, by reason (queue_full, timeout).',
+      labelNames: ['reason'],
       registers: [registry],
     }),
   };

@@ -15,7 +15,7 @@ export function loginPages(app: App, deps: ServerDeps): void {
 
   const renderLogin = (
     c: Context<CloakroomEnv>,
-    status: 200 | 401 | 403 | 429,
+    status: 200 | 401 | 403 | 429 | 503,
     next: string,
     extra: { username?: string; error?: string } = {},
   ) => {
@@ -63,6 +63,15 @@ export function loginPages(app: App, deps: ServerDeps): void {
         return renderLogin(c, 429, next, {
           username,
           error: `Too many failed sign-ins. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`,
+        });
+      }
+      if (result.error === 'busy') {
+        // Nothing was checked or counted: the same form again, and when to retry.
+        c.header('Retry-After', String(result.retryAfterSeconds));
+        const seconds = result.retryAfterSeconds;
+        return renderLogin(c, 503, next, {
+          username,
+          error: `Too many people are signing in right now. Please try again in ${seconds} second${seconds === 1 ? '' : 's'}.`,
         });
       }
       if (result.error === 'invalid_credentials') {
