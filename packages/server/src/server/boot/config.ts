@@ -4,6 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { ConfigError, normalizeTrustedOrigins, parseDuration, prepareAccount } from 'cloakroom';
 import { LOG_FORMATS, type LogFormatSetting } from '../http/log-format.js';
 import { type Env, loadSecrets, type SecretsSource } from './secrets.js';
+import { loadCacheConfig } from './cache-config.js';
 import { loadSigninLimit, type SigninLimit } from './signin-config.js';
 
 export type { Env };
@@ -21,6 +22,8 @@ export interface ServerConfig {
   databaseUrl: string | null;
   /** Longest wait for one Redis or PostgreSQL call before it fails as `unavailable` (503). */
   storeTimeoutMs: number;
+  /** `CLOAKROOM_CACHE_ENTRIES`: the bound of each store read cache; `0` = no cache. */
+  cacheEntries: number;
   idleTimeoutMs: number;
   absoluteTimeoutMs: number;
   rememberTimeoutMs: number;
@@ -73,6 +76,7 @@ export function loadConfig(env: Env, options: { needSecrets?: boolean } = {}): S
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
     storeTimeoutMs: storeTimeout(env),
+    ...loadCacheConfig(env),
     idleTimeoutMs: idle,
     absoluteTimeoutMs: absolute,
     rememberTimeoutMs: remember,

@@ -4,11 +4,18 @@ import type { Clock, CounterStore, SessionStore, UserStore } from 'cloakroom';
 import { within } from 'cloakroom';
 import { createPostgresStore, migrate } from 'cloakroom/postgres';
 import { createRedisStore } from 'cloakroom/redis';
-import { createSqliteStore } from 'cloakroom/sqlite';
+import { createSqliteStore, type ReadCacheStats } from 'cloakroom/sqlite';
 import type { Logger } from 'pino';
 import type { StoreTarget } from '../http/human-log.js';
 import type { ServerConfig } from './config.js';
 import { createMigrationPool, createPgPool, createRedisConnection } from './store-clients.js';
+
+/** A store's read cache, as the metrics see it. */
+export interface CacheSource {
+  store: 'sqlite' | 'redis' | 'postgres';
+  cache: 'sessions' | 'users';
+  stats(): ReadCacheStats | null;
+}
 
 /** The stores the configuration names, opened and ready. */
 export interface OpenStores {
@@ -17,6 +24,8 @@ export interface OpenStores {
   counters: CounterStore;
   /** e.g. `sessions=redis users=postgres` for the start-up line. */
   description: string;
+  /** The read caches in use, for the metrics. */
+  caches: CacheSource[];
   /** Resolves when every backend answers (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -65,6 +74,8 @@ export async function openStores(config: ServerConfig, logger: Logger, clock: Cl
     let sessions: SessionStore;
     let counters: CounterStore;
     const parts: string[] = [];
+    const caches: CacheSource[] = [];
+    let sqliteSessions: CacheSource['stats'] | null = null;
 
     if (config.databaseUrl) {
       await migrateFirst(config.databaseUrl, timeout, clock.now());
@@ -94,6 +105,7 @@ export async function openStores(config: ServerConfig, logger: Logger, clock: Cl
       const store = createSqliteStore({
         path: databasePath(config),
         clock,
+        cache: { maxEntries: config.cacheEntries },
         busyTimeoutMs: 2_000,
         onSweepError: (error) => logger.warn({ event: 'sweep.failed', cause: error.message }, 'sweep failed'),
       });
@@ -104,6 +116,8 @@ export async function openStores(config: ServerConfig, logger: Logger, clock: Cl
       });
       ({ users, sessions, counters } = store);
       parts.push('users=sqlite');
+      caches.push({ store: 'sqlite', cache: 'users', stats: () => store.users.cacheStats() });
+      sqliteSessions = () => store.sessions.cacheStats();
     }
 
     if (config.redisUrl) {
@@ -118,6 +132,7 @@ export async function openStores(config: ServerConfig, logger: Logger, clock: Cl
       parts.unshift('sessions=redis');
     } else {
       parts.unshift(config.databaseUrl ? 'sessions=postgres' : 'sessions=sqlite');
+      if (sqliteSessions) caches.push({ store: 'sqlite', cache: 'sessions', stats: sqliteSessions });
     }
     if (config.redisUrl && !config.databaseUrl) warnUsersLocal(logger, config.dataDir);
 
@@ -126,6 +141,7 @@ export async function openStores(config: ServerConfig, logger: Logger, clock: Cl
       users,
       counters,
       description: parts.join(' '),
+      caches,
       async ping() {
         for (const ping of pings) await ping();
       },

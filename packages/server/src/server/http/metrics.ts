@@ -1,4 +1,5 @@
-import { Counter, collectDefaultMetrics, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import type { CacheSource } from '../boot/stores.js';
 
 /** The server's Prometheus metrics. Labels are fixed vocabularies: never a token or a username. */
 export interface Metrics {
@@ -52,4 +53,62 @@ export function createMetrics(): Metrics {
       registers: [registry],
     }),
   };
+}
+
+type CacheCount = 'hits' | 'misses' | 'evictions' | 'flushes';
+
+/**
+ * The stores' read caches as metrics, read from their stats at each scrape:
+ * `cloakroom_cache_{hits,misses,evictions,flushes}_total` and `cloakroom_cache_entries` (with
+ * `cloakroom_cache_max_entries`), labelled by store (`sqlite`, `redis`, `postgres`) and cache
+ * (`sessions`, `users`). The hit rate is hits / (hits + misses).
+ */
+export function registerCacheMetrics(registry: Registry, sources: readonly CacheSource[]): void {
+  const counts: Array<[CacheCount, string]> = [
+    ['hits', 'Reads answered from the read cache.'],
+    [
+      'misses',
+      'Reads that went to the store (not cached, or the cache could not be trusted at that moment).',
+    ],
+    ['evictions', 'Cached rows dropped to stay within CLOAKROOM_CACHE_ENTRIES.'],
+    ['flushes', 'Times the whole cache was dropped because another process or instance changed the data.'],
+  ];
+  for (const [field, help] of counts) {
+    new Counter({
+      name: `cloakroom_cache_${field}_total`,
+      help,
+      labelNames: ['store', 'cache'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const source of sources) {
+          const stats = source.stats();
+          if (stats) this.inc({ store: source.store, cache: source.cache }, stats[field]);
+        }
+      },
+    });
+  }
+  const gauge = (
+    name: string,
+    help: string,
+    read: (s: NonNullable<ReturnType<CacheSource['stats']>>) => number,
+  ) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['store', 'cache'],
+      registers: [registry],
+      collect() {
+        for (const source of sources) {
+          const stats = source.stats();
+          if (stats) this.set({ store: source.store, cache: source.cache }, read(stats));
+        }
+      },
+    });
+  gauge('cloakroom_cache_entries', 'Rows held in the read cache now.', (s) => s.size);
+  gauge(
+    'cloakroom_cache_max_entries',
+    'The bound of the read cache (CLOAKROOM_CACHE_ENTRIES).',
+    (s) => s.maxEntries,
+  );
 }
