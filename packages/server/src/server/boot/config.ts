@@ -3,8 +3,8 @@ import { isIPv4 } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { ConfigError, normalizeTrustedOrigins, parseDuration, prepareAccount } from 'cloakroom';
 import { LOG_FORMATS, type LogFormatSetting } from '../http/log-format.js';
+import { loadRedisTopology, type RedisClusterSettings, type RedisSentinelSettings } from './redis-config.js';
 import { type Env, loadSecrets, type SecretsSource } from './secrets.js';
-import { loadCacheConfig } from './cache-config.js';
 import { loadSigninLimit, type SigninLimit } from './signin-config.js';
 
 export type { Env };
@@ -19,11 +19,13 @@ export interface ServerConfig {
   secretsSource: SecretsSource;
   dataDir: string;
   redisUrl: string | null;
+  /** `REDIS_CLUSTER_NODES` (docs/scaling.md): sessions on a Redis Cluster. */
+  redisCluster: RedisClusterSettings | null;
+  /** `REDIS_SENTINELS` + `REDIS_SENTINEL_MASTER`: sessions on the primary Sentinel names. */
+  redisSentinel: RedisSentinelSettings | null;
   databaseUrl: string | null;
   /** Longest wait for one Redis or PostgreSQL call before it fails as `unavailable` (503). */
   storeTimeoutMs: number;
-  /** `CLOAKROOM_CACHE_ENTRIES`: the bound of each store read cache; `0` = no cache. */
-  cacheEntries: number;
   idleTimeoutMs: number;
   absoluteTimeoutMs: number;
   rememberTimeoutMs: number;
@@ -74,9 +76,9 @@ export function loadConfig(env: Env, options: { needSecrets?: boolean } = {}): S
     secretsSource: source,
     dataDir,
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
+    ...loadRedisTopology(env),
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
     storeTimeoutMs: storeTimeout(env),
-    ...loadCacheConfig(env),
     idleTimeoutMs: idle,
     absoluteTimeoutMs: absolute,
     rememberTimeoutMs: remember,

@@ -4,6 +4,7 @@ import type { RedisClientLike } from 'cloakroom/redis';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type * as Redis from 'redis';
+import { addressesText, type RedisClusterSettings, type RedisSentinelSettings } from './redis-config.js';
 
 /** How often an idle Redis connection is checked with `PING`. */
 export const REDIS_PING_INTERVAL_MS = 1_000;
@@ -57,6 +58,11 @@ export interface RedisConnection {
   /** Connects in the background (a server may start while Redis is down). */
   connect(): void;
   close(): Promise<void>;
+  /**
+   * Resolves when every node the sessions live on answers (readiness), beyond the store's own
+   * `PING`, which reaches one node only. Absent for a single node.
+   */
+  checkNodes?(): Promise<void>;
 }
 
 /**
@@ -83,14 +89,7 @@ export function createRedisConnection(url: string, timeoutMs: number, logger: Lo
       reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 2_000),
     },
   });
-  let lastLogged = 0;
-  client.on('error', (error: Error) => {
-    // The client retries by itself; log at most every 10 s while Redis is away.
-    if (Date.now() - lastLogged > 10_000) {
-      lastLogged = Date.now();
-      logger.warn({ event: 'redis.error', cause: error.message }, 'redis unavailable; retrying');
-    }
-  });
+  client.on('error', rateLimitedWarning(logger));
   return {
     client: client as unknown as RedisClientLike,
     connect() {
@@ -102,4 +101,178 @@ export function createRedisConnection(url: string, timeoutMs: number, logger: Lo
       await within(client.close(), timeoutMs, 'redis close').catch(() => client.destroy());
     },
   };
+}
+
+/** Logs a Redis client error at most every 10 s while Redis is away (the client retries by itself). */
+function rateLimitedWarning(logger: Logger, what = 'redis'): (error: Error) => void {
+  let lastLogged = 0;
+  return (error: Error) => {
+    if (Date.now() - lastLogged > 10_000) {
+      lastLogged = Date.now();
+      logger.warn({ event: 'redis.error', cause: error.message }, `${what} unavailable; retrying`);
+    }
+  };
+}
+
+/** Backoff of a client's reconnection: 100 ms doubling, at most `ceilingMs`. */
+const backoff =
+  (ceilingMs: number) =>
+  (retries: number): number =>
+    Math.min(100 * 2 ** retries, ceilingMs);
+
+/**
+ * The socket options every node connection of a cluster or Sentinel set-up shares, as for one
+ * node (see createRedisConnection): bounded connect, a silent connection closed after
+ * `timeoutMs + 1 s`. A node that went away is retried at most every second: a fail-over ends in
+ * about a second, and the next attempt should not wait longer than that.
+ */
+function nodeSocket(timeoutMs: number, tls: boolean) {
+  const common = {
+    connectTimeout: timeoutMs,
+    socketTimeout: timeoutMs + REDIS_PING_INTERVAL_MS,
+    reconnectStrategy: backoff(1_000),
+  };
+  return tls ? { ...common, tls: true as const } : common;
+}
+
+/**
+ * Retries a topology client's first `connect()` until it succeeds or the connection is closed:
+ * unlike a single-node client, a cluster or Sentinel client gives up when no seed answers, and the
+ * server must start (answering 503) while Redis is down, then recover by itself.
+ */
+function connectInBackground(
+  connect: () => Promise<unknown>,
+  closed: () => boolean,
+  logger: Logger,
+  what: string,
+) {
+  const warn = rateLimitedWarning(logger, what);
+  let attempt = 0;
+  const tryOnce = (): void => {
+    if (closed()) return;
+    connect().catch((error: Error) => {
+      if (closed()) return;
+      warn(error);
+      setTimeout(tryOnce, backoff(2_000)(attempt++)).unref();
+    });
+  };
+  tryOnce();
+}
+
+/**
+ * The server's Redis Cluster client (`REDIS_CLUSTER_NODES`), configured like the single-node one:
+ * no offline queue on any node, node-redis' command timeout off (the store's deadline bounds every
+ * call), a `PING` every second on idle node connections. Two settings for fail-over:
+ * - `topologyRefreshOnReconnectionAttemptStrategy`: while a node's connection is being retried
+ *   the client asks the cluster for its slot map again every 250 ms (node-redis waits 5 s by
+ *   default), so the promoted replica gets the dead primary's slots soon after the cluster
+ *   elected it;
+ * - `useReplicas: false`: sessions are read from primaries only (a replica lags: a session just
+ *   revoked may still be there).
+ * Credentials and TLS come from the seed URLs and apply to every node the cluster reports.
+ */
+export function createRedisClusterConnection(
+  settings: RedisClusterSettings,
+  timeoutMs: number,
+  logger: Logger,
+): RedisConnection {
+  const socket = nodeSocket(timeoutMs, settings.tls);
+  const cluster = redisDriver().createCluster({
+    rootNodes: settings.nodes.map(({ host, port }) => ({ socket: { ...socket, host, port } })),
+    defaults: {
+      ...settings.auth,
+      disableOfflineQueue: true,
+      pingInterval: REDIS_PING_INTERVAL_MS,
+      socket,
+    },
+    commandOptions: { timeout: 0 },
+    useReplicas: false,
+    topologyRefreshOnReconnectionAttemptStrategy: 250,
+  });
+  cluster.on('error', rateLimitedWarning(logger, 'redis cluster'));
+  let closed = false;
+  return {
+    client: cluster,
+    connect() {
+      connectInBackground(
+        () => cluster.connect(),
+        () => closed,
+        logger,
+        'redis cluster',
+      );
+    },
+    async close() {
+      closed = true;
+      if (!cluster.isOpen) return;
+      await within(cluster.close(), timeoutMs, 'redis close').catch(() => cluster.destroy());
+    },
+    async checkNodes() {
+      if (!cluster.isReady) throw new Error('redis cluster: not connected');
+      // Every primary, not one: with one of them down, a share of all sessions is unreachable.
+      await Promise.all(cluster.masters.map(async (node) => (await cluster.nodeClient(node)).ping()));
+    },
+  };
+}
+
+/**
+ * The server's Redis client behind Sentinel (`REDIS_SENTINELS` + `REDIS_SENTINEL_MASTER`): it asks
+ * the sentinels for the primary of that name, sends every command there, and follows a fail-over
+ * (the sentinels' `+switch-master`, or a `READONLY` reply from a demoted primary). The same
+ * fail-fast settings as for one node; while the client looks for the new primary its `isReady` is
+ * false and the store answers 503 at once. One connection to the primary (`masterPoolSize: 1`),
+ * none to replicas (they lag). `scanInterval` re-reads the topology every 10 s, in case a
+ * sentinel's notification was missed.
+ */
+export function createRedisSentinelConnection(
+  settings: RedisSentinelSettings,
+  timeoutMs: number,
+  logger: Logger,
+): RedisConnection {
+  const socket = nodeSocket(timeoutMs, settings.tls);
+  const sentinel = redisDriver().createSentinel({
+    name: settings.masterName,
+    sentinelRootNodes: settings.sentinels,
+    masterPoolSize: 1,
+    replicaPoolSize: 0,
+    scanInterval: 10_000,
+    commandOptions: { timeout: 0 },
+    passthroughClientErrorEvents: true,
+    nodeClientOptions: {
+      ...settings.masterAuth,
+      disableOfflineQueue: true,
+      pingInterval: REDIS_PING_INTERVAL_MS,
+      socket,
+    },
+    sentinelClientOptions: { ...settings.sentinelAuth, socket },
+  });
+  sentinel.on('error', rateLimitedWarning(logger, 'redis sentinel'));
+  let closed = false;
+  return {
+    client: sentinel,
+    connect() {
+      connectInBackground(
+        () => sentinel.connect(),
+        () => closed,
+        logger,
+        'redis sentinel',
+      );
+    },
+    async close() {
+      closed = true;
+      if (!sentinel.isOpen) return;
+      await within(sentinel.close(), timeoutMs, 'redis close').catch(() => sentinel.destroy());
+    },
+  };
+}
+
+/** Where the sessions live, for the start-up line: addresses only, never credentials. */
+export function redisTopologyPlace(config: {
+  redisCluster: RedisClusterSettings | null;
+  redisSentinel: RedisSentinelSettings | null;
+}): string | null {
+  if (config.redisCluster) return `cluster ${addressesText(config.redisCluster.nodes)}`;
+  if (config.redisSentinel) {
+    return `sentinel ${config.redisSentinel.masterName} via ${addressesText(config.redisSentinel.sentinels)}`;
+  }
+  return null;
 }

@@ -4,18 +4,19 @@ import type { Clock, CounterStore, SessionStore, UserStore } from 'cloakroom';
 import { within } from 'cloakroom';
 import { createPostgresStore, migrate } from 'cloakroom/postgres';
 import { createRedisStore } from 'cloakroom/redis';
-import { createSqliteStore, type ReadCacheStats } from 'cloakroom/sqlite';
+import { createSqliteStore } from 'cloakroom/sqlite';
 import type { Logger } from 'pino';
 import type { StoreTarget } from '../http/human-log.js';
 import type { ServerConfig } from './config.js';
-import { createMigrationPool, createPgPool, createRedisConnection } from './store-clients.js';
-
-/** A store's read cache, as the metrics see it. */
-export interface CacheSource {
-  store: 'sqlite' | 'redis' | 'postgres';
-  cache: 'sessions' | 'users';
-  stats(): ReadCacheStats | null;
-}
+import {
+  createMigrationPool,
+  createPgPool,
+  createRedisClusterConnection,
+  createRedisConnection,
+  createRedisSentinelConnection,
+  type RedisConnection,
+  redisTopologyPlace,
+} from './store-clients.js';
 
 /** The stores the configuration names, opened and ready. */
 export interface OpenStores {
@@ -24,8 +25,6 @@ export interface OpenStores {
   counters: CounterStore;
   /** e.g. `sessions=redis users=postgres` for the start-up line. */
   description: string;
-  /** The read caches in use, for the metrics. */
-  caches: CacheSource[];
   /** Resolves when every backend answers (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -44,7 +43,12 @@ export function storeTargets(config: ServerConfig): { users: StoreTarget; sessio
   const users: StoreTarget = config.databaseUrl
     ? { store: 'postgres', at: place(config.databaseUrl) }
     : { store: 'sqlite', at: databasePath(config) };
-  const sessions: StoreTarget = config.redisUrl ? { store: 'redis', at: place(config.redisUrl) } : users;
+  const topology = redisTopologyPlace(config);
+  const sessions: StoreTarget = config.redisUrl
+    ? { store: 'redis', at: place(config.redisUrl) }
+    : topology
+      ? { store: 'redis', at: topology }
+      : users;
   return { users, sessions };
 }
 
@@ -74,8 +78,6 @@ export async function openStores(config: ServerConfig, logger: Logger, clock: Cl
     let sessions: SessionStore;
     let counters: CounterStore;
     const parts: string[] = [];
-    const caches: CacheSource[] = [];
-    let sqliteSessions: CacheSource['stats'] | null = null;
 
     if (config.databaseUrl) {
       await migrateFirst(config.databaseUrl, timeout, clock.now());
@@ -105,7 +107,6 @@ export async function openStores(config: ServerConfig, logger: Logger, clock: Cl
       const store = createSqliteStore({
         path: databasePath(config),
         clock,
-        cache: { maxEntries: config.cacheEntries },
         busyTimeoutMs: 2_000,
         onSweepError: (error) => logger.warn({ event: 'sweep.failed', cause: error.message }, 'sweep failed'),
       });
@@ -116,32 +117,36 @@ export async function openStores(config: ServerConfig, logger: Logger, clock: Cl
       });
       ({ users, sessions, counters } = store);
       parts.push('users=sqlite');
-      caches.push({ store: 'sqlite', cache: 'users', stats: () => store.users.cacheStats() });
-      sqliteSessions = () => store.sessions.cacheStats();
     }
 
-    if (config.redisUrl) {
-      const redis = createRedisConnection(config.redisUrl, timeout, logger);
+    const redis = redisConnection(config, logger);
+    if (redis) {
       // Not awaited: a server started while Redis is down answers 503 and /readyz 503 until
       // the client connects, then recovers by itself.
       redis.connect();
       closers.unshift(() => redis.close());
       const store = createRedisStore({ client: redis.client, clock, timeout: timeout / 1000 });
       pings.push(() => store.ping());
+      const { checkNodes } = redis;
+      if (checkNodes) pings.push(() => within(checkNodes(), timeout, 'redis nodes'));
       ({ sessions, counters } = store);
-      parts.unshift('sessions=redis');
+      parts.unshift(
+        config.redisCluster
+          ? 'sessions=redis-cluster'
+          : config.redisSentinel
+            ? 'sessions=redis-sentinel'
+            : 'sessions=redis',
+      );
     } else {
       parts.unshift(config.databaseUrl ? 'sessions=postgres' : 'sessions=sqlite');
-      if (sqliteSessions) caches.push({ store: 'sqlite', cache: 'sessions', stats: sqliteSessions });
     }
-    if (config.redisUrl && !config.databaseUrl) warnUsersLocal(logger, config.dataDir);
+    if (redis && !config.databaseUrl) warnUsersLocal(logger, config);
 
     return {
       sessions,
       users,
       counters,
       description: parts.join(' '),
-      caches,
       async ping() {
         for (const ping of pings) await ping();
       },
@@ -155,6 +160,15 @@ export async function openStores(config: ServerConfig, logger: Logger, clock: Cl
   }
 }
 
+/** The Redis client the configuration names (one node, a cluster, Sentinel), or none. */
+function redisConnection(config: ServerConfig, logger: Logger): RedisConnection | null {
+  const timeout = config.storeTimeoutMs;
+  if (config.redisUrl) return createRedisConnection(config.redisUrl, timeout, logger);
+  if (config.redisCluster) return createRedisClusterConnection(config.redisCluster, timeout, logger);
+  if (config.redisSentinel) return createRedisSentinelConnection(config.redisSentinel, timeout, logger);
+  return null;
+}
+
 /** Applies pending migrations on a connection of their own, then lets it go. */
 async function migrateFirst(url: string, timeoutMs: number, now: number): Promise<void> {
   const pool = createMigrationPool(url, timeoutMs);
@@ -166,13 +180,18 @@ async function migrateFirst(url: string, timeoutMs: number, now: number): Promis
 }
 
 /**
- * REDIS_URL alone shares sessions but not users: each instance keeps its own SQLite users, so
+ * Redis alone shares sessions but not users: each instance keeps its own SQLite users, so
  * an account created on one instance does not exist on another. Right for one instance behind
  * a shared Redis, a silent split for several — so it is said at start-up.
  */
-function warnUsersLocal(logger: Logger, dataDir: string): void {
+function warnUsersLocal(logger: Logger, config: ServerConfig): void {
+  const variable = config.redisCluster
+    ? 'REDIS_CLUSTER_NODES'
+    : config.redisSentinel
+      ? 'REDIS_SENTINELS'
+      : 'REDIS_URL';
   logger.warn(
-    { event: 'stores.users-local', dataDir },
-    "REDIS_URL is set without DATABASE_URL: users, roles and password hashes stay in this instance's own SQLite file; several instances would each have their own users. Set DATABASE_URL to share them.",
+    { event: 'stores.users-local', dataDir: config.dataDir },
+    `${variable} is set without DATABASE_URL: users, roles and password hashes stay in this instance's own SQLite file; several instances would each have their own users. Set DATABASE_URL to share them.`,
   );
 }
