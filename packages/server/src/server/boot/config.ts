@@ -3,6 +3,7 @@ import { isIPv4 } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { ConfigError, normalizeTrustedOrigins, parseDuration, prepareAccount } from 'cloakroom';
 import { LOG_FORMATS, type LogFormatSetting } from '../http/log-format.js';
+import { loadCacheConfig } from './cache-config.js';
 import { loadRedisTopology, type RedisClusterSettings, type RedisSentinelSettings } from './redis-config.js';
 import { type Env, loadSecrets, type SecretsSource } from './secrets.js';
 import { loadSigninLimit, type SigninLimit } from './signin-config.js';
@@ -26,6 +27,8 @@ export interface ServerConfig {
   databaseUrl: string | null;
   /** Longest wait for one Redis or PostgreSQL call before it fails as `unavailable` (503). */
   storeTimeoutMs: number;
+  /** `CLOAKROOM_CACHE_ENTRIES`: the bound of each store read cache; `0` = no cache. */
+  cacheEntries: number;
   idleTimeoutMs: number;
   absoluteTimeoutMs: number;
   rememberTimeoutMs: number;
@@ -79,6 +82,7 @@ export function loadConfig(env: Env, options: { needSecrets?: boolean } = {}): S
     ...loadRedisTopology(env),
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
     storeTimeoutMs: storeTimeout(env),
+    ...loadCacheConfig(env),
     idleTimeoutMs: idle,
     absoluteTimeoutMs: absolute,
     rememberTimeoutMs: remember,

@@ -4,7 +4,7 @@ import type { Clock, CounterStore, SessionStore, UserStore } from 'cloakroom';
 import { within } from 'cloakroom';
 import { createPostgresStore, migrate } from 'cloakroom/postgres';
 import { createRedisStore } from 'cloakroom/redis';
-import { createSqliteStore } from 'cloakroom/sqlite';
+import { createSqliteStore, type ReadCacheStats } from 'cloakroom/sqlite';
 import type { Logger } from 'pino';
 import type { StoreTarget } from '../http/human-log.js';
 import type { ServerConfig } from './config.js';
@@ -18,6 +18,13 @@ import {
   redisTopologyPlace,
 } from './store-clients.js';
 
+/** A store's read cache, as the metrics see it. */
+export interface CacheSource {
+  store: 'sqlite' | 'redis' | 'postgres';
+  cache: 'sessions' | 'users';
+  stats(): ReadCacheStats | null;
+}
+
 /** The stores the configuration names, opened and ready. */
 export interface OpenStores {
   sessions: SessionStore;
@@ -25,6 +32,8 @@ export interface OpenStores {
   counters: CounterStore;
   /** e.g. `sessions=redis users=postgres` for the start-up line. */
   description: string;
+  /** The read caches in use, for the metrics. */
+  caches: CacheSource[];
   /** Resolves when every backend answers (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -78,6 +87,8 @@ export async function openStores(config: ServerConfig, logger: Logger, clock: Cl
     let sessions: SessionStore;
     let counters: CounterStore;
     const parts: string[] = [];
+    const caches: CacheSource[] = [];
+    let sqliteSessions: CacheSource['stats'] | null = null;
 
     if (config.databaseUrl) {
       await migrateFirst(config.databaseUrl, timeout, clock.now());
@@ -107,6 +118,7 @@ export async function openStores(config: ServerConfig, logger: Logger, clock: Cl
       const store = createSqliteStore({
         path: databasePath(config),
         clock,
+        cache: { maxEntries: config.cacheEntries },
         busyTimeoutMs: 2_000,
         onSweepError: (error) => logger.warn({ event: 'sweep.failed', cause: error.message }, 'sweep failed'),
       });
@@ -117,6 +129,8 @@ export async function openStores(config: ServerConfig, logger: Logger, clock: Cl
       });
       ({ users, sessions, counters } = store);
       parts.push('users=sqlite');
+      caches.push({ store: 'sqlite', cache: 'users', stats: () => store.users.cacheStats() });
+      sqliteSessions = () => store.sessions.cacheStats();
     }
 
     const redis = redisConnection(config, logger);
@@ -139,6 +153,7 @@ export async function openStores(config: ServerConfig, logger: Logger, clock: Cl
       );
     } else {
       parts.unshift(config.databaseUrl ? 'sessions=postgres' : 'sessions=sqlite');
+      if (sqliteSessions) caches.push({ store: 'sqlite', cache: 'sessions', stats: sqliteSessions });
     }
     if (redis && !config.databaseUrl) warnUsersLocal(logger, config);
 
@@ -147,6 +162,7 @@ export async function openStores(config: ServerConfig, logger: Logger, clock: Cl
       users,
       counters,
       description: parts.join(' '),
+      caches,
       async ping() {
         for (const ping of pings) await ping();
       },
