@@ -134,6 +134,8 @@ function listenOnce(port: number): Promise<number> {
 export interface RedisProcess {
   port: number;
   pid: number;
+  /** Not yet exited. */
+  alive(): boolean;
   /** SIGKILL (no graceful shutdown: what a crash or an OOM kill looks like), then wait for exit. */
   kill(): Promise<void>;
 }
@@ -166,6 +168,7 @@ export async function startRedisServer(port: number, extra: string[] = []): Prom
   return {
     port,
     pid,
+    alive: () => child.exitCode === null && child.signalCode === null,
     async kill() {
       if (child.exitCode === null && child.signalCode === null) process.kill(pid, 'SIGKILL');
       await exited;
