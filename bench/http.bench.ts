@@ -570,7 +570,7 @@ interface Target {
 }
 
 const SECRET = randomBytes(32).toString('base64url');
-const ADMIN = { username: 'bench', password: 'bench-password-1234' };
+const ADMIN = { username: 'bench', password: 'correct horse battery staple 42' };
 
 function cookieHeader(res: Response): string {
   const pairs = res.headers

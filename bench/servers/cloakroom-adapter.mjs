@@ -24,10 +24,9 @@ const kind = process.env.BENCH_STORE ?? 'memory';
 let sessionStore;
 let userStore;
 if (kind === 'memory') {
-  const { createMemoryStore } = await import('cloakroom/memory');
-  const store = createMemoryStore();
-  sessionStore = store.sessions;
-  userStore = store.users;
+  const { createMemoryStore, createMemoryUserStore } = await import('cloakroom/memory');
+  sessionStore = createMemoryStore();
+  userStore = createMemoryUserStore();
 } else if (kind === 'sqlite' || kind === 'redis') {
   const { createSqliteStore } = await import('cloakroom/sqlite');
   const store = createSqliteStore({ path: join(process.env.BENCH_DATA_DIR ?? '.', 'app.db') });
@@ -51,7 +50,7 @@ if (kind === 'memory') {
 }
 
 const user = await userStore.create(
-  { username: 'bench', displayName: 'Bench', passwordHash: '$argon2id$unused', roles: [] },
+  { username: 'bench', usernameKey: 'bench', displayName: 'Bench', passwordHash: '$argon2id$unused', roles: [] },
   Date.now(),
 );
 const sessions = createSessions({ secrets: [process.env.BENCH_SECRET], store: sessionStore });
