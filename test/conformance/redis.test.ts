@@ -20,6 +20,7 @@ const client = await requireRedis();
 const resp3 = createClient({ url: REDIS_URL, RESP: 3, disableOfflineQueue: true });
 resp3.on('error', () => {});
 await resp3.connect();
+// The session cache's listener: a RESP2 connection of its own (one per store, as in the server).
 afterAll(async () => {
   await client.close();
   await resp3.close();
@@ -33,6 +34,29 @@ function openFresh<S>(on: RedisClientLike, pick: (store: RedisStore) => S) {
       store: pick(store),
       cleanup: async () => {
         await store.close();
+        await deleteKeys(client, prefix);
+      },
+    };
+  };
+}
+
+/** A store with its session cache on, once the cache listens (so reads are really cached). */
+function openCached(on: RedisClientLike) {
+  return async () => {
+    const prefix = randomPrefix();
+    const invalidations = createClient({ url: REDIS_URL, RESP: 2, disableOfflineQueue: true });
+    invalidations.on('error', () => {});
+    await invalidations.connect();
+    const store = createRedisStore({ client: on, prefix, invalidations });
+    for (let i = 0; !store.cacheStats()?.sessions.listening; i++) {
+      if (i > 1_000) throw new Error('the session cache did not start listening');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    return {
+      store: store.sessions,
+      cleanup: async () => {
+        await store.close();
+        await invalidations.close();
         await deleteKeys(client, prefix);
       },
     };
@@ -55,6 +79,8 @@ sessionStoreConformance(
   t,
   openFresh(resp3, (s) => s.sessions),
 );
+sessionStoreConformance('redis (session cache)', t, openCached(client));
+sessionStoreConformance('redis (RESP3, session cache)', t, openCached(resp3));
 counterStoreConformance(
   'redis (RESP3)',
   t,

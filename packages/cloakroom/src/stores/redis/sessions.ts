@@ -1,6 +1,8 @@
 import type { Clock } from '../../core/clock.js';
 import type { SessionRecord, SessionStore } from '../../core/store.js';
+import type { CoherentCache } from '../coherent-cache.js';
 import { conflictError, guarded } from '../errors.js';
+import { copyRecord } from '../memory/copy.js';
 import { assertReady, type RedisClientLike } from './client.js';
 import type { RedisKeys } from './keys.js';
 import { dataChangeArguments, expiryOf, fromHash, toHashFields } from './record.js';
@@ -42,8 +44,40 @@ export function createRedisSessions(
   client: RedisClientLike,
   keys: RedisKeys,
   clock: Clock,
+  cache: CoherentCache<SessionRecord> | null = null,
 ): RedisSessionStore {
   const index = createUserIndex(client, keys);
+
+  /**
+   * Runs a write, then drops what it may have changed from the cache BEFORE the caller hears
+   * back (also when it failed or timed out: it may have happened all the same). A read sent
+   * before the write that answers after it is poisoned too (see coherent-cache.ts), so this
+   * instance never serves the old record once the write returned.
+   */
+  const writing = async <T>(id: string, write: () => Promise<T>): Promise<T> => {
+    if (cache === null) return write();
+    try {
+      return await write();
+    } finally {
+      cache.invalidate(id);
+    }
+  };
+
+  const read = async (id: string): Promise<SessionRecord | null> => {
+    if (cache === null) return fromHash(id, await client.hGetAll(keys.session(id)));
+    const hit = cache.lookup(id);
+    // A copy: the core updates the record it is given (lastSeenAt on renewal).
+    if (hit !== undefined) return copyRecord(hit);
+    const fill = cache.begin(id);
+    if (fill === null) return fromHash(id, await client.hGetAll(keys.session(id)));
+    let record: SessionRecord | null = null;
+    try {
+      record = fromHash(id, await client.hGetAll(keys.session(id)));
+      return record;
+    } finally {
+      cache.settle(fill, record === null ? null : copyRecord(record));
+    }
+  };
 
   /** Deletes one hash; says whose it was and when it expired, or `null` if there was none. */
   const deleteSession = async (id: string, owner?: string): Promise<Deleted | null> => {
@@ -53,11 +87,23 @@ export function createRedisSessions(
     return { userId: String(reply[0]), expiresAt: Math.min(Number(reply[1]), Number(reply[2])) };
   };
 
+  const deleteAll = async (userId: string, exceptId: string | undefined): Promise<number> => {
+    const ids = (await index.members(userId, clock.now())).filter((id) => id !== exceptId);
+    if (ids.length === 0) return 0;
+    // One script per session, each on its own key's node; node-redis pipelines them. The
+    // owner check skips an id that (against invariant 1) names another user's session.
+    const deleted = await Promise.all(ids.map((id) => deleteSession(id, userId)));
+    await index.remove(userId, ids);
+    // Only live sessions count as revoked, as in every store.
+    const now = clock.now();
+    return deleted.filter((d) => d !== null && d.expiresAt > now).length;
+  };
+
   return guarded<RedisSessionStore>(
     {
       async get(id) {
         assertReady(client);
-        return fromHash(id, await client.hGetAll(keys.session(id)));
+        return read(id);
       },
 
       async create(record) {
@@ -69,35 +115,37 @@ export function createRedisSessions(
         // is written (and no reader can catch it in the moment before the key expires).
         if (expiryOf(record) <= now) return;
         const ttl = expiryOf(record) - now;
-        const created = await runScript(client, CREATE, keys.session(record.id), [
-          String(ttl),
-          ...toHashFields(record),
-        ]);
-        if (created !== 1) throw conflictError('session', 'create', 'a session with this id');
-        try {
-          await index.add(record.userId, record.id, record.absoluteExpiresAt, now);
-        } catch (error) {
-          // Invariant 3: never leave a live session that revoke-all cannot find.
-          await deleteSession(record.id).catch(() => {});
-          throw error;
-        }
+        await writing(record.id, async () => {
+          const created = await runScript(client, CREATE, keys.session(record.id), [
+            String(ttl),
+            ...toHashFields(record),
+          ]);
+          if (created !== 1) throw conflictError('session', 'create', 'a session with this id');
+          try {
+            await index.add(record.userId, record.id, record.absoluteExpiresAt, now);
+          } catch (error) {
+            // Invariant 3: never leave a live session that revoke-all cannot find.
+            await deleteSession(record.id).catch(() => {});
+            throw error;
+          }
+        });
       },
 
       async touch(id, lastSeenAt, idleExpiresAt) {
         assertReady(client);
         const args = [String(lastSeenAt), String(idleExpiresAt), String(clock.now())];
-        return (await runScript(client, TOUCH, keys.session(id), args)) === 1;
+        return writing(id, async () => (await runScript(client, TOUCH, keys.session(id), args)) === 1);
       },
 
       async updateData(id, change) {
         assertReady(client);
         const args = dataChangeArguments(clock.now(), change.set ?? {}, change.remove ?? []);
-        return (await runScript(client, UPDATE_DATA, keys.session(id), args)) === 1;
+        return writing(id, async () => (await runScript(client, UPDATE_DATA, keys.session(id), args)) === 1);
       },
 
       async delete(id) {
         assertReady(client);
-        const deleted = await deleteSession(id);
+        const deleted = await writing(id, () => deleteSession(id));
         if (deleted === null) return false;
         // Invariant 2: the hash is gone first. Should this step fail, the stale member is
         // harmless (invariant 1) and dropped by the next list or by its score; the session
@@ -108,15 +156,13 @@ export function createRedisSessions(
 
       async deleteByUser(userId, exceptId) {
         assertReady(client);
-        const ids = (await index.members(userId, clock.now())).filter((id) => id !== exceptId);
-        if (ids.length === 0) return 0;
-        // One script per session, each on its own key's node; node-redis pipelines them. The
-        // owner check skips an id that (against invariant 1) names another user's session.
-        const deleted = await Promise.all(ids.map((id) => deleteSession(id, userId)));
-        await index.remove(userId, ids);
-        // Only live sessions count as revoked, as in every store.
-        const now = clock.now();
-        return deleted.filter((d) => d !== null && d.expiresAt > now).length;
+        try {
+          return await deleteAll(userId, exceptId);
+        } finally {
+          // Every cached session of the user, also one the index did not list (a create still
+          // in flight, invariant 3): its own invalidation message would drop it too, later.
+          cache?.invalidateWhere((record) => record.userId === userId && record.id !== exceptId);
+        }
       },
 
       async listByUser(userId, now) {

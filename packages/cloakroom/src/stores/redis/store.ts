@@ -1,10 +1,19 @@
 import type { CounterStore } from '../../auth/types.js';
 import { type Clock, systemClock } from '../../core/clock.js';
 import type { Duration } from '../../core/duration.js';
-import { ConfigError } from '../../core/errors.js';
+import { ConfigError, type StoreError } from '../../core/errors.js';
+import type { SessionRecord } from '../../core/store.js';
+import { type CoherentCache, type CoherentCacheStats, createCoherentCache } from '../coherent-cache.js';
 import { bounded, resolveTimeout, within } from '../deadline.js';
+import { cacheEntries, type ReadCacheOption } from '../read-cache.js';
 import type { RedisClientLike } from './client.js';
 import { createRedisCounters } from './counters.js';
+import {
+  checkInvalidationClient,
+  type InvalidationListener,
+  listenForInvalidations,
+  type RedisInvalidationClientLike,
+} from './invalidations.js';
 import { redisKeys } from './keys.js';
 import { createRedisSessions, type RedisSessionStore } from './sessions.js';
 
@@ -29,6 +38,29 @@ export interface RedisStoreOptions {
    * With it on, give the client `commandOptions: { timeout: 0 }` (docs/scaling.md).
    */
   timeout?: Duration | false;
+  /**
+   * A second, dedicated node-redis connection in RESP2 (`client.duplicate({ RESP: 2 })`, with
+   * the same fail-fast options as `client`), connected and with an `error` listener, owned by
+   * the caller. Giving it turns on the session read cache: on every `ready` the store has Redis
+   * report each change of a session key, by any client (another instance, the CLI, a script,
+   * expiry), to this connection (`CLIENT TRACKING … BCAST PREFIX`, `SUBSCRIBE
+   * __redis__:invalidate`). While it is not ready the cache is neither read nor filled; once it
+   * is ready again the cache is flushed first. Not on Redis Cluster or behind Sentinel
+   * (`ConfigError`). See docs/scaling.md.
+   */
+  invalidations?: RedisInvalidationClientLike;
+  /**
+   * The session read cache, only with `invalidations`: `{ maxEntries }` (default 10,000 sessions)
+   * or `false` to keep it off while passing `invalidations`. A cached session is served only
+   * while Redis is known to report every change to it; this instance's own writes drop their
+   * entries before they resolve.
+   */
+  cache?: ReadCacheOption;
+  /**
+   * Told when the invalidation connection cannot be set up (a refused command, RESP3): the
+   * cache stays off meanwhile, and the store tries again. Default: ignored.
+   */
+  onCacheError?: (error: StoreError) => void;
 }
 
 /** Sessions and throttling counters in Redis, behind separate interfaces. */
@@ -37,7 +69,12 @@ export interface RedisStore {
   counters: CounterStore;
   /** Resolves when Redis answers `PING`; rejects with `StoreError` otherwise (`/readyz`). */
   ping(): Promise<void>;
-  /** Nothing to release: the client belongs to the caller, who quits it. Idempotent. */
+  /** What the session read cache has done, per cache; `null` when there is no cache. */
+  cacheStats(): { sessions: CoherentCacheStats } | null;
+  /**
+   * Stops listening for invalidations (the cache is off from then on). The clients belong to
+   * the caller, who quits them. Idempotent.
+   */
   close(): Promise<void>;
 }
 
@@ -66,11 +103,39 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
   }
   const keys = redisKeys(options.prefix ?? 'cloakroom:');
   const timeout = resolveTimeout(options.timeout);
-  const sessions = createRedisSessions(client, keys, options.clock ?? systemClock);
+  const { invalidations } = options;
+  let cache: CoherentCache<SessionRecord> | null = null;
+  let listener: InvalidationListener | null = null;
+  const maxEntries = cacheEntries(options.cache);
+  if (invalidations === undefined) {
+    if (options.cache !== undefined && options.cache !== false) {
+      throw new ConfigError(
+        'cache',
+        "needs `invalidations` (a dedicated connection, client.duplicate({ RESP: 2 })): without it another instance's changes would go unheard",
+      );
+    }
+  } else {
+    checkInvalidationClient(client, invalidations);
+    if (maxEntries > 0) {
+      cache = createCoherentCache<SessionRecord>(maxEntries, () => invalidations.isReady !== false);
+      listener = listenForInvalidations(
+        invalidations,
+        keys.session(''),
+        cache,
+        options.onCacheError ?? (() => {}),
+      );
+    }
+  }
+  const sessions = createRedisSessions(client, keys, options.clock ?? systemClock, cache);
   return {
     sessions: bounded(sessions, timeout, 'redis sessions'),
     counters: bounded(createRedisCounters(client, keys), timeout, 'redis counters'),
     ping: () => (timeout === null ? sessions.ping() : within(sessions.ping(), timeout, 'redis ping')),
-    async close() {},
+    cacheStats: () => (cache === null ? null : { sessions: cache.stats() }),
+    async close() {
+      const closing = listener;
+      listener = null;
+      await closing?.close();
+    },
   };
 }
