@@ -103,15 +103,25 @@ export function createRedisConnection(url: string, timeoutMs: number, logger: Lo
   };
 }
 
-/** Logs a Redis client error at most every 10 s while Redis is away (the client retries by itself). */
-function rateLimitedWarning(logger: Logger, what = 'redis'): (error: Error) => void {
+/**
+ * Logs a Redis client error at most every 10 s while Redis is away (the client retries by itself).
+ * A Sentinel client's `error` event may carry an Error, a string, or `{ type, node, error }`.
+ */
+function rateLimitedWarning(logger: Logger, what = 'redis'): (error: unknown) => void {
   let lastLogged = 0;
-  return (error: Error) => {
+  return (error: unknown) => {
     if (Date.now() - lastLogged > 10_000) {
       lastLogged = Date.now();
-      logger.warn({ event: 'redis.error', cause: error.message }, `${what} unavailable; retrying`);
+      logger.warn({ event: 'redis.error', cause: errorText(error) }, `${what} unavailable; retrying`);
     }
   };
+}
+
+function errorText(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  if (typeof error === 'string') return error;
+  if (typeof error === 'object' && error !== null && 'error' in error) return errorText(error.error);
+  return String(error);
 }
 
 /** Backoff of a client's reconnection: 100 ms doubling, at most `ceilingMs`. */
@@ -143,14 +153,12 @@ function nodeSocket(timeoutMs: number, tls: boolean) {
 function connectInBackground(
   connect: () => Promise<unknown>,
   closed: () => boolean,
-  logger: Logger,
-  what: string,
+  warn: (error: unknown) => void,
 ) {
-  const warn = rateLimitedWarning(logger, what);
   let attempt = 0;
   const tryOnce = (): void => {
     if (closed()) return;
-    connect().catch((error: Error) => {
+    connect().catch((error: unknown) => {
       if (closed()) return;
       warn(error);
       setTimeout(tryOnce, backoff(2_000)(attempt++)).unref();
@@ -189,7 +197,8 @@ export function createRedisClusterConnection(
     useReplicas: false,
     topologyRefreshOnReconnectionAttemptStrategy: 250,
   });
-  cluster.on('error', rateLimitedWarning(logger, 'redis cluster'));
+  const warn = rateLimitedWarning(logger, 'redis cluster');
+  cluster.on('error', warn);
   let closed = false;
   return {
     client: cluster,
@@ -197,8 +206,7 @@ export function createRedisClusterConnection(
       connectInBackground(
         () => cluster.connect(),
         () => closed,
-        logger,
-        'redis cluster',
+        warn,
       );
     },
     async close() {
@@ -245,7 +253,8 @@ export function createRedisSentinelConnection(
     },
     sentinelClientOptions: { ...settings.sentinelAuth, socket },
   });
-  sentinel.on('error', rateLimitedWarning(logger, 'redis sentinel'));
+  const warn = rateLimitedWarning(logger, 'redis sentinel');
+  sentinel.on('error', warn);
   let closed = false;
   return {
     client: sentinel,
@@ -253,8 +262,7 @@ export function createRedisSentinelConnection(
       connectInBackground(
         () => sentinel.connect(),
         () => closed,
-        logger,
-        'redis sentinel',
+        warn,
       );
     },
     async close() {
