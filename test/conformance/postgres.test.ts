@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import pg from 'pg';
 import { afterAll, describe, test } from 'vitest';
 import {
   createPostgresStore,
@@ -18,9 +19,19 @@ const t = { describe, test };
 const database = await requirePostgres();
 afterAll(() => database.drop());
 
-async function openFresh<S>(pick: (store: PostgresStore) => S) {
+async function openFresh<S>(pick: (store: PostgresStore) => S, cached = false) {
   const schema = `t_${randomBytes(6).toString('hex')}`;
-  const store = await createPostgresStore({ pool: database.pool, schema, sweepIntervalMs: 0 });
+  const store = await createPostgresStore({
+    pool: database.pool,
+    schema,
+    sweepIntervalMs: 0,
+    ...(cached ? { listener: () => new pg.Client({ connectionString: database.url }) } : {}),
+  });
+  // With the user cache: only once it listens, so reads are really cached.
+  for (let i = 0; cached && !store.cacheStats()?.users.listening; i++) {
+    if (i > 1_000) throw new Error('the user cache did not start listening');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
   return {
     store: pick(store),
     cleanup: async () => {
@@ -33,3 +44,4 @@ async function openFresh<S>(pick: (store: PostgresStore) => S) {
 sessionStoreConformance('postgres', t, () => openFresh((s) => s.sessions));
 counterStoreConformance('postgres', t, () => openFresh((s) => s.counters));
 userStoreConformance('postgres', t, () => openFresh((s) => s.users));
+userStoreConformance('postgres (user cache)', t, () => openFresh((s) => s.users, true));

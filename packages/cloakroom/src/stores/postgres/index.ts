@@ -1,6 +1,9 @@
+export type { CoherentCacheStats } from '../coherent-cache.js';
+export type { ReadCacheOption, ReadCacheStats } from '../read-cache.js';
 export type { SweepResult } from '../sweep.js';
 export type { PgClientLike, PgPoolLike, PgQuery, PgResult } from './client.js';
 export type { PostgresCounterStore } from './counters.js';
+export type { PgListenerClientLike, PgNotification } from './listener.js';
 export { MIGRATIONS, type MigrateOptions, migrate } from './schema.js';
 export type { PostgresSessionStore } from './sessions.js';
 export { createPostgresStore, type PostgresStore, type PostgresStoreOptions } from './store.js';

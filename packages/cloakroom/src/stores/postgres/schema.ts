@@ -68,7 +68,35 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE cloakroom_users ADD COLUMN username_key text COLLATE "C";
   CREATE UNIQUE INDEX cloakroom_users_username_key_unique ON cloakroom_users (username_key);
   `,
+  `
+  -- Every change of a user row, by any writer (an instance, the CLI, psql), is announced on the
+  -- channel cloakroom_users as '<schema>.<id>' ('<schema>.' for TRUNCATE: all of them), so a
+  -- store that caches users by id drops the row. NOTIFY is delivered at COMMIT, never for a
+  -- rollback. Row triggers AFTER the change: the row itself is left as it is.
+  CREATE FUNCTION cloakroom_users_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    IF TG_OP = 'TRUNCATE' THEN
+      PERFORM pg_notify('cloakroom_users', TG_TABLE_SCHEMA || '.');
+    ELSIF TG_OP = 'DELETE' THEN
+      PERFORM pg_notify('cloakroom_users', TG_TABLE_SCHEMA || '.' || OLD.id);
+    ELSE
+      PERFORM pg_notify('cloakroom_users', TG_TABLE_SCHEMA || '.' || NEW.id);
+      IF TG_OP = 'UPDATE' AND OLD.id IS DISTINCT FROM NEW.id THEN
+        PERFORM pg_notify('cloakroom_users', TG_TABLE_SCHEMA || '.' || OLD.id);
+      END IF;
+    END IF;
+    RETURN NULL;
+  END
+  $$;
+  CREATE TRIGGER cloakroom_users_notify AFTER INSERT OR UPDATE OR DELETE ON cloakroom_users
+    FOR EACH ROW EXECUTE FUNCTION cloakroom_users_notify();
+  CREATE TRIGGER cloakroom_users_notify_truncate AFTER TRUNCATE ON cloakroom_users
+    FOR EACH STATEMENT EXECUTE FUNCTION cloakroom_users_notify();
+  `,
 ];
+
+/** The channel the users trigger notifies (payload `<schema>.<id>`, or `<schema>.` for all). */
+export const USERS_CHANNEL = 'cloakroom_users';
 
 /** Options of {@link migrate}. */
 export interface MigrateOptions {

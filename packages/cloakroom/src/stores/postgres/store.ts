@@ -1,10 +1,14 @@
+import type { UserRecord } from '../../auth/types.js';
 import { type Clock, systemClock } from '../../core/clock.js';
 import type { Duration } from '../../core/duration.js';
 import { ConfigError, type StoreError } from '../../core/errors.js';
+import { type CoherentCacheStats, createCoherentCache } from '../coherent-cache.js';
 import { bounded, resolveTimeout, within } from '../deadline.js';
+import { cacheEntries, type ReadCacheOption } from '../read-cache.js';
 import { createSweeper, type SweepResult } from '../sweep.js';
 import type { PgPoolLike } from './client.js';
 import { createPostgresCounters, type PostgresCounterStore } from './counters.js';
+import { listenForUserChanges, type PgListenerClientLike, type UserChangeListener } from './listener.js';
 import { migrate } from './schema.js';
 import { createPostgresSessions, type PostgresSessionStore } from './sessions.js';
 import { tablesIn } from './tables.js';
@@ -36,6 +40,23 @@ export interface PostgresStoreOptions {
    * the pool `query_timeout` / `statement_timeout` too, so abandoned queries end (docs/scaling.md).
    */
   timeout?: Duration | false;
+  /**
+   * Makes a dedicated connection for the user cache, NOT from the pool:
+   * `() => new pg.Client({ connectionString })`. Giving it turns on the cache of `users.getById`:
+   * the store connects it, runs `LISTEN cloakroom_users` (a trigger of the migrations notifies
+   * every change of a user row, by any writer: another instance, the CLI, psql) and checks it
+   * with `SELECT 1` every second. While it is not listening the cache is neither read nor
+   * filled; when it listens again the cache is flushed first. A lost connection is ended and a
+   * new one made. The store ends it on `close()`. Sessions in PostgreSQL are not cached.
+   */
+  listener?: () => PgListenerClientLike;
+  /**
+   * The user read cache, only with `listener`: `{ maxEntries }` (default 10,000 users) or
+   * `false` to keep it off. This store's own writes drop their entries before they resolve.
+   */
+  cache?: ReadCacheOption;
+  /** Told when the listener connection fails (the cache is off until it is back). Default: ignored. */
+  onCacheError?: (error: StoreError) => void;
 }
 
 /** The three stores on one PostgreSQL database, behind separate interfaces. */
@@ -47,7 +68,12 @@ export interface PostgresStore {
   sweep(): Promise<SweepResult>;
   /** Resolves when PostgreSQL answers `SELECT 1`; rejects with `StoreError` otherwise (`/readyz`). */
   ping(): Promise<void>;
-  /** Stops the sweep timer. The pool is the caller's: it stays open. Idempotent. */
+  /** What the user read cache has done; `null` when there is no cache. */
+  cacheStats(): { users: CoherentCacheStats } | null;
+  /**
+   * Stops the sweep timer and ends the listener connection. The pool is the caller's: it stays
+   * open. Idempotent.
+   */
   close(): Promise<void>;
 }
 
@@ -79,7 +105,32 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
   const sweepIntervalMs = checkInteger('sweepIntervalMs', options.sweepIntervalMs ?? 60_000, 0);
   const sweepBatch = checkInteger('sweepBatch', options.sweepBatch ?? 500, 1);
   const timeout = resolveTimeout(options.timeout);
+  const maxEntries = cacheEntries(options.cache);
+  if (options.listener === undefined && options.cache !== undefined && options.cache !== false) {
+    throw new ConfigError(
+      'cache',
+      "needs `listener` (a connection of its own: () => new pg.Client(…)): without it another instance's changes would go unheard",
+    );
+  }
+  if (options.listener !== undefined && typeof options.listener !== 'function') {
+    throw new ConfigError(
+      'listener',
+      'give a function that makes a new pg.Client: () => new pg.Client({ connectionString })',
+    );
+  }
   if (options.migrate !== false) await migrate(pool, { schema: tables.schema, now: clock.now() });
+
+  const userCache =
+    options.listener !== undefined && maxEntries > 0 ? createCoherentCache<UserRecord>(maxEntries) : null;
+  let listener: UserChangeListener | null =
+    userCache && options.listener
+      ? listenForUserChanges(options.listener, userCache, {
+          schema: tables.schema,
+          timeoutMs: timeout ?? 2_000,
+          heartbeatMs: 1_000,
+          onError: options.onCacheError ?? (() => {}),
+        })
+      : null;
 
   const sessions = createPostgresSessions(pool, tables, clock);
   const counters = createPostgresCounters(pool, tables);
@@ -95,12 +146,16 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
 
   return {
     sessions: bounded(sessions, timeout, 'postgres sessions'),
-    users: bounded(createPostgresUsers(pool, tables), timeout, 'postgres users'),
+    users: bounded(createPostgresUsers(pool, tables, userCache), timeout, 'postgres users'),
     counters: bounded(counters, timeout, 'postgres counters'),
     sweep: () => sweeper.run(),
     ping: () => (timeout === null ? sessions.ping() : within(sessions.ping(), timeout, 'postgres ping')),
+    cacheStats: () => (userCache === null ? null : { users: userCache.stats() }),
     async close() {
       sweeper.stop();
+      const closing = listener;
+      listener = null;
+      await closing?.close();
     },
   };
 }

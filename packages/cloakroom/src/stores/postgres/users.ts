@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { UserRecord, UserStore } from '../../auth/types.js';
+import type { CoherentCache } from '../coherent-cache.js';
 import { guarded } from '../errors.js';
 import { execute, int, type PgPoolLike, statement, transaction } from './client.js';
 import type { Tables } from './tables.js';
@@ -41,7 +42,11 @@ export interface PostgresUserStore extends UserStore {
  * Users in `cloakroom_users`. The session store never reads this table: a user id is only an
  * opaque string to it, so users can live in PostgreSQL while sessions live in Redis.
  */
-export function createPostgresUsers(pool: PgPoolLike, tables: Tables): PostgresUserStore {
+export function createPostgresUsers(
+  pool: PgPoolLike,
+  tables: Tables,
+  cache: CoherentCache<UserRecord> | null = null,
+): PostgresUserStore {
   const t = tables.users;
   const byId = statement(`SELECT ${COLUMNS} FROM ${t} WHERE id = $1`);
   const byUsername = statement(`SELECT ${COLUMNS} FROM ${t} WHERE username = $1`);
@@ -84,10 +89,42 @@ export function createPostgresUsers(pool: PgPoolLike, tables: Tables): PostgresU
     return row === undefined ? null : toUser(row);
   };
 
+  /** A copy: the caller may change what it gets, the cached record must not change with it. */
+  const copy = (user: UserRecord): UserRecord => ({ ...user, roles: [...user.roles] });
+
+  const readById = async (id: string): Promise<UserRecord | null> => {
+    if (cache === null) return one((await execute(pool, byId, [id])).rows);
+    const hit = cache.lookup(id);
+    if (hit !== undefined) return copy(hit);
+    const fill = cache.begin(id);
+    if (fill === null) return one((await execute(pool, byId, [id])).rows);
+    let user: UserRecord | null = null;
+    try {
+      user = one((await execute(pool, byId, [id])).rows);
+      return user;
+    } finally {
+      cache.settle(fill, user === null ? null : copy(user));
+    }
+  };
+
+  /**
+   * Runs a write of user `id`, then drops it from the cache BEFORE the caller hears back (also
+   * when it failed: it may have committed all the same). The trigger's notification would drop it
+   * too, a moment later; this makes this instance right at once.
+   */
+  const writing = async <T>(id: string, write: () => Promise<T>): Promise<T> => {
+    if (cache === null) return write();
+    try {
+      return await write();
+    } finally {
+      cache.invalidate(id);
+    }
+  };
+
   return guarded<PostgresUserStore>(
     {
       async getById(id) {
-        return one((await execute(pool, byId, [id])).rows);
+        return readById(id);
       },
 
       async getByUsername(username) {
@@ -95,16 +132,19 @@ export function createPostgresUsers(pool: PgPoolLike, tables: Tables): PostgresU
       },
 
       async create(user, now) {
-        const { rows } = await execute(pool, insert, [
-          randomUUID(),
-          user.username,
-          user.usernameKey,
-          user.displayName,
-          user.passwordHash,
-          user.roles,
-          user.locked === true,
-          now,
-        ]);
+        const id = randomUUID();
+        const { rows } = await writing(id, () =>
+          execute(pool, insert, [
+            id,
+            user.username,
+            user.usernameKey,
+            user.displayName,
+            user.passwordHash,
+            user.roles,
+            user.locked === true,
+            now,
+          ]),
+        );
         return one(rows)!;
       },
 
@@ -120,13 +160,18 @@ export function createPostgresUsers(pool: PgPoolLike, tables: Tables): PostgresU
           patch.advanceEpoch === true ? 1 : 0,
         ];
         const role = condition.keepRole;
-        if (role === undefined) return one((await execute(pool, update, values)).rows);
-        return transaction(pool, async (client) => {
-          const locked = (await execute(client, lockHolders, [id, role])).rows as Array<{ id: string }>;
-          // Only the target and unlocked holders come back: any other row is another holder.
-          if (!locked.some((row) => row.id !== id)) return null;
-          return one((await execute(client, update, values)).rows);
-        });
+        if (role === undefined)
+          return writing(id, async () => one((await execute(pool, update, values)).rows));
+        // Dropped after COMMIT (or ROLLBACK), never before: a read between the UPDATE and the
+        // COMMIT still sees the old row, and must not be the last word in the cache.
+        return writing(id, () =>
+          transaction(pool, async (client) => {
+            const locked = (await execute(client, lockHolders, [id, role])).rows as Array<{ id: string }>;
+            // Only the target and unlocked holders come back: any other row is another holder.
+            if (!locked.some((row) => row.id !== id)) return null;
+            return one((await execute(client, update, values)).rows);
+          }),
+        );
       },
 
       async list() {
