@@ -78,17 +78,7 @@ export interface RedisConnection {
  *   idle timer, which is why it cannot replace the deadline.)
  */
 export function createRedisConnection(url: string, timeoutMs: number, logger: Logger): RedisConnection {
-  const client = redisDriver().createClient({
-    url,
-    disableOfflineQueue: true,
-    commandOptions: { timeout: 0 },
-    pingInterval: REDIS_PING_INTERVAL_MS,
-    socket: {
-      connectTimeout: timeoutMs,
-      socketTimeout: timeoutMs + REDIS_PING_INTERVAL_MS,
-      reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 2_000),
-    },
-  });
+  const client = redisDriver().createClient(singleNodeOptions(url, timeoutMs));
   client.on('error', rateLimitedWarning(logger));
   return {
     client: client as unknown as RedisClientLike,
@@ -101,6 +91,55 @@ export function createRedisConnection(url: string, timeoutMs: number, logger: Lo
       await within(client.close(), timeoutMs, 'redis close').catch(() => client.destroy());
     },
   };
+}
+
+/** The fail-fast options of a single-node connection (see createRedisConnection). */
+function singleNodeOptions(url: string, timeoutMs: number) {
+  return {
+    url,
+    disableOfflineQueue: true,
+    commandOptions: { timeout: 0 },
+    pingInterval: REDIS_PING_INTERVAL_MS,
+    socket: {
+      connectTimeout: timeoutMs,
+      socketTimeout: timeoutMs + REDIS_PING_INTERVAL_MS,
+      reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 2_000),
+    },
+  };
+}
+
+/**
+ * The session cache's invalidation connection (`REDIS_URL` with `CLOAKROOM_CACHE_ENTRIES` > 0): a
+ * second connection with the same fail-fast options, in RESP2 (Redis then publishes invalidations
+ * on `__redis__:invalidate`, which the store subscribes to). Its `PING` every second and socket
+ * timeout matter here too: a connection that died silently would hear nothing, and the store
+ * trusts its cache only while this connection is ready.
+ */
+export function createRedisInvalidationConnection(url: string, timeoutMs: number, logger: Logger) {
+  const client = redisDriver().createClient({ ...singleNodeOptions(url, timeoutMs), RESP: 2 });
+  client.on('error', rateLimitedWarning(logger, 'redis invalidations'));
+  return {
+    client,
+    connect() {
+      client.connect().catch(() => {});
+    },
+    async close() {
+      if (!client.isOpen) return;
+      await within(client.close(), timeoutMs, 'redis close').catch(() => client.destroy());
+    },
+  };
+}
+
+/**
+ * The user cache's listener connection (`DATABASE_URL` with `CLOAKROOM_CACHE_ENTRIES` > 0): a
+ * `pg.Client` of its own, never from the pool; the store makes a new one whenever it is lost.
+ */
+export function createPgListener(url: string, timeoutMs: number): pg.Client {
+  return new (pgDriver().Client)({
+    connectionString: url,
+    connectionTimeoutMillis: timeoutMs,
+    query_timeout: timeoutMs,
+  });
 }
 
 /**

@@ -10,9 +10,11 @@ import type { StoreTarget } from '../http/human-log.js';
 import type { ServerConfig } from './config.js';
 import {
   createMigrationPool,
+  createPgListener,
   createPgPool,
   createRedisClusterConnection,
   createRedisConnection,
+  createRedisInvalidationConnection,
   createRedisSentinelConnection,
   type RedisConnection,
   redisTopologyPlace,
@@ -91,6 +93,7 @@ export async function openStores(config: ServerConfig, logger: Logger, clock: Cl
     let sqliteSessions: CacheSource['stats'] | null = null;
 
     if (config.databaseUrl) {
+      const { databaseUrl } = config;
       await migrateFirst(config.databaseUrl, timeout, clock.now());
       const pool = createPgPool(config.databaseUrl, timeout, logger);
       // end() waits for each connection to close: a hung PostgreSQL must not hang the shutdown.
@@ -101,11 +104,22 @@ export async function openStores(config: ServerConfig, logger: Logger, clock: Cl
         migrate: false,
         timeout: timeout / 1000,
         onSweepError: (error) => logger.warn({ event: 'sweep.failed', cause: error.message }, 'sweep failed'),
+        // Users by id cached, coherent through LISTEN on a connection of its own (docs/scaling.md).
+        ...(config.cacheEntries > 0
+          ? {
+              listener: () => createPgListener(databaseUrl, timeout),
+              cache: { maxEntries: config.cacheEntries },
+              onCacheError: cacheWarning(logger, 'postgres'),
+            }
+          : {}),
       });
       closers.unshift(() => store.close());
       pings.push(() => store.ping());
       ({ users, sessions, counters } = store);
       parts.push('users=postgres');
+      if (config.cacheEntries > 0) {
+        caches.push({ store: 'postgres', cache: 'users', stats: () => store.cacheStats()?.users ?? null });
+      }
     } else {
       // The database holds password hashes: owner-only, whatever the umask.
       mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
@@ -139,7 +153,31 @@ export async function openStores(config: ServerConfig, logger: Logger, clock: Cl
       // the client connects, then recovers by itself.
       redis.connect();
       closers.unshift(() => redis.close());
-      const store = createRedisStore({ client: redis.client, clock, timeout: timeout / 1000 });
+      // One node (REDIS_URL): sessions cached, coherent through Redis' invalidation messages on a
+      // second connection. Not on Cluster or Sentinel (docs/scaling.md).
+      const invalidations =
+        config.redisUrl && config.cacheEntries > 0
+          ? createRedisInvalidationConnection(config.redisUrl, timeout, logger)
+          : null;
+      const store = createRedisStore({
+        client: redis.client,
+        clock,
+        timeout: timeout / 1000,
+        ...(invalidations
+          ? {
+              invalidations: invalidations.client,
+              cache: { maxEntries: config.cacheEntries },
+              onCacheError: cacheWarning(logger, 'redis'),
+            }
+          : {}),
+      });
+      if (invalidations) {
+        invalidations.connect();
+        // Run first to last: the store stops listening, then its connection closes.
+        closers.unshift(() => invalidations.close());
+        closers.unshift(() => store.close());
+        caches.push({ store: 'redis', cache: 'sessions', stats: () => store.cacheStats()?.sessions ?? null });
+      }
       pings.push(() => store.ping());
       const { checkNodes } = redis;
       if (checkNodes) pings.push(() => within(checkNodes(), timeout, 'redis nodes'));
@@ -174,6 +212,19 @@ export async function openStores(config: ServerConfig, logger: Logger, clock: Cl
     for (const close of closers) await close().catch(() => {});
     throw error;
   }
+}
+
+/** Logs that a store's read cache is off for now (its listener connection failed), rate-limited. */
+function cacheWarning(logger: Logger, store: string): (error: Error) => void {
+  let lastLogged = 0;
+  return (error) => {
+    if (Date.now() - lastLogged < 10_000) return;
+    lastLogged = Date.now();
+    logger.warn(
+      { event: 'cache.listener-down', store, cause: error.message },
+      `${store} read cache off until its listener is back (every read goes to the store)`,
+    );
+  };
 }
 
 /** The Redis client the configuration names (one node, a cluster, Sentinel), or none. */
