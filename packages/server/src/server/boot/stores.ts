@@ -2,9 +2,7 @@ import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Clock, CounterStore, SessionStore, UserStore } from 'cloakroom';
 import { within } from 'cloakroom';
-import { createPostgresStore, migrate } from 'cloakroom/postgres';
-import { createRedisStore } from 'cloakroom/redis';
-import { createSqliteStore, type ReadCacheStats } from 'cloakroom/sqlite';
+import type { ReadCacheStats } from 'cloakroom/sqlite';
 import type { Logger } from 'pino';
 import type { StoreTarget } from '../http/human-log.js';
 import type { ServerConfig } from './config.js';
@@ -79,6 +77,9 @@ function place(raw: string): string {
  * `timeout` option, stores/deadline.ts, and the driver options in store-clients.ts): a store that hangs becomes `StoreError` → 503, like
  * one that is down. SQLite needs no deadline: its calls run synchronously, and a write waits for
  * another process's lock at most `busyTimeoutMs`.
+ *
+ * Each store's module (and its driver, store-clients.ts) loads only when the configuration names
+ * it: a CLI command on SQLite loads neither Redis nor PostgreSQL code.
  */
 export async function openStores(config: ServerConfig, logger: Logger, clock: Clock): Promise<OpenStores> {
   const timeout = config.storeTimeoutMs;
@@ -98,6 +99,7 @@ export async function openStores(config: ServerConfig, logger: Logger, clock: Cl
       const pool = createPgPool(config.databaseUrl, timeout, logger);
       // end() waits for each connection to close: a hung PostgreSQL must not hang the shutdown.
       closers.push(() => within(pool.end(), timeout, 'postgres close'));
+      const { createPostgresStore } = await import('cloakroom/postgres');
       const store = await createPostgresStore({
         pool,
         clock,
@@ -129,6 +131,7 @@ export async function openStores(config: ServerConfig, logger: Logger, clock: Cl
       chmodSync(databasePath(config), 0o600);
       // Readers never wait in WAL; a writer waits at most 2 s for another process's lock, so a
       // stuck database answers 503 quickly instead of hanging requests.
+      const { createSqliteStore } = await import('cloakroom/sqlite');
       const store = createSqliteStore({
         path: databasePath(config),
         clock,
@@ -149,6 +152,7 @@ export async function openStores(config: ServerConfig, logger: Logger, clock: Cl
 
     const redis = redisConnection(config, logger);
     if (redis) {
+      const { createRedisStore } = await import('cloakroom/redis');
       // Not awaited: a server started while Redis is down answers 503 and /readyz 503 until
       // the client connects, then recovers by itself.
       redis.connect();
@@ -240,6 +244,7 @@ function redisConnection(config: ServerConfig, logger: Logger): RedisConnection 
 async function migrateFirst(url: string, timeoutMs: number, now: number): Promise<void> {
   const pool = createMigrationPool(url, timeoutMs);
   try {
+    const { migrate } = await import('cloakroom/postgres');
     await migrate(pool, { now });
   } finally {
     await pool.end();
