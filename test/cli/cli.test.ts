@@ -642,8 +642,12 @@ describe('cloakroom serve', () => {
       expect(generated).toBeDefined();
       expect(generated?.level).toBe('warn');
       expect(String(generated?.msg)).toMatch(/CLOAKROOM_SECRETS/);
-      const setup = logs.find((l) => l.event === 'setup.needed');
-      expect(setup).toBeDefined();
+      // The set-up line comes after `listening`, possibly in a later write: wait for it.
+      const setup = await vi.waitFor(() => {
+        const line = server.logs().find((l) => l.event === 'setup.needed');
+        expect(line).toBeDefined();
+        return line;
+      });
       expect(String(setup?.msg)).toMatch(/user add/);
       const secret = readFileSync(secretFile, 'utf8').trim();
       expect(server.stdout() + server.stderr()).not.toContain(secret);
