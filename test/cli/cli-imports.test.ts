@@ -102,19 +102,23 @@ describe('what a CLI command loads', () => {
     ).toEqual([]);
     expect(nativeHasher(listed)).toEqual([]);
     expect(serverModules(listed)).toEqual([]);
-    expect(listed.library.filter((path) => /^adapters\/|passwords/.test(path))).toEqual([]);
+    expect(
+      listed.library.filter((path) => /^adapters\/|passwords|^stores\/(redis|postgres)\//.test(path)),
+    ).toEqual([]);
   });
 
-  test('user list on PostgreSQL: pg, not Redis, the server, pino or a password hasher', async () => {
+  test('user list on PostgreSQL: pg, not SQLite, Redis, the server, pino or a password hasher', async () => {
     const database = await requirePostgres();
     try {
       const env = { DATABASE_URL: database.url, CLOAKROOM_DATA_DIR: tempDir() };
       const listed = await load(['user', 'list', '--json'], env);
       expect(JSON.parse(listed.stdout)).toEqual([]);
       expect(listed.packages).toContain('pg');
-      expect(listed.packages.filter((p) => [...SERVER_PACKAGES, ...HASHERS, ...REDIS].includes(p))).toEqual(
-        [],
-      );
+      expect(
+        listed.packages.filter((p) =>
+          [...SERVER_PACKAGES, ...HASHERS, ...REDIS, 'better-sqlite3'].includes(p),
+        ),
+      ).toEqual([]);
       expect(nativeHasher(listed)).toEqual([]);
       expect(serverModules(listed)).toEqual([]);
     } finally {
