@@ -3,16 +3,20 @@
 // temporary data dir with a few users created through the CLI), each run N times as a fresh
 // process; prints the median and the maximum wall time in ms.
 //
-//   npm run build && node bench/cli-start.mjs [N]     # N defaults to 10
+//   npm run build && node bench/cli-start.mjs [N] [MAIN]
 //
-// Builds nothing: it measures packages/server/dist as it is.
+// N defaults to 10; MAIN to packages/server/dist/cli/main.js (another build's main.js measures
+// that one: two builds run one after the other on the same machine compare fairly). Builds
+// nothing: it measures the dist as it is.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const CLI = fileURLToPath(new URL('../packages/server/dist/cli/main.js', import.meta.url));
+const CLI = resolve(
+  process.argv[3] ?? fileURLToPath(new URL('../packages/server/dist/cli/main.js', import.meta.url)),
+);
 const runs = Number(process.argv[2] ?? 10);
 const dataDir = mkdtempSync(join(tmpdir(), 'cloakroom-cli-start-'));
 const env = { ...process.env, CLOAKROOM_DATA_DIR: dataDir, LOG_LEVEL: 'silent' };
