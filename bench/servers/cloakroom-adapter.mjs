@@ -50,7 +50,13 @@ if (kind === 'memory') {
 }
 
 const user = await userStore.create(
-  { username: 'bench', usernameKey: 'bench', displayName: 'Bench', passwordHash: '$argon2id$unused', roles: [] },
+  {
+    username: 'bench',
+    usernameKey: 'bench',
+    displayName: 'Bench',
+    passwordHash: '$argon2id$unused',
+    roles: [],
+  },
   Date.now(),
 );
 const sessions = createSessions({ secrets: [process.env.BENCH_SECRET], store: sessionStore });

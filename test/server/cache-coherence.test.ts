@@ -32,7 +32,7 @@ afterAll(async () => {
 
 /** Runs the CLI on the server's data directory and checks it succeeded. */
 async function cli(...args: string[]): Promise<void> {
-  const run = await runCli(args, { env, input: args.includes('--password-stdin') ? PASSWORD : undefined });
+  const run = await runCli(args, args.includes('--password-stdin') ? { env, input: PASSWORD } : { env });
   expect(run.code, run.stderr).toBe(0);
 }
 

@@ -122,7 +122,10 @@ describe('sqlite read cache: coherent with other connections on the same file', 
     const user = await server.users.create(newUser('dee'), NOW);
     await warm(() => server.users.getById(user.id));
     (await server.users.getById(user.id))!.roles.push('admin');
-    expect(await server.sessions.get(record.id)).toMatchObject({ userId: record.userId, data: { cart: ['a'] } });
+    expect(await server.sessions.get(record.id)).toMatchObject({
+      userId: record.userId,
+      data: { cart: ['a'] },
+    });
     expect((await server.users.getById(user.id))?.roles).toEqual(['user']);
   });
 });

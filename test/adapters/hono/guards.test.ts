@@ -60,7 +60,11 @@ describe('hono adapter: guards and the user on the context', () => {
     expect(bounced.status).toBe(302);
     expect(bounced.headers.get('location')).toBe('http://localhost/elsewhere');
     expect(bounced.headers.get('cache-control')).toBe('no-store');
-    const out = await h.request('/logout-bounce', { method: 'POST', cookie, headers: { 'x-csrf-token': csrf } });
+    const out = await h.request('/logout-bounce', {
+      method: 'POST',
+      cookie,
+      headers: { 'x-csrf-token': csrf },
+    });
     expect(out.status).toBe(303);
     expect(out.headers.get('set-cookie')).toMatch(/^cloakroom=; Path=\/; HttpOnly; SameSite=Lax; Max-Age=0/);
     expect(out.headers.get('cache-control')).toBe('no-store');
