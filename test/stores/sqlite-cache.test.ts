@@ -72,6 +72,30 @@ describe('sqlite read cache: coherent with other connections on the same file', 
     expect(server.cacheStats()!.users.hits).toBeGreaterThan(hitsBefore);
   });
 
+  test('a write by any other writer (raw SQL, as another process makes it) is seen from the next turn of the event loop', async () => {
+    const server = storeOn();
+    const other = storeOn({ cache: false });
+    const user = await other.users.create(newUser('eve', { roles: ['admin'] }), NOW);
+    const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+    for (let round = 0; round < 20; round++) {
+      const record = sessionRecord({ userId: user.id });
+      await other.sessions.create(record);
+      await nextTurn();
+      await warm(() => server.sessions.get(record.id));
+      await warm(() => server.users.getById(user.id));
+      // Not through a store: nothing in this process is told; only the file changes.
+      other.database.prepare('DELETE FROM sessions WHERE id = ?').run(record.id);
+      other.database
+        .prepare('UPDATE users SET roles = ? WHERE id = ?')
+        .run(JSON.stringify([`r${round}`]), user.id);
+      await nextTurn();
+      expect(await server.sessions.get(record.id)).toBeNull();
+      expect((await server.users.getById(user.id))?.roles).toEqual([`r${round}`]);
+    }
+    expect(server.cacheStats()!.sessions.hits).toBeGreaterThan(0);
+    expect(server.cacheStats()!.users.hits).toBeGreaterThan(0);
+  });
+
   test('a write through the store itself is seen at once (data_version does not move for its own writes)', async () => {
     const server = storeOn();
     const user = await server.users.create(newUser('bob'), NOW);

@@ -3,7 +3,7 @@ import type { Clock } from '../../core/clock.js';
 import type { JsonValue, SessionRecord, SessionStore } from '../../core/store.js';
 import { guardedSync } from '../errors.js';
 import type { ReadCacheStats } from '../read-cache.js';
-import type { SqliteCoherence } from './coherence.js';
+import { noteWrite, type SqliteCoherence } from './coherence.js';
 
 /** The SQLite session store, with a sweep that takes a batch size. */
 export interface SqliteSessionStore extends SessionStore {
@@ -155,6 +155,7 @@ export function createSqliteSessions(
       },
 
       create(record) {
+        noteWrite();
         insert.run({
           ...record,
           remember: record.remember ? 1 : 0,
@@ -166,11 +167,13 @@ export function createSqliteSessions(
       // changing the row, the next read goes to the file.
       touch(id, lastSeenAt, idleExpiresAt) {
         cache?.delete(id);
+        noteWrite();
         return touch.run(lastSeenAt, idleExpiresAt, id, clock.now()).changes > 0;
       },
 
       updateData(id, change) {
         cache?.delete(id);
+        noteWrite();
         const set = JSON.stringify(change.set ?? {});
         const removed = JSON.stringify(change.remove ?? []);
         return updateData.run({ id, set, remove: removed, now: clock.now() }).changes > 0;
@@ -178,11 +181,13 @@ export function createSqliteSessions(
 
       delete(id) {
         cache?.delete(id);
+        noteWrite();
         return remove.run(id).changes > 0;
       },
 
       deleteByUser(userId, exceptId) {
         cache?.deleteWhere((row) => row[0] === userId);
+        noteWrite();
         const now = clock.now();
         return removeByUser.all(userId, exceptId ?? null).filter((expiresAt) => expiresAt > now).length;
       },

@@ -3,7 +3,7 @@ import type Database from 'better-sqlite3';
 import type { UserRecord, UserStore } from '../../auth/types.js';
 import { guardedSync } from '../errors.js';
 import type { ReadCacheStats } from '../read-cache.js';
-import type { SqliteCoherence } from './coherence.js';
+import { noteWrite, type SqliteCoherence } from './coherence.js';
 
 interface UserRow {
   id: string;
@@ -151,6 +151,7 @@ export function createSqliteUsers(
       },
 
       create(user, now) {
+        noteWrite();
         const row = insert.get({
           id: randomUUID(),
           username: user.username,
@@ -168,6 +169,7 @@ export function createSqliteUsers(
       update(id, patch, now, condition = {}) {
         // Dropped first, so a failure after the row changed still leaves the next read to the file.
         cache?.delete(id);
+        noteWrite();
         const params: PatchParams = {
           id,
           now,
