@@ -421,7 +421,8 @@ const BROWSER_UA =
  */
 async function prefillRedis(r: PrivateRedis): Promise<RedisPrefill> {
   const started = Date.now();
-  const store = createRedisStore({ client: r.client as unknown as RedisClientLike });
+  // No deadline: the prefill is not a request, and a busy machine may take longer than 2 s per batch.
+  const store = createRedisStore({ client: r.client as unknown as RedisClientLike, timeout: false });
   const users = Array.from({ length: 1000 }, () => randomUUID());
   const before = await usedMemory(r.client);
   const now = Date.now();
