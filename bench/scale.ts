@@ -131,7 +131,10 @@ const BROWSER_UA =
 
 const startedAt = new Date();
 const deadlineAt = startedAt.getTime() + MAX_MINUTES * 60_000;
+/** Set by Ctrl-C or the time limit: every loop stops at its next check. */
+let stopping: string | null = null;
 function checkDeadline(): void {
+  if (stopping !== null) throw new Error(`stopped (${stopping})`);
   if (Date.now() > deadlineAt) throw new Error(`time limit: BENCH_SCALE_MAX_MINUTES=${MAX_MINUTES} reached`);
 }
 const log = (text: string) => process.stderr.write(text);
@@ -163,10 +166,11 @@ function exitSync(): void {
 }
 process.on('exit', exitSync);
 
-let shuttingDown: Promise<void> | null = null;
+/** Runs every registered undo step, last first; calls queue up, so a later call undoes what was added since. */
+let undoing: Promise<void> = Promise.resolve();
 function cleanUp(): Promise<void> {
-  shuttingDown ??= (async () => {
-    for (const step of cleanups.splice(0).reverse()) {
+  undoing = undoing.then(async () => {
+    for (let step = cleanups.pop(); step !== undefined; step = cleanups.pop()) {
       try {
         await Promise.race([step.run(), sleep(10_000).then(() => Promise.reject(new Error('timed out')))]);
       } catch (error) {
@@ -174,20 +178,28 @@ function cleanUp(): Promise<void> {
       }
     }
     exitSync();
-  })();
-  return shuttingDown;
-}
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    log(`\n${signal}: cleaning up\n`);
-    void cleanUp().then(() => process.exit(130));
   });
+  return undoing;
 }
+
+/** The run itself, so a stop can wait for it to notice before the last clean-up. */
+let running: Promise<unknown> = Promise.resolve();
+function stop(reason: string, code: number): void {
+  if (stopping !== null) return;
+  stopping = reason;
+  log(`\n${reason}: cleaning up\n`);
+  void (async () => {
+    // Servers first (calls in flight then fail at once), then let the run reach a check and
+    // unwind, then undo whatever it registered meanwhile (a database being created…).
+    await cleanUp();
+    await Promise.race([running.catch(() => {}), sleep(10_000)]);
+    await cleanUp();
+    process.exit(code);
+  })();
+}
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => stop(signal, 130));
 const hardStop = setTimeout(
-  () => {
-    log(`\ntime limit (${MAX_MINUTES} min + 1): stopping\n`);
-    void cleanUp().then(() => process.exit(2));
-  },
+  () => stop(`time limit (${MAX_MINUTES} min + 1)`, 2),
   MAX_MINUTES * 60_000 + 60_000,
 );
 
@@ -1054,6 +1066,7 @@ async function main(): Promise<number> {
   const results: StoreResult[] = [];
   let failed = false;
   for (const name of STORES) {
+    if (stopping !== null) break;
     try {
       results.push(...(await runStore(name, dir)));
     } catch (error) {
@@ -1064,6 +1077,7 @@ async function main(): Promise<number> {
       if (message.startsWith('time limit')) break;
     }
   }
+  if (stopping !== null) return 130; // nothing half-measured is reported
   const loadAtEnd = loadavg();
   const measured = results.filter((r) => r.sizes.length > 0);
   const versions = [...new Set(measured.map((r) => r.version))];
@@ -1117,13 +1131,16 @@ async function main(): Promise<number> {
   return failed ? 1 : 0;
 }
 
-main().then(
+running = main();
+running.then(
   async (code) => {
+    if (stopping !== null) return; // stop() cleans up and exits
     clearTimeout(hardStop);
     await cleanUp();
-    process.exit(code);
+    process.exit(code as number);
   },
   async (error: unknown) => {
+    if (stopping !== null) return;
     clearTimeout(hardStop);
     log(`\nbench failed: ${error instanceof Error ? error.stack : String(error)}\n`);
     await cleanUp();
