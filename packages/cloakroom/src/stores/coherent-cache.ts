@@ -1,5 +1,16 @@
 import { createReadCache, type ReadCacheStats } from './read-cache.js';
 
+/**
+ * How long one answered heartbeat of the listener keeps the cache trusted, counted from when the
+ * heartbeat was sent. A listener that goes silent without an error (a hung server, a network
+ * partition: the connection looks open) hears no change either; once its lease runs out the
+ * cache answers nothing until a heartbeat is answered again. So another instance's acknowledged
+ * change is missed for at most this long, even when nothing says the listener is gone.
+ */
+export const LISTENER_LEASE_MS = 1_000;
+/** How often the listeners send their heartbeat: several per lease, so a slow answer does not end it. */
+export const LISTENER_HEARTBEAT_MS = 250;
+
 /** A cache kept honest by a listener: its stats, and whether it is trusted right now. */
 export interface CoherentCacheStats extends ReadCacheStats {
   /**
@@ -32,7 +43,9 @@ interface Slot {
  * A read cache that another connection keeps honest (Redis invalidation messages, PostgreSQL
  * notifications). It answers only while the listener is known to hear every change:
  *
- * - `trust()` is called once the listener is confirmed (subscribed, tracking on, LISTEN done);
+ * - `trust()` is called once the listener is confirmed (subscribed, tracking on, LISTEN done),
+ *   and the listener's answered heartbeats `renew()` a lease of {@link LISTENER_LEASE_MS}: a
+ *   listener that goes silent without an error stops the cache when its lease runs out;
  *   it flushes first, so nothing cached before a gap is ever served after it.
  * - `distrust()` on any sign the listener may have missed something (disconnect, error, a
  *   heartbeat without answer): from then on nothing is read from or written to the cache.
@@ -56,7 +69,13 @@ export interface CoherentCache<V> {
   invalidateWhere(match: (value: V) => boolean): void;
   /** Drops everything and poisons every read in flight. */
   invalidateAll(): void;
-  trust(): void;
+  /**
+   * Starts trusting (the listener is confirmed), for a first lease counted from `sentAt`, when
+   * the confirmation was asked for (`performance.now()`).
+   */
+  trust(sentAt: number): void;
+  /** Extends the lease: a heartbeat sent at `sentAt` was answered, so every change before it was heard. */
+  renew(sentAt: number): void;
   distrust(): void;
   readonly trusted: boolean;
   stats(): CoherentCacheStats;
@@ -75,6 +94,9 @@ export function createCoherentCache<V>(
   let trusted = false;
   let epoch = 0;
   let flushes = 0;
+  /** `performance.now()` until which the last answered heartbeat vouches for the listener. */
+  let leaseUntil = 0;
+  const leased = (): boolean => performance.now() < leaseUntil;
 
   const flush = (): void => {
     flushes++;
@@ -83,14 +105,14 @@ export function createCoherentCache<V>(
 
   return {
     lookup(key) {
-      if (!trusted || !live()) {
+      if (!trusted || !leased() || !live()) {
         cache.miss();
         return undefined;
       }
       return cache.get(key);
     },
     begin(key) {
-      if (!trusted || !live()) return null;
+      if (!trusted || !leased() || !live()) return null;
       let slot = pending.get(key);
       if (slot === undefined) {
         slot = { readers: 0, dirty: false };
@@ -103,7 +125,8 @@ export function createCoherentCache<V>(
       const { slot } = fill;
       if (--slot.readers === 0 && pending.get(fill.key) === slot) pending.delete(fill.key);
       if (value === null || value === undefined) return;
-      if (!trusted || fill.epoch !== epoch || fill.flushes !== flushes || slot.dirty || !live()) return;
+      if (!trusted || fill.epoch !== epoch || fill.flushes !== flushes || slot.dirty || !leased() || !live())
+        return;
       cache.set(fill.key, value);
     },
     invalidate(key) {
@@ -120,10 +143,14 @@ export function createCoherentCache<V>(
       cache.deleteWhere(match);
     },
     invalidateAll: flush,
-    trust() {
+    trust(sentAt) {
       epoch++;
       flush();
       trusted = true;
+      leaseUntil = sentAt + LISTENER_LEASE_MS;
+    },
+    renew(sentAt) {
+      if (trusted) leaseUntil = Math.max(leaseUntil, sentAt + LISTENER_LEASE_MS);
     },
     distrust() {
       if (!trusted) return;
@@ -134,6 +161,6 @@ export function createCoherentCache<V>(
     get trusted() {
       return trusted;
     },
-    stats: () => ({ ...cache.stats(), listening: trusted && live() }),
+    stats: () => ({ ...cache.stats(), listening: trusted && leased() && live() }),
   };
 }

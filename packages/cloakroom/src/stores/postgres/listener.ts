@@ -56,7 +56,7 @@ const pause = (ms: number) =>
  */
 export function listenForUserChanges(
   connect: () => PgListenerClientLike,
-  cache: Pick<CoherentCache<unknown>, 'invalidate' | 'invalidateAll' | 'trust' | 'distrust'>,
+  cache: Pick<CoherentCache<unknown>, 'invalidate' | 'invalidateAll' | 'trust' | 'renew' | 'distrust'>,
   settings: ListenerSettings,
 ): UserChangeListener {
   const mine = `${settings.schema}.`;
@@ -96,10 +96,11 @@ export function listenForUserChanges(
     client.on('notification', onNotification);
     wake = loseIt;
     await within(client.connect() as Promise<unknown>, settings.timeoutMs, 'postgres listener connect');
+    const listenSent = performance.now();
     await within(client.query(`LISTEN ${USERS_CHANNEL}`), settings.timeoutMs, 'postgres LISTEN');
     if (closed || dead) return;
     listened = true;
-    cache.trust();
+    cache.trust(listenSent);
     for (;;) {
       const tick = pause(settings.heartbeatMs);
       const ended = await Promise.race([gone.then(() => true), tick.then(() => false)]);
@@ -110,7 +111,11 @@ export function listenForUserChanges(
           { cause },
         );
       try {
+        // Notifications come in order with query results: an answer renews the cache's lease
+        // from when it was asked, and a PostgreSQL that stops answering lets it run out.
+        const sentAt = performance.now();
         await within(client.query('SELECT 1'), settings.timeoutMs, 'postgres listener heartbeat');
+        cache.renew(sentAt);
       } catch (error) {
         loseIt();
         throw error;

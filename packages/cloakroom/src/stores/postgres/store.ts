@@ -2,7 +2,7 @@ import type { UserRecord } from '../../auth/types.js';
 import { type Clock, systemClock } from '../../core/clock.js';
 import type { Duration } from '../../core/duration.js';
 import { ConfigError, type StoreError } from '../../core/errors.js';
-import { type CoherentCacheStats, createCoherentCache } from '../coherent-cache.js';
+import { type CoherentCacheStats, createCoherentCache, LISTENER_HEARTBEAT_MS } from '../coherent-cache.js';
 import { bounded, resolveTimeout, within } from '../deadline.js';
 import { cacheEntries, type ReadCacheOption } from '../read-cache.js';
 import { createSweeper, type SweepResult } from '../sweep.js';
@@ -127,7 +127,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       ? listenForUserChanges(options.listener, userCache, {
           schema: tables.schema,
           timeoutMs: timeout ?? 2_000,
-          heartbeatMs: 1_000,
+          heartbeatMs: LISTENER_HEARTBEAT_MS,
           onError: options.onCacheError ?? (() => {}),
         })
       : null;

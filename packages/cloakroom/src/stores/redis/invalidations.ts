@@ -1,5 +1,5 @@
 import { ConfigError, StoreError } from '../../core/errors.js';
-import type { CoherentCache } from '../coherent-cache.js';
+import { type CoherentCache, LISTENER_HEARTBEAT_MS } from '../coherent-cache.js';
 import type { RedisClientLike } from './client.js';
 
 /** Where Redis publishes invalidation messages to a RESP2 connection that asked for them. */
@@ -105,7 +105,7 @@ function clientInfo(reply: unknown): Map<string, string> {
 export function listenForInvalidations(
   client: RedisInvalidationClientLike,
   keyPrefix: string,
-  cache: Pick<CoherentCache<unknown>, 'invalidate' | 'invalidateAll' | 'trust' | 'distrust'>,
+  cache: Pick<CoherentCache<unknown>, 'invalidate' | 'invalidateAll' | 'trust' | 'renew' | 'distrust'>,
   onError: (error: StoreError) => void,
 ): InvalidationListener {
   let generation = 0;
@@ -138,8 +138,35 @@ export function listenForInvalidations(
       );
     }
     await client.sendCommand(['CLIENT', 'TRACKING', 'on', 'REDIRECT', id, 'BCAST', 'PREFIX', keyPrefix]);
+    const sentAt = performance.now();
     await client.subscribe(INVALIDATE_CHANNEL, onMessage);
-    if (mine === generation && !closed && client.isReady !== false) cache.trust();
+    if (mine !== generation || closed || client.isReady === false) return;
+    cache.trust(sentAt);
+    heartbeat(mine);
+  };
+
+  /**
+   * A `PING` on the listening connection every LISTENER_HEARTBEAT_MS while this set-up is current.
+   * Its answer comes after every message Redis queued before it, so each answer renews the
+   * cache's lease from when the PING was sent; a Redis that stops answering (paused, cut off,
+   * the connection still open) lets the lease run out.
+   */
+  const heartbeat = (mine: number): void => {
+    const beat = setTimeout(() => {
+      if (mine !== generation || closed) return;
+      const sentAt = performance.now();
+      client.sendCommand(['PING']).then(
+        () => {
+          if (mine !== generation || closed) return;
+          cache.renew(sentAt);
+          heartbeat(mine);
+        },
+        () => {
+          // The connection's own events (error, end) distrust and set up again.
+        },
+      );
+    }, LISTENER_HEARTBEAT_MS);
+    beat.unref?.();
   };
 
   const start = (): void => {
