@@ -11,32 +11,12 @@
  * `req.session.userId`; `POST /api/login` regenerates the session and sets `userId` (no
  * password check: only the session is measured). Started by bench/http.bench.ts.
  */
-import { join } from 'node:path';
 import express from 'express';
 import session from 'express-session';
+import { peerStore } from './peer-store.mjs';
 
 const port = Number(process.env.PORT);
-const kind = process.env.BENCH_STORE ?? 'memory';
-
-let store;
-if (kind === 'sqlite') {
-  const { default: Database } = await import('better-sqlite3');
-  const { default: sqliteStore } = await import('better-sqlite3-session-store');
-  const SqliteStore = sqliteStore(session);
-  const db = new Database(join(process.env.BENCH_DATA_DIR ?? '.', 'express-sessions.db'));
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  store = new SqliteStore({ client: db, expired: { clear: true, intervalMs: 15 * 60 * 1000 } });
-} else if (kind === 'redis') {
-  const { createClient } = await import('redis');
-  const { RedisStore } = await import('connect-redis');
-  const client = createClient({ url: process.env.REDIS_URL });
-  client.on('error', (error) => console.error('redis', error.message));
-  await client.connect();
-  store = new RedisStore({ client, prefix: 'bench-express:' });
-} else if (kind !== 'memory') {
-  throw new Error(`BENCH_STORE must be memory, sqlite or redis, got ${kind}`);
-}
+const store = await peerStore('bench-express:');
 
 const app = express();
 app.get('/healthz', (_req, res) => {

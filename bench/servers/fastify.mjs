@@ -13,31 +13,10 @@
 import fastifyCookie from '@fastify/cookie';
 import fastifySession from '@fastify/session';
 import Fastify from 'fastify';
+import { peerStore } from './peer-store.mjs';
 
 const port = Number(process.env.PORT);
-const kind = process.env.BENCH_STORE ?? 'memory';
-
-let store;
-if (kind === 'sqlite') {
-  const { join } = await import('node:path');
-  const { default: Database } = await import('better-sqlite3');
-  const { default: session } = await import('express-session');
-  const { default: sqliteStore } = await import('better-sqlite3-session-store');
-  const SqliteStore = sqliteStore(session);
-  const db = new Database(join(process.env.BENCH_DATA_DIR ?? '.', 'fastify-sessions.db'));
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  store = new SqliteStore({ client: db, expired: { clear: true, intervalMs: 15 * 60 * 1000 } });
-} else if (kind === 'redis') {
-  const { createClient } = await import('redis');
-  const { RedisStore } = await import('connect-redis');
-  const client = createClient({ url: process.env.REDIS_URL });
-  client.on('error', (error) => console.error('redis', error.message));
-  await client.connect();
-  store = new RedisStore({ client, prefix: 'bench-fastify-session:' });
-} else if (kind !== 'memory') {
-  throw new Error(`BENCH_STORE must be memory, sqlite or redis, got ${kind}`);
-}
+const store = await peerStore('bench-fastify-session:');
 const app = Fastify({ logger: false });
 
 app.get('/healthz', async () => ({ status: 'ok' }));
