@@ -2,12 +2,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { LISTENER_LEASE_MS } from '../../packages/cloakroom/src/stores/coherent-cache.js';
 import { apiLogin, eventually, type ServerProcess, startServerProcess } from '../support/server-process.js';
 import { freePort, type RedisProcess, startRedisServer } from '../support/services.js';
 
 // Kill the Redis under a running server, for real: requests that need a session get 503 (never
 // 200, never a crash), /readyz is 503, /healthz stays 200; start Redis again and the server
 // recovers by itself. Redis persists with appendfsync always so the session survives the kill.
+// The server's session cache may answer a read until it hears its invalidation connection close,
+// and never past its lease (LISTENER_LEASE_MS after the last heartbeat Redis answered): a dead
+// Redis can acknowledge no revocation meanwhile. After that, every session read is 503.
 let port: number;
 let dir: string;
 let redis: RedisProcess;
@@ -42,6 +46,13 @@ describe('fail closed when Redis dies, recover when it returns', () => {
     expect(await status('/api/session', login.cookie)).toBe(200);
 
     await redis.kill();
+    const killed = Date.now();
+    for (;;) {
+      const answer = await status('/auth/verify', login.cookie);
+      if (answer === 503) break;
+      expect(answer).toBe(200);
+      expect(Date.now() - killed).toBeLessThan(LISTENER_LEASE_MS + 3_500);
+    }
     const during = await Promise.all([
       status('/api/session', login.cookie),
       status('/auth/verify', login.cookie),
