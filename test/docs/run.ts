@@ -1,13 +1,15 @@
 // Starts a runnable snippet the way a reader would run it (tsx), in a temporary working
 // directory, on a free port given as PORT, with the keyring in CLOAKROOM_SECRETS.
+
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
+import { freePort } from '../support/services.js';
 import { ROOT, type SnippetFile } from './check.js';
 import { where } from './markdown.js';
 import type { Scenario } from './scenarios.js';
@@ -44,18 +46,6 @@ process.stdout.write(JSON.stringify({ setCookie }));
 const require = createRequire(join(ROOT, 'package.json'));
 /** `node --import <this>` runs TypeScript as `npx tsx` does, whatever the working directory. */
 const TSX = pathToFileURL(require.resolve('tsx')).href;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Whether something accepts TCP connections on 127.0.0.1:`port`. */
 function accepts(port: number): Promise<boolean> {

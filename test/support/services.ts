@@ -111,12 +111,21 @@ export async function requirePostgres(url = DATABASE_URL): Promise<PostgresDatab
 /** A TCP port nothing listens on right now (nor on `port + offset`, for Redis Cluster's bus). */
 export async function freePort(offset = 0): Promise<number> {
   for (;;) {
-    const port = await listenOnce(0);
-    if (offset === 0 || (port + offset < 65_536 && (await listenOnce(port + offset)) === port + offset)) {
-      return port;
-    }
+    const port = LOW_PORT + Math.floor(Math.random() * (HIGH_PORT - LOW_PORT - offset));
+    if ((await listenOnce(port)) !== port) continue;
+    if (offset === 0 || (await listenOnce(port + offset)) === port + offset) return port;
   }
 }
+
+/**
+ * Ports are picked below Linux's ephemeral range (32768–60999 by default), the range outgoing
+ * connections take their local port from. A port the kernel hands out with `listen(0)` comes from
+ * that range too, so between this check and the service's own bind, any connection made anywhere
+ * on the machine (a parallel test, a store client) could take it: a service then failed to start
+ * with "address already in use". Below the range, only another listener can take it.
+ */
+const LOW_PORT = 10_000;
+const HIGH_PORT = 32_000;
 
 function listenOnce(port: number): Promise<number> {
   return new Promise((resolve) => {
