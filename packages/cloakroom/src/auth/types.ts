@@ -18,6 +18,13 @@ export interface UserRecord {
    * its sign-in read and is refused once they differ.
    */
   epoch: number;
+  /**
+   * The account's second-factor state (TOTP secret, encrypted; recovery code hashes; a pending
+   * recovery link's hash) as one JSON document that only `auth` reads and writes, or `null` for
+   * none. Opaque to the store: it keeps the text exactly and compares it exactly
+   * (`UpdateCondition.ifSecondFactor`), so every change to it is a compare-and-set.
+   */
+  secondFactor: string | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -42,6 +49,8 @@ export interface UserPatch {
   passwordHash?: string;
   roles?: string[];
   locked?: boolean;
+  /** Replace the second-factor document (`null` removes it). */
+  secondFactor?: string | null;
   /** Advance the credential epoch by one, in the same atomic step as the rest of the patch. */
   advanceEpoch?: boolean;
 }
@@ -59,6 +68,12 @@ export interface UpdateCondition {
    * such changes run at once (the check and the write are one atomic step: a transaction, a lock).
    */
   keepRole?: string;
+  /**
+   * Apply only while the stored second-factor document is exactly this text (`null`: while there
+   * is none). Consuming a recovery code, a TOTP step or a recovery link uses it, so of N parallel
+   * uses of one code exactly one changes the document and the others find it changed.
+   */
+  ifSecondFactor?: string | null;
 }
 
 /**

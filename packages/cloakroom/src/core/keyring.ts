@@ -3,7 +3,7 @@ import { ConfigError } from './errors.js';
 import { secretWeakness } from './secret-strength.js';
 
 /** Purposes get separate keys (ASVS 11.1): a session MAC is never a valid CSRF MAC. */
-export type KeyPurpose = 'session' | 'login-csrf';
+export type KeyPurpose = 'session' | 'login-csrf' | 'pending-sign-in';
 
 /** How many secrets the keyring holds at most: verification tries each, so the list stays short. */
 export const MAX_SECRETS = 8;
@@ -27,6 +27,7 @@ export interface Keyring {
 const LABELS: Record<KeyPurpose, string> = {
   session: 'cloakroom/v1/session-cookie',
   'login-csrf': 'cloakroom/v1/login-csrf',
+  'pending-sign-in': 'cloakroom/v1/pending-sign-in',
 };
 
 /**
@@ -69,6 +70,7 @@ export function createKeyring(
   const keys: Record<KeyPurpose, Uint8Array[]> = {
     session: derive('session'),
     'login-csrf': derive('login-csrf'),
+    'pending-sign-in': derive('pending-sign-in'),
   };
 
   return {

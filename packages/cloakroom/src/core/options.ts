@@ -16,6 +16,8 @@ import { VERIFIED_SIGNATURES_MAX } from './verified-signatures.js';
 
 /** Appended to the session cookie's name for the login form's nonce cookie. */
 const LOGIN_SUFFIX = '-login';
+/** Appended to the session cookie's name for the pending sign-in cookie (between two factors). */
+const PENDING_SUFFIX = '-pending';
 
 /** Options of {@link createSessions}. Durations accept `'30m'`, `'12h'`, `'30d'` or seconds. */
 export interface SessionsOptions {
@@ -37,6 +39,13 @@ export interface SessionsOptions {
   /** Least time between two renewal writes of one session. Default `60s`. */
   touchInterval?: Duration;
   cookie?: CookieOptions;
+  /**
+   * How recent the last proof of a factor must be for sensitive actions (`requireRecentAuth`,
+   * `sessions.isRecent`). Default `10m`.
+   */
+  reauthWindow?: Duration;
+  /** How long a pending sign-in (password done, second factor to come) lasts. Default `5m`. */
+  pendingTimeout?: Duration;
   /** Cap on the JSON size of per-session data. Default 16384 bytes. */
   maxDataBytes?: number;
   /** Extra origins allowed to send unsafe requests (exact `https://host[:port]`). */
@@ -58,6 +67,9 @@ export interface ResolvedOptions {
   readonly keyring: Keyring;
   readonly cookie: CookiePolicy;
   readonly loginCookie: CookiePolicy;
+  readonly pendingCookie: CookiePolicy;
+  readonly reauthMs: number;
+  readonly pendingMs: number;
   readonly idleMs: number;
   readonly absoluteMs: number;
   readonly rememberMs: number;
@@ -89,6 +101,9 @@ export function resolveOptions(options: SessionsOptions): ResolvedOptions {
     throw new ConfigError('rememberIdleTimeout', 'must not be longer than rememberTimeout');
   }
   if (touchMs >= idleMs) throw new ConfigError('touchInterval', 'must be shorter than idleTimeout');
+  const reauthMs = parseDuration(options.reauthWindow ?? '10m', 'reauthWindow');
+  const pendingMs = parseDuration(options.pendingTimeout ?? '5m', 'pendingTimeout');
+  if (pendingMs > 3_600_000) throw new ConfigError('pendingTimeout', 'must be at most 1h');
   const maxDataBytes = options.maxDataBytes ?? 16_384;
   if (!Number.isInteger(maxDataBytes) || maxDataBytes < 2) {
     throw new ConfigError('maxDataBytes', 'must be a positive whole number of bytes');
@@ -108,6 +123,13 @@ export function resolveOptions(options: SessionsOptions): ResolvedOptions {
       'cookie',
       MAX_COOKIE_NAME_LENGTH + LOGIN_SUFFIX.length,
     ),
+    pendingCookie: createCookiePolicy(
+      { ...options.cookie, name: `${cookieName}${PENDING_SUFFIX}` },
+      'cookie',
+      MAX_COOKIE_NAME_LENGTH + PENDING_SUFFIX.length,
+    ),
+    reauthMs,
+    pendingMs,
     idleMs,
     absoluteMs,
     rememberMs,

@@ -24,6 +24,10 @@ export interface Session {
   readonly remember: boolean;
   /** The user's credential epoch captured at sign-in (see `SessionRecord.epoch`). */
   readonly epoch: number;
+  /** When the user last proved a factor: the sign-in or the latest re-authentication (ms epoch). */
+  readonly authenticatedAt: number;
+  /** How the user signed in (RFC 8176 names: `pwd`, `otp`, `hwk`), e.g. `['pwd', 'otp']`. */
+  readonly methods: readonly string[];
   readonly ip: string | null;
   readonly userAgent: string | null;
   readonly data: Readonly<Record<string, JsonValue>>;
@@ -40,6 +44,8 @@ export interface SessionInfo {
   remember: boolean;
   /** The credential epoch its sign-in captured (a session behind its user's epoch is dead). */
   epoch: number;
+  /** How the user signed in (RFC 8176 names). */
+  methods: string[];
   ip: string | null;
   userAgent: string | null;
 }
@@ -65,6 +71,8 @@ class ValidatedSession implements Session {
   readonly absoluteExpiresAt: number;
   readonly remember: boolean;
   readonly epoch: number;
+  readonly authenticatedAt: number;
+  readonly methods: readonly string[];
   readonly ip: string | null;
   readonly userAgent: string | null;
   readonly data: Readonly<Record<string, JsonValue>>;
@@ -81,6 +89,10 @@ class ValidatedSession implements Session {
     // A store written before epochs existed returns none: that is epoch 0 (its conformance suite
     // says to keep it).
     this.epoch = record.epoch ?? 0;
+    // Likewise a record from before re-authentication existed: its proof was its sign-in, and
+    // nothing is known of how that went.
+    this.authenticatedAt = record.authenticatedAt ?? record.createdAt;
+    this.methods = Object.freeze(record.methods ?? []);
     this.ip = record.ip;
     this.userAgent = record.userAgent;
     // Stores hand out fresh copies (a conformance rule), so the record's data can be frozen as is.
@@ -118,6 +130,7 @@ export function toSessionInfo(record: SessionRecord, currentStoreKey: string | n
     absoluteExpiresAt: record.absoluteExpiresAt,
     remember: record.remember,
     epoch: record.epoch,
+    methods: [...(record.methods ?? [])],
     ip: record.ip,
     userAgent: record.userAgent,
   };

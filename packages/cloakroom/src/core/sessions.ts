@@ -4,6 +4,7 @@ import { StoreError, toStoreError } from './errors.js';
 import { createLoginCsrf, type LoginCsrf } from './login-csrf.js';
 import { type ResolvedOptions, resolveOptions, type SessionsOptions } from './options.js';
 import { checkOrigin, type OriginRefusal } from './origin.js';
+import { checkMethods, createPendingSignIns, type PendingSignIns } from './pending.js';
 import { type IncomingRequest, isSafeMethod } from './request.js';
 import {
   internalsOf,
@@ -43,6 +44,11 @@ export interface CreateOptions {
    * on its first request. Default `0`.
    */
   epoch?: number;
+  /**
+   * How the user proved who they are, as RFC 8176 names (`pwd`, `otp`, `hwk`): forward auth
+   * reports them and `?mfa=1` checks them. Default `[]` (nothing claimed).
+   */
+  methods?: readonly string[];
   data?: Record<string, JsonValue>;
 }
 
@@ -57,8 +63,14 @@ export interface RotateOptions {
   keepCsrfSecret?: boolean;
 }
 
+/** Options of {@link Sessions.reauthenticate}. */
+export interface ReauthenticateOptions {
+  /** The methods of the new proof; default: the session's own. */
+  methods?: readonly string[];
+}
+
 /** The session core. Created once with {@link createSessions}; every method is per request. */
-export interface Sessions extends LoginCsrf {
+export interface Sessions extends LoginCsrf, PendingSignIns {
   /** Reads the request's cookie: signature first, then the store, then the deadlines. */
   validate(request: IncomingRequest): Promise<Validation>;
   /** Signs in: a fresh session; whatever session the request came with is destroyed first. */
@@ -67,6 +79,21 @@ export interface Sessions extends LoginCsrf {
   destroy(request: IncomingRequest): Promise<{ destroyed: boolean; setCookie: string[] }>;
   /** New token and CSRF secret for the same sign-in (after a privilege change). */
   rotate(request: IncomingRequest, session: Session, options?: RotateOptions): Promise<Issued>;
+  /**
+   * After the user proved a factor again (their password, a code): a new ticket for the same
+   * sign-in whose `authenticatedAt` is now, with a new CSRF secret (a re-authentication is a
+   * privilege change, so the old ticket ends). `methods` replaces the session's when given.
+   */
+  reauthenticate(
+    request: IncomingRequest,
+    session: Session,
+    options?: ReauthenticateOptions,
+  ): Promise<Issued>;
+  /**
+   * Whether the session's last proof of a factor is younger than `maxAgeMs` (default: the
+   * `reauthWindow` option, 10 minutes). Sensitive actions ask this first.
+   */
+  isRecent(session: Session, maxAgeMs?: number): boolean;
   /** Ends this session server-side (no cookie to clear: for a session found stale). */
   end(session: Session): Promise<boolean>;
   /** Ends one of a user's sessions by public id; `false` if the user has no such session. */
@@ -156,9 +183,40 @@ export function createSessions(options: SessionsOptions): Sessions {
   }
 
   const loginCsrf = createLoginCsrf(o);
+  const pending = createPendingSignIns(o);
+
+  /** Old ticket first, then the new one: there is never a moment where both are valid. */
+  async function replace(
+    req: IncomingRequest,
+    session: Session,
+    change: Partial<Pick<SessionRecord, 'epoch' | 'authenticatedAt' | 'methods'>>,
+    keepCsrfSecret: boolean,
+  ): Promise<Issued> {
+    const { storeKey } = internalsOf(session);
+    const record = await attempt('get', () => store.get(storeKey));
+    if (!record) throw new StoreError('rotate: the session no longer exists', { code: 'conflict' });
+    await attempt('delete', () => store.delete(storeKey));
+    const now = clock.now();
+    const { id: _id, csrfSecret, ...rest } = record;
+    // createdAt and absoluteExpiresAt are copied verbatim: rotation never extends a sign-in.
+    return issue(
+      req,
+      {
+        ...rest,
+        // A record from before these fields existed: its sign-in was its last proof.
+        authenticatedAt: rest.authenticatedAt ?? rest.createdAt,
+        methods: rest.methods ?? [],
+        ...change,
+        lastSeenAt: now,
+        idleExpiresAt: Math.min(now + record.idleTimeoutMs, record.absoluteExpiresAt),
+      },
+      keepCsrfSecret ? csrfSecret : undefined,
+    );
+  }
 
   return {
     ...loginCsrf,
+    ...pending,
     settings: o,
 
     async validate(req) {
@@ -204,11 +262,12 @@ export function createSessions(options: SessionsOptions): Sessions {
       return { session: toSession(record, parsed.token), reason: null, setCookie };
     },
 
-    async create(req, { userId, remember = false, epoch = 0, data = {} }) {
+    async create(req, { userId, remember = false, epoch = 0, methods = [], data = {} }) {
       if (typeof userId !== 'string' || userId === '')
         throw new TypeError('create: userId must be a non-empty string');
       if (!Number.isSafeInteger(epoch) || epoch < 0)
         throw new TypeError('create: epoch must be a whole number ≥ 0');
+      checkMethods(methods, 'create');
       const previous = signedStoreKey(req);
       if (previous) await attempt('delete', () => store.delete(previous));
       const now = clock.now();
@@ -224,6 +283,8 @@ export function createSessions(options: SessionsOptions): Sessions {
         idleTimeoutMs,
         remember,
         epoch,
+        authenticatedAt: now,
+        methods: [...methods],
         ip: req.ip,
         userAgent: userAgent ? userAgent.slice(0, 512) : null,
         data: checkedData(data, o.maxDataBytes),
@@ -239,24 +300,17 @@ export function createSessions(options: SessionsOptions): Sessions {
     async rotate(req, session, { epoch, keepCsrfSecret = false } = {}) {
       if (epoch !== undefined && (!Number.isSafeInteger(epoch) || epoch < 0))
         throw new TypeError('rotate: epoch must be a whole number ≥ 0');
-      const { storeKey } = internalsOf(session);
-      const record = await attempt('get', () => store.get(storeKey));
-      if (!record) throw new StoreError('rotate: the session no longer exists', { code: 'conflict' });
-      // Old first: there is never a moment where both tickets are valid.
-      await attempt('delete', () => store.delete(storeKey));
-      const now = clock.now();
-      const { id: _id, csrfSecret, ...rest } = record;
-      // createdAt and absoluteExpiresAt are copied verbatim: rotation never extends a sign-in.
-      return issue(
-        req,
-        {
-          ...rest,
-          epoch: epoch ?? rest.epoch,
-          lastSeenAt: now,
-          idleExpiresAt: Math.min(now + record.idleTimeoutMs, record.absoluteExpiresAt),
-        },
-        keepCsrfSecret ? csrfSecret : undefined,
-      );
+      return replace(req, session, epoch === undefined ? {} : { epoch }, keepCsrfSecret);
+    },
+
+    async reauthenticate(req, session, { methods } = {}) {
+      if (methods !== undefined) checkMethods(methods, 'reauthenticate');
+      const change = { authenticatedAt: clock.now(), ...(methods ? { methods: [...methods] } : {}) };
+      return replace(req, session, change, false);
+    },
+
+    isRecent(session, maxAgeMs = o.reauthMs) {
+      return clock.now() - session.authenticatedAt < maxAgeMs;
     },
 
     async end(session) {

@@ -27,6 +27,19 @@ export interface SessionRecord {
    * sign-in that was in flight at that moment is dead on arrival. `0` when epochs are not used.
    */
   epoch: number;
+  /**
+   * When the user last proved a factor for this session (ms epoch): the sign-in, or a later
+   * re-authentication. Not `createdAt`: a rotation keeps `createdAt` but a re-authentication moves
+   * this. Sensitive actions ask for a recent one. A store written before this field existed
+   * returns none: the core reads that as `createdAt`.
+   */
+  authenticatedAt: number;
+  /**
+   * How the user signed in, as RFC 8176 method names (`pwd` password, `otp` a one-time code,
+   * `hwk` a hardware-bound key): what forward auth reports and `?mfa=1` checks. Opaque to the
+   * store, kept in order. A store written before this field existed returns none: read as `[]`.
+   */
+  methods: string[];
   /** Per-session CSRF secret, base64url of 32 random bytes. */
   csrfSecret: string;
   ip: string | null;
