@@ -1,13 +1,15 @@
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import type { UserStore } from '../../auth/types.js';
 import type { User } from '../../auth/users.js';
+import type { Duration } from '../../core/duration.js';
 import { StoreError } from '../../core/errors.js';
 import type { Session } from '../../core/session.js';
-import type { CreateOptions, Issued, Sessions } from '../../core/sessions.js';
+import type { CreateOptions, Issued, ReauthenticateOptions, Sessions } from '../../core/sessions.js';
 import type { AuthState, NoUserReason } from '../shared/auth-state.js';
 import { createEngine } from '../shared/engine.js';
 import { nodeBinding } from '../shared/node-binding.js';
 import { fromNodeRequest } from '../shared/node-request.js';
+import { recentAuthWindow } from '../shared/recent-auth.js';
 import { bodyRefusal, type Refusal, refusalBody, UNAVAILABLE_BODY } from '../shared/refusal.js';
 
 /** What the middleware attaches as `req.cloakroom`. */
@@ -119,6 +121,15 @@ export function createExpressAuth(options: ExpressAuthOptions) {
     /** Refuses with 401 when signed out and 403 without `role`. Roles are read fresh on every request. */
     requireRole: (role: string): RequestHandler => guard((state) => engine.requireRole(state, role)),
     /**
+     * Refuses with 401 when signed out and 403 `reauth_required` when the last proof of a factor
+     * (sign-in or `reauthenticate`) is `maxAge` old or older. `maxAge` (`'5m'`, seconds) is
+     * parsed here, once: a bad one throws `ConfigError`. Default: the sessions' `reauthWindow`.
+     */
+    requireRecentAuth: (maxAge?: Duration): RequestHandler => {
+      const maxAgeMs = recentAuthWindow(maxAge);
+      return guard((state) => engine.requireRecentAuth(state, maxAgeMs));
+    },
+    /**
      * CSRF protection for unsafe methods: the origin gate, then a token from `X-CSRF-Token` or
      * the `_csrf` field of a URL-encoded or multipart body — so mount a body parser
      * (`express.urlencoded()`, multer) before it. Never from the query string.
@@ -154,6 +165,13 @@ export function createExpressAuth(options: ExpressAuthOptions) {
     /** New ticket for the same sign-in (after a privilege change). */
     async rotate(req: Request, res: Response): Promise<Issued> {
       return engine.rotate(stateOf(req), res);
+    },
+    /**
+     * After the user proved a factor again (you checked it): a new ticket whose `authenticatedAt`
+     * is now, with a new CSRF secret; `methods` replaces the session's when given.
+     */
+    async reauthenticate(req: Request, res: Response, options?: ReauthenticateOptions): Promise<Issued> {
+      return engine.reauthenticate(stateOf(req), res, options);
     },
     /** Adds extra Set-Cookie values (e.g. the login CSRF nonce), last value per name winning. */
     setCookies(res: Response, cookies: readonly string[]): void {

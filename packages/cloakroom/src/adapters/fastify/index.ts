@@ -9,6 +9,8 @@ export {
   type FastifyAuthOptions,
   loginCsrf,
   loginToken,
+  reauthenticate,
+  requireRecentAuth,
   requireRole,
   requireUser,
   rotate,

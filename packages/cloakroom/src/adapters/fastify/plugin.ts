@@ -1,12 +1,14 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { UserStore } from '../../auth/types.js';
 import type { User } from '../../auth/users.js';
+import type { Duration } from '../../core/duration.js';
 import { StoreError } from '../../core/errors.js';
 import type { Session } from '../../core/session.js';
-import type { CreateOptions, Issued, Sessions } from '../../core/sessions.js';
+import type { CreateOptions, Issued, ReauthenticateOptions, Sessions } from '../../core/sessions.js';
 import type { AuthState, NoUserReason } from '../shared/auth-state.js';
 import { authStateAccess, createEngine, type Engine } from '../shared/engine.js';
 import { fromNodeRequest } from '../shared/node-request.js';
+import { recentAuthWindow } from '../shared/recent-auth.js';
 import { bodyRefusal, type Refusal, refusalBody, UNAVAILABLE_BODY } from '../shared/refusal.js';
 import { mergeSetCookie } from '../shared/set-cookie.js';
 
@@ -137,6 +139,16 @@ export const requireUser = (): Guard => guard((engine, state) => engine.requireU
 export const requireRole = (role: string): Guard => guard((engine, state) => engine.requireRole(state, role));
 
 /**
+ * preHandler: 401 when signed out, 403 `reauth_required` when the last proof of a factor (sign-in
+ * or {@link reauthenticate}) is `maxAge` old or older. `maxAge` (`'5m'`, seconds) is parsed here,
+ * once: a bad one throws `ConfigError`. Default: the `reauthWindow` of the plugin's sessions.
+ */
+export const requireRecentAuth = (maxAge?: Duration): Guard => {
+  const maxAgeMs = recentAuthWindow(maxAge);
+  return guard((engine, state) => engine.requireRecentAuth(state, maxAgeMs));
+};
+
+/**
  * preHandler: CSRF protection for unsafe methods. The origin gate, then a token from
  * `X-CSRF-Token` or the `_csrf` field of a parsed form body (Fastify parses only JSON and text by
  * default: register `@fastify/formbody` or `@fastify/multipart` for HTML forms). preHandler runs
@@ -189,6 +201,19 @@ export async function endSession(request: FastifyRequest, reply: FastifyReply): 
 export async function rotate(request: FastifyRequest, reply: FastifyReply): Promise<Issued> {
   const state = internal(request);
   return state[kPlugin].engine.rotate(state, reply);
+}
+
+/**
+ * After the user proved a factor again (you checked it): a new ticket whose `authenticatedAt` is
+ * now, with a new CSRF secret; `methods` replaces the session's when given.
+ */
+export async function reauthenticate(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  options?: ReauthenticateOptions,
+): Promise<Issued> {
+  const state = internal(request);
+  return state[kPlugin].engine.reauthenticate(state, reply, options);
 }
 
 /** Adds extra Set-Cookie values (e.g. the login CSRF nonce), last value per name winning, and `no-store`. */

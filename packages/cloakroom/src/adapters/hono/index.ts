@@ -1,6 +1,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import type { UserStore } from '../../auth/types.js';
 import type { User } from '../../auth/users.js';
+import type { Duration } from '../../core/duration.js';
 import { StoreError } from '../../core/errors.js';
 import {
   type FromWebRequestOptions,
@@ -9,11 +10,12 @@ import {
   isSafeMethod,
 } from '../../core/request.js';
 import type { Session } from '../../core/session.js';
-import type { CreateOptions, Issued, Sessions } from '../../core/sessions.js';
+import type { CreateOptions, Issued, ReauthenticateOptions, Sessions } from '../../core/sessions.js';
 import type { NoUserReason } from '../shared/auth-state.js';
 import { isFormContentType } from '../shared/csrf-token.js';
 import { type Binding, createEngine } from '../shared/engine.js';
 import { needsLoginToken } from '../shared/login-csrf.js';
+import { recentAuthWindow } from '../shared/recent-auth.js';
 import { type Refusal, refusalBody, UNAVAILABLE_BODY } from '../shared/refusal.js';
 import { cookieNameOf } from '../shared/set-cookie.js';
 
@@ -188,6 +190,15 @@ export function createHonoAuth(options: HonoAuthOptions) {
     /** Refuses with 401 when signed out and 403 without `role`. Roles are read fresh on every request. */
     requireRole: (role: string): MiddlewareHandler<CloakroomEnv> => guard((c) => engine.requireRole(c, role)),
     /**
+     * Refuses with 401 when signed out and 403 `reauth_required` when the last proof of a factor
+     * (sign-in or `reauthenticate`) is `maxAge` old or older. `maxAge` (`'5m'`, seconds) is
+     * parsed here, once: a bad one throws `ConfigError`. Default: the sessions' `reauthWindow`.
+     */
+    requireRecentAuth: (maxAge?: Duration): MiddlewareHandler<CloakroomEnv> => {
+      const maxAgeMs = recentAuthWindow(maxAge);
+      return guard((c) => engine.requireRecentAuth(c, maxAgeMs));
+    },
+    /**
      * CSRF protection for unsafe methods: the origin gate first, then a valid token from the
      * `X-CSRF-Token` header or (for HTML forms only) the `_csrf` body field. Never from the query
      * string. Requests without a session only pass through the origin gate.
@@ -233,6 +244,13 @@ export function createHonoAuth(options: HonoAuthOptions) {
     /** New ticket for the same sign-in (after a privilege change). */
     async rotate(c: Ctx): Promise<Issued> {
       return engine.rotate(c, c);
+    },
+    /**
+     * After the user proved a factor again (you checked it): a new ticket whose `authenticatedAt`
+     * is now, with a new CSRF secret; `methods` replaces the session's when given.
+     */
+    async reauthenticate(c: Ctx, options?: ReauthenticateOptions): Promise<Issued> {
+      return engine.reauthenticate(c, c, options);
     },
     /** Queues extra Set-Cookie values (e.g. the login CSRF nonce). */
     setCookies(c: Ctx, cookies: readonly string[]): void {

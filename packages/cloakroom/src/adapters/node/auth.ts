@@ -1,13 +1,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { UserStore } from '../../auth/types.js';
 import type { User } from '../../auth/users.js';
+import type { Duration } from '../../core/duration.js';
 import { StoreError } from '../../core/errors.js';
 import type { Session } from '../../core/session.js';
-import type { CreateOptions, Issued, Sessions } from '../../core/sessions.js';
+import type { CreateOptions, Issued, ReauthenticateOptions, Sessions } from '../../core/sessions.js';
 import type { AuthState, NoUserReason } from '../shared/auth-state.js';
 import { createEngine } from '../shared/engine.js';
 import { nodeBinding, sendJson } from '../shared/node-binding.js';
 import { fromNodeRequest } from '../shared/node-request.js';
+import { recentAuthWindow } from '../shared/recent-auth.js';
 import { type Refusal, refusalBody, UNAVAILABLE_BODY } from '../shared/refusal.js';
 
 /** What {@link NodeAuth.authenticate} returns; the helpers update it in place. */
@@ -93,6 +95,20 @@ export function createNodeAuth(options: NodeAuthOptions) {
     requireRole(state: NodeAuthState, res: ServerResponse, role: string): boolean {
       return answer(res, engine.requireRole(state, role));
     },
+    /**
+     * Makes a guard, once (`maxAge`, `'5m'` or seconds, is parsed here: a bad one throws
+     * `ConfigError`; default the sessions' `reauthWindow`). The guard returns `true` when the last
+     * proof of a factor (sign-in or `reauthenticate`) is younger than `maxAge`; otherwise it
+     * answers 401 (signed out) or 403 `reauth_required` and returns `false`.
+     * @example
+     * const recentAuth = auth.requireRecentAuth('5m');
+     * // in the handler:
+     * if (!recentAuth(state, res)) return;
+     */
+    requireRecentAuth(maxAge?: Duration): (state: NodeAuthState, res: ServerResponse) => boolean {
+      const maxAgeMs = recentAuthWindow(maxAge);
+      return (state, res) => answer(res, engine.requireRecentAuth(state, maxAgeMs));
+    },
     /** The CSRF check alone: `null` when the request may go on, else why not. Safe methods pass. */
     checkCsrf(state: NodeAuthState, token: string | null): Refusal | null {
       return engine.checkCsrf(state, token);
@@ -136,6 +152,17 @@ export function createNodeAuth(options: NodeAuthOptions) {
     /** New ticket for the same sign-in (after a privilege change). */
     rotate(state: NodeAuthState, res: ServerResponse): Promise<Issued> {
       return engine.rotate(state, res);
+    },
+    /**
+     * After the user proved a factor again (you checked it): a new ticket whose `authenticatedAt`
+     * is now, with a new CSRF secret; `methods` replaces the session's when given.
+     */
+    reauthenticate(
+      state: NodeAuthState,
+      res: ServerResponse,
+      options?: ReauthenticateOptions,
+    ): Promise<Issued> {
+      return engine.reauthenticate(state, res, options);
     },
   };
 }

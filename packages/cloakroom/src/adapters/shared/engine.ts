@@ -2,7 +2,7 @@ import type { UserStore } from '../../auth/types.js';
 import type { User } from '../../auth/users.js';
 import { type IncomingRequest, isSafeMethod } from '../../core/request.js';
 import type { Session } from '../../core/session.js';
-import type { CreateOptions, Issued, Sessions } from '../../core/sessions.js';
+import type { CreateOptions, Issued, ReauthenticateOptions, Sessions } from '../../core/sessions.js';
 import { type AuthState, type NoUserReason, resolve, type Settle, withEpoch } from './auth-state.js';
 import { submittedToken } from './csrf-token.js';
 import { loginCsrfRefusal } from './login-csrf.js';
@@ -86,6 +86,12 @@ export interface Engine<S, R> {
   /** `requireRole`: 401 when signed out, 403 without `role`. Roles are read fresh on every request. */
   requireRole(state: S, role: string): Refusal | null;
   /**
+   * `requireRecentAuth`: 401 as `requireUser` when signed out; 403 `reauth_required` when the
+   * session's last proof of a factor is `maxAgeMs` old or older (`undefined`: the sessions'
+   * `reauthWindow`). The window is parsed where the guard is made, never here.
+   */
+  requireRecentAuth(state: S, maxAgeMs: number | undefined): Refusal | null;
+  /**
    * `csrf`: safe methods pass; with a session, the origin gate then the token (`X-CSRF-Token`,
    * or `_csrf` of the parsed form `body`); without one, only the origin gate (there is no secret
    * to check a token against). `body` is only read when a token is looked for.
@@ -107,6 +113,11 @@ export interface Engine<S, R> {
   endSession(state: S, res: R): Promise<boolean>;
   /** New ticket for the same sign-in (after a privilege change). */
   rotate(state: S, res: R): Promise<Issued>;
+  /**
+   * After the user proved a factor again (checked by the caller): a new ticket whose
+   * `authenticatedAt` is now, with a new CSRF secret, taken over like `rotate`'s.
+   */
+  reauthenticate(state: S, res: R, options?: ReauthenticateOptions): Promise<Issued>;
   /** Queues other Set-Cookie values (e.g. the login nonce) under the same last-wins rule. */
   setCookies(res: R, cookies: readonly string[]): void;
 }
@@ -155,14 +166,23 @@ export function createEngine<S, R>(options: EngineOptions, binding: Binding<S, R
     return reason ? { status: 403, error: 'csrf', reason } : null;
   };
 
+  /** Signed in, and (with a user store) the user exists and is unlocked. */
+  const signedIn = (state: S): boolean => b.session(state) !== null && (!users || b.user(state) !== null);
+
   return {
     authenticate: (res, request) => resolve(sessions, users, request, res, settle),
-    requireUser: (state) =>
-      !b.session(state) || (users && !b.user(state)) ? { status: 401, error: 'unauthenticated' } : null,
+    requireUser: (state) => (signedIn(state) ? null : { status: 401, error: 'unauthenticated' }),
     requireRole(state, role) {
       const user = b.user(state);
       if (!b.session(state) || !user) return { status: 401, error: 'unauthenticated' };
       return user.roles.includes(role) ? null : { status: 403, error: 'forbidden', role };
+    },
+    requireRecentAuth(state, maxAgeMs = sessions.settings.reauthMs) {
+      const session = b.session(state);
+      if (!session || !signedIn(state)) return { status: 401, error: 'unauthenticated' };
+      return sessions.isRecent(session, maxAgeMs)
+        ? null
+        : { status: 403, error: 'reauth_required', maxAgeMs };
     },
     csrf: (state, body) => csrf(state, body, undefined),
     checkCsrf: (state, token) => csrf(state, undefined, token),
@@ -196,6 +216,13 @@ export function createEngine<S, R>(options: EngineOptions, binding: Binding<S, R
       const session = b.session(state);
       if (!session) throw new TypeError('rotate: no session on this request');
       const issued = await sessions.rotate(b.request(state), session);
+      takeOver(state, res, issued);
+      return issued;
+    },
+    async reauthenticate(state, res, options) {
+      const session = b.session(state);
+      if (!session) throw new TypeError('reauthenticate: no session on this request');
+      const issued = await sessions.reauthenticate(b.request(state), session, options);
       takeOver(state, res, issued);
       return issued;
     },

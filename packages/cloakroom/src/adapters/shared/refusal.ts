@@ -4,12 +4,19 @@ import type { CsrfRefusal } from '../../core/sessions.js';
 export type Refusal =
   | { status: 401; error: 'unauthenticated' }
   | { status: 403; error: 'forbidden'; role: string }
-  | { status: 403; error: 'csrf'; reason: CsrfRefusal };
+  | { status: 403; error: 'csrf'; reason: CsrfRefusal }
+  /**
+   * `requireRecentAuth`: signed in, but the last proof of a factor is older than `maxAgeMs`. The
+   * client asks for the password (and code) again, then retries (ASVS 5.0 §7.5: re-authenticate
+   * before sensitive changes). `maxAgeMs` is the window the guard applied.
+   */
+  | { status: 403; error: 'reauth_required'; maxAgeMs: number };
 
 const MESSAGES: Record<Refusal['error'], string> = {
   unauthenticated: 'Sign in first.',
   forbidden: 'You do not have the role this needs.',
   csrf: 'This request failed the cross-site request forgery check.',
+  reauth_required: 'Confirm it is you (your password, and code if you use one) to do this.',
 };
 
 /** The JSON body of a refusal (docs/api.md): `{ error, message }`, no reason a client could use. */
