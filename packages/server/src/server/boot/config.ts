@@ -1,7 +1,13 @@
 import { statSync } from 'node:fs';
 import { isIPv4 } from 'node:net';
 import { dirname, resolve } from 'node:path';
-import { ConfigError, normalizeTrustedOrigins, parseDuration, prepareAccount } from 'cloakroom';
+import {
+  ConfigError,
+  normalizeRoles,
+  normalizeTrustedOrigins,
+  parseDuration,
+  prepareAccount,
+} from 'cloakroom';
 import { LOG_FORMATS, type LogFormatSetting } from '../http/log-format.js';
 import { loadCacheConfig } from './cache-config.js';
 import { loadRedisTopology, type RedisClusterSettings, type RedisSentinelSettings } from './redis-config.js';
@@ -39,6 +45,12 @@ export interface ServerConfig {
   trustedOrigins: string[];
   trustProxy: boolean;
   admin: { username: string; password: string } | null;
+  /** `CLOAKROOM_PUBLIC_URL`: the origin users reach the server at (`https://login.example.com`), or `null`. */
+  publicUrl: string | null;
+  /** `CLOAKROOM_REQUIRE_2FA_ROLES`: users with one of these roles must enrol a second factor. */
+  require2faRoles: string[];
+  /** `CLOAKROOM_REAUTH_WINDOW`: how recent a proof of a factor must be for a sensitive action. */
+  reauthWindowMs: number;
   throttleAccount: { failures: number; windowMs: number };
   throttleIp: { failures: number; windowMs: number };
   /** Password checks at once, waiting, and the longest wait (`CLOAKROOM_SIGNIN_*`). */
@@ -98,6 +110,9 @@ export function loadConfig(env: Env, options: { needSecrets?: boolean } = {}): S
     trustedOrigins: trustedOrigins(env.CLOAKROOM_TRUSTED_ORIGINS),
     trustProxy: choice(env, 'CLOAKROOM_TRUST_PROXY', { true: true, false: false }, false),
     admin: admin(env),
+    publicUrl: publicUrl(env.CLOAKROOM_PUBLIC_URL),
+    require2faRoles: roleList(env, 'CLOAKROOM_REQUIRE_2FA_ROLES'),
+    reauthWindowMs: reauthWindow(env),
     throttleAccount: limit(env, 'CLOAKROOM_THROTTLE_ACCOUNT', '5/15m'),
     throttleIp: limit(env, 'CLOAKROOM_THROTTLE_IP', '100/15m'),
     ...loadSigninLimit(env),
@@ -178,6 +193,14 @@ function storeTimeout(env: Env): number {
   return ms;
 }
 
+// A proof that stays "recent" for longer than a working day protects nothing; GitHub's sudo mode
+// lasts 2 h, Laravel's password confirmation 3 h.
+function reauthWindow(env: Env): number {
+  const ms = duration(env, 'CLOAKROOM_REAUTH_WINDOW', '10m');
+  if (ms > 86_400_000) fail('CLOAKROOM_REAUTH_WINDOW', 'must not be longer than 24h');
+  return ms;
+}
+
 function choice<T>(env: Env, variable: string, options: Record<string, T>, fallback: T): T {
   const raw = env[variable];
   if (raw === undefined || raw === '') return fallback;
@@ -206,6 +229,43 @@ function trustedOrigins(raw: string | undefined): string[] {
     .map((s) => s.trim())
     .filter(Boolean);
   return [...normalizeTrustedOrigins(list, 'CLOAKROOM_TRUSTED_ORIGINS')];
+}
+
+function roleList(env: Env, variable: string): string[] {
+  const list = (env[variable] ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const roles = normalizeRoles(list);
+  if (!roles)
+    fail(
+      variable,
+      `must be a comma-separated list of role names such as admin,ops; got ${JSON.stringify(env[variable])}`,
+    );
+  return roles;
+}
+
+/**
+ * The origin links are built on (recovery links printed by the CLI): scheme, host and port only.
+ * A path would be dropped silently by `new URL(path, origin)`, and credentials would end up in
+ * every printed link, so both are refused rather than guessed at.
+ */
+function publicUrl(raw: string | undefined): string | null {
+  if (raw === undefined || raw.trim() === '') return null;
+  const example = 'such as https://login.example.com';
+  let parsed: URL;
+  try {
+    parsed = new URL(raw.trim());
+  } catch {
+    return fail('CLOAKROOM_PUBLIC_URL', `must be an origin ${example}; got ${JSON.stringify(raw)}`);
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')
+    fail('CLOAKROOM_PUBLIC_URL', `must start with https:// or http://, ${example}`);
+  if (parsed.username || parsed.password)
+    fail('CLOAKROOM_PUBLIC_URL', 'must not contain a user name or password');
+  if (parsed.pathname !== '/' || parsed.search || parsed.hash)
+    fail('CLOAKROOM_PUBLIC_URL', `must be an origin without a path, query or fragment, ${example}`);
+  return parsed.origin;
 }
 
 function admin(env: Env): ServerConfig['admin'] {

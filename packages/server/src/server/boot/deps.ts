@@ -1,6 +1,6 @@
 import type { Session } from 'cloakroom';
 import { type Clock, createSessions, createThrottle, systemClock } from 'cloakroom';
-import { createHonoAuth } from 'cloakroom/hono';
+import { createHonoAuth, type Refusal } from 'cloakroom/hono';
 import { createPasswordHasher, limitPasswordHasher, type PasswordHasher } from 'cloakroom/passwords';
 import type { Logger } from 'pino';
 import { busyReporter } from '../http/busy.js';
@@ -13,6 +13,15 @@ import type { ServerConfig } from './config.js';
 import { openStores } from './stores.js';
 
 export { databasePath } from './stores.js';
+
+/** The API's message for each refusal of a guard. */
+const REFUSAL_MESSAGES: Record<Refusal['error'], string> = {
+  unauthenticated: 'Sign in first.',
+  forbidden: 'You do not have the role this needs.',
+  csrf: 'This request failed the cross-site request forgery check.',
+  reauth_required:
+    'Confirm it is you first: POST /api/reauth with your password (and code, if you use one), then retry.',
+};
 
 /** What a test may put in place of the real parts. */
 export interface DepsOverrides {
@@ -39,6 +48,7 @@ export async function createDeps(
     rememberTimeout: config.rememberTimeoutMs / 1000,
     rememberIdleTimeout: config.rememberIdleTimeoutMs / 1000,
     touchInterval: config.touchIntervalMs / 1000,
+    reauthWindow: config.reauthWindowMs / 1000,
     cookie: { secure: config.cookieSecure, sameSite: config.cookieSameSite },
     trustedOrigins: config.trustedOrigins,
   });
@@ -75,13 +85,7 @@ export async function createDeps(
       if (!isApiPath(c.req.path)) {
         return pageRefusal(c, refusal, session ? sessions.csrfToken(session) : undefined);
       }
-      const message =
-        refusal.error === 'unauthenticated'
-          ? 'Sign in first.'
-          : refusal.error === 'forbidden'
-            ? 'You do not have the role this needs.'
-            : 'This request failed the cross-site request forgery check.';
-      return errorResponse(c, refusal.error, message);
+      return errorResponse(c, refusal.error, REFUSAL_MESSAGES[refusal.error]);
     },
   });
   // Every password check of the server (sign-in, password change, new passwords) shares one
