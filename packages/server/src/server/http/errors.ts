@@ -6,7 +6,11 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 export type ErrorCode =
   | 'unauthenticated'
   | 'invalid_credentials'
+  | 'invalid_code'
+  | 'pending_expired'
   | 'forbidden'
+  | 'second_factor_required'
+  | 'reauth_required'
   | 'csrf'
   | 'throttled'
   | 'bad_request'
@@ -19,7 +23,13 @@ export type ErrorCode =
 const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   unauthenticated: 401,
   invalid_credentials: 401,
+  invalid_code: 401,
+  pending_expired: 401,
   forbidden: 403,
+  // 403 for a signed-in user who must enrol and at /auth/verify?mfa=1; /api/login answers its
+  // own 401 (no one is signed in yet: the password step is done, the second is to come).
+  second_factor_required: 403,
+  reauth_required: 403,
   csrf: 403,
   throttled: 429,
   bad_request: 400,
