@@ -43,7 +43,8 @@ function flip(pair: string, index: number): string {
 /**
  * The behaviours every adapter shares, against the same small app on each framework (see
  * test/support/adapter-apps.ts): POST /login, POST /logout, GET /me, GET /admin (role admin),
- * POST /mutate (a counter), POST /rotate. Real SQLite store, real argon2, a manual clock.
+ * POST /mutate (a counter), POST /rotate, GET /recent* (requireRecentAuth), POST /reauth. Real
+ * SQLite store, real argon2, a manual clock.
  */
 export function adapterBehaviour(name: string, factory: AdapterFactory): void {
   describe(`${name} adapter`, () => {
@@ -384,6 +385,109 @@ export function adapterBehaviour(name: string, factory: AdapterFactory): void {
       });
     });
 
+    describe('re-authentication: requireRecentAuth and reauthenticate', () => {
+      const MINUTE = 60_000;
+      /** The sessions' default `reauthWindow`. */
+      const WINDOW = 10 * MINUTE;
+      const UNAUTHENTICATED = { error: 'unauthenticated', message: expect.any(String) };
+      const REAUTH_REQUIRED = { error: 'reauth_required', message: expect.any(String) };
+      const reauth = (cookie: string, csrf: string) =>
+        h.request('/reauth', { method: 'POST', cookie, headers: { 'x-csrf-token': csrf } });
+
+      test('signed out, or with a dead cookie: 401 unauthenticated, never reauth_required', async () => {
+        for (const path of ['/recent', '/recent-1m', '/recent-30m']) {
+          expectJsonError(await h.request(path), 401, UNAUTHENTICATED, path);
+        }
+        const { cookie, csrf } = await h.login('bob');
+        await h.request('/logout', { method: 'POST', cookie, headers: { 'x-csrf-token': csrf } });
+        expectJsonError(await h.request('/recent', { cookie }), 401, UNAUTHENTICATED);
+        // A locked user has no session, however recent the sign-in.
+        const again = await h.login('bob');
+        await h.store.users.update(h.ids.bob, { locked: true }, h.clock.now());
+        expectJsonError(await h.request('/recent', { cookie: again.cookie }), 401, UNAUTHENTICATED);
+      });
+
+      test('a fresh sign-in passes; at the end of the window it is 403 reauth_required, while the session lives on', async () => {
+        const { cookie } = await h.login('alice');
+        expect((await h.request('/recent', { cookie })).status).toBe(200);
+        h.clock.advance(WINDOW - 1);
+        expect((await h.request('/recent', { cookie })).status).toBe(200);
+        h.clock.advance(1);
+        const refused = await h.request('/recent', { cookie });
+        expectJsonError(refused, 403, REAUTH_REQUIRED);
+        expect(refused.setCookie).toEqual([]);
+        // Still signed in: only the sensitive route wants a new proof.
+        expect((await h.request('/me', { cookie })).status).toBe(200);
+        h.clock.advance(5 * MINUTE);
+        expectJsonError(await h.request('/recent', { cookie }), 403, REAUTH_REQUIRED);
+      });
+
+      test('reauthenticate: the route passes again with the new cookie, the old cookie and CSRF token are dead', async () => {
+        const { cookie, csrf } = await h.login('alice');
+        const before = (await h.request('/me', { cookie })).json<{ session: Record<string, unknown> }>()
+          .session;
+        h.clock.advance(WINDOW + MINUTE);
+        expectJsonError(await h.request('/recent', { cookie }), 403, REAUTH_REQUIRED);
+
+        const res = await reauth(cookie, csrf);
+        expect(res.status).toBe(200);
+        expect(res.header('cache-control')).toBe('no-store');
+        const cookies = sessionCookies(res.setCookie);
+        expect(cookies).toHaveLength(1);
+        expect(cookies[0]).toMatch(/; Path=\/; HttpOnly; SameSite=Lax/);
+        const fresh = cookies[0]!.split(';')[0]!;
+        expect(fresh).not.toBe(cookie);
+
+        expectJsonError(await h.request('/recent', { cookie }), 401, UNAUTHENTICATED);
+        expect((await h.request('/me', { cookie })).status).toBe(401);
+        expect((await h.request('/recent', { cookie: fresh })).status).toBe(200);
+        const after = (await h.request('/me', { cookie: fresh })).json<{
+          session: Record<string, unknown>;
+        }>();
+        // The same sign-in (its age and deadline kept), a new proof, the methods it was given.
+        expect(after.session).toMatchObject({
+          userId: h.ids.alice,
+          createdAt: before.createdAt,
+          absoluteExpiresAt: before.absoluteExpiresAt,
+          authenticatedAt: h.clock.now(),
+          methods: ['pwd', 'otp'],
+        });
+        expect(after.session.id).not.toBe(before.id);
+
+        const token = res.json<{ csrfToken: string }>().csrfToken;
+        expectJsonError(await mutate({ cookie: fresh, headers: { 'x-csrf-token': csrf } }), 403, CSRF);
+        expect((await mutate({ cookie: fresh, headers: { 'x-csrf-token': token } })).status).toBe(200);
+        // The new proof has a window of its own.
+        h.clock.advance(WINDOW);
+        expectJsonError(await h.request('/recent', { cookie: fresh }), 403, REAUTH_REQUIRED);
+      });
+
+      test('reauthenticate is CSRF-checked like any unsafe route, and needs a session', async () => {
+        const { cookie } = await h.login('alice');
+        expectJsonError(await h.request('/reauth', { method: 'POST', cookie }), 403, CSRF);
+        expectJsonError(await h.request('/reauth', { method: 'POST' }), 401, UNAUTHENTICATED);
+        expect((await h.request('/me', { cookie })).status).toBe(200);
+      });
+
+      test("a guard's own maxAge ('1m', 1800 seconds) replaces the window, longer or shorter", async () => {
+        const { cookie } = await h.login('alice');
+        const status = async (path: string) => (await h.request(path, { cookie })).status;
+        expect([await status('/recent-1m'), await status('/recent'), await status('/recent-30m')]).toEqual([
+          200, 200, 200,
+        ]);
+        h.clock.advance(MINUTE);
+        expectJsonError(await h.request('/recent-1m', { cookie }), 403, REAUTH_REQUIRED);
+        expect(await status('/recent')).toBe(200);
+        h.clock.advance(WINDOW - MINUTE);
+        expectJsonError(await h.request('/recent', { cookie }), 403, REAUTH_REQUIRED);
+        expect(await status('/recent-30m')).toBe(200);
+        h.clock.advance(30 * MINUTE - WINDOW - 1);
+        expect(await status('/recent-30m')).toBe(200);
+        h.clock.advance(1);
+        expectJsonError(await h.request('/recent-30m', { cookie }), 403, REAUTH_REQUIRED);
+      });
+    });
+
     describe('where the request came from', () => {
       test('the session records the peer address; forwarding headers are ignored without trustProxy', async () => {
         const headers = { 'x-forwarded-proto': 'https', 'x-forwarded-for': '203.0.113.5' };
@@ -574,7 +678,7 @@ export function adapterBehaviour(name: string, factory: AdapterFactory): void {
       test('an unsafe request with a valid token while the store is down: 503, not a 403 nor a success', async () => {
         const { cookie, csrf } = await h.login('alice');
         await h.store.close();
-        for (const path of ['/mutate', '/logout', '/rotate']) {
+        for (const path of ['/mutate', '/logout', '/rotate', '/reauth']) {
           const res = await mutate({ cookie, headers: { 'x-csrf-token': csrf } }, path);
           expectJsonError(res, 503, UNAVAILABLE, path);
           expect(res.setCookie, path).toEqual([]);
@@ -595,13 +699,13 @@ export function adapterBehaviour(name: string, factory: AdapterFactory): void {
         expect(sessionCookies(response.setCookie)).toEqual([]);
       });
 
-      test('sign-out and rotation while the store refuses writes answer 503, and the session lives on', async () => {
+      test('sign-out, rotation and re-authentication while the store refuses writes answer 503, and the session lives on', async () => {
         const { cookie, csrf } = await h.login('alice');
         const headers = { 'x-csrf-token': csrf };
         // Another process holds SQLite's write lock: reads (validation) work, the delete cannot.
         const release = h.lockWrites();
         try {
-          for (const path of ['/logout', '/rotate']) {
+          for (const path of ['/logout', '/rotate', '/reauth']) {
             const res = await h.request(path, { method: 'POST', cookie, headers });
             expectJsonError(res, 503, UNAVAILABLE, path);
           }

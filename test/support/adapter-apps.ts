@@ -14,6 +14,8 @@ import {
   endSession,
   loginCsrf,
   loginToken,
+  reauthenticate,
+  requireRecentAuth,
   requireRole,
   requireUser,
   rotate,
@@ -33,7 +35,10 @@ import {
 
 // The same small app on each adapter, written the way docs/adapters.md shows: GET /login-form
 // (a login token), POST /login (behind loginCsrf), POST /logout, GET /me, GET /admin (role
-// admin), GET /private-cache (sets its own Cache-Control), POST /mutate (a counter), POST /rotate.
+// admin), GET /private-cache (sets its own Cache-Control), POST /mutate (a counter), POST /rotate,
+// GET /recent, /recent-1m, /recent-30m (requireRecentAuth with the default window, '1m', 1800 s)
+// and POST /reauth (reauthenticate with methods ['pwd', 'otp']: where a real app first checks the
+// password or a code, the test stands in for that proof).
 // Bodies over BODY_LIMIT are refused: by the framework's parser where it has one (Express,
 // Fastify), by the app where it parses bodies itself (Hono, node:http).
 
@@ -93,6 +98,17 @@ function expressApp(b: Backend, express: ExpressModule): Promise<App> {
     auth.requireUser(),
     route(async (req, res) => void res.json({ csrfToken: (await auth.rotate(req, res)).csrfToken })),
   );
+  app.get('/recent', auth.requireRecentAuth(), (_req, res) => void res.json({ ok: true }));
+  app.get('/recent-1m', auth.requireRecentAuth('1m'), (_req, res) => void res.json({ ok: true }));
+  app.get('/recent-30m', auth.requireRecentAuth(1800), (_req, res) => void res.json({ ok: true }));
+  app.post(
+    '/reauth',
+    auth.requireUser(),
+    route(async (req, res) => {
+      const issued = await auth.reauthenticate(req, res, { methods: REAUTH_METHODS });
+      res.json({ csrfToken: issued.csrfToken });
+    }),
+  );
   app.use(auth.errorHandler);
   return overHttp(createServer(app));
 }
@@ -139,6 +155,12 @@ async function fastifyApp(b: Backend): Promise<FastifyInstance> {
     scope.post('/rotate', { preHandler: requireUser() }, async (request, reply) => ({
       csrfToken: (await rotate(request, reply)).csrfToken,
     }));
+    scope.get('/recent', { preHandler: requireRecentAuth() }, async () => ({ ok: true }));
+    scope.get('/recent-1m', { preHandler: requireRecentAuth('1m') }, async () => ({ ok: true }));
+    scope.get('/recent-30m', { preHandler: requireRecentAuth(1800) }, async () => ({ ok: true }));
+    scope.post('/reauth', { preHandler: requireUser() }, async (request, reply) => ({
+      csrfToken: (await reauthenticate(request, reply, { methods: REAUTH_METHODS })).csrfToken,
+    }));
   });
   await app.ready();
   return app;
@@ -170,6 +192,12 @@ function nodeApp(b: Backend): Promise<App> {
   const auth = createNodeAuth({ sessions: b.sessions, users: b.store.users, trustProxy: b.trustProxy });
   const json = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) =>
     res.writeHead(status, { ...headers, 'content-type': 'application/json' }).end(JSON.stringify(body));
+  // Guards made once, with the app: their windows are parsed here, not per request.
+  const recent = {
+    'GET /recent': auth.requireRecentAuth(),
+    'GET /recent-1m': auth.requireRecentAuth('1m'),
+    'GET /recent-30m': auth.requireRecentAuth(1800),
+  };
 
   const handle = auth.handle(async (req, res, state) => {
     const raw = await readBody(req, BODY_LIMIT);
@@ -209,6 +237,15 @@ function nodeApp(b: Backend): Promise<App> {
     }
     if (route === 'POST /rotate' && auth.requireUser(state, res)) {
       return json(res, 200, { csrfToken: (await auth.rotate(state, res)).csrfToken });
+    }
+    if (Object.hasOwn(recent, route)) {
+      // A guard that refuses has answered (401/403) already.
+      if (recent[route as keyof typeof recent](state, res)) json(res, 200, { ok: true });
+      return;
+    }
+    if (route === 'POST /reauth' && auth.requireUser(state, res)) {
+      const issued = await auth.reauthenticate(state, res, { methods: REAUTH_METHODS });
+      return json(res, 200, { csrfToken: issued.csrfToken });
     }
     if (!res.headersSent) json(res, 404, { error: 'not_found' });
   });
@@ -280,6 +317,12 @@ function honoApp(b: Backend): Promise<App> {
   app.post('/rotate', auth.requireUser(), async (c) =>
     c.json({ csrfToken: (await auth.rotate(c)).csrfToken }),
   );
+  app.get('/recent', auth.requireRecentAuth(), (c) => c.json({ ok: true }));
+  app.get('/recent-1m', auth.requireRecentAuth('1m'), (c) => c.json({ ok: true }));
+  app.get('/recent-30m', auth.requireRecentAuth(1800), (c) => c.json({ ok: true }));
+  app.post('/reauth', auth.requireUser(), async (c) =>
+    c.json({ csrfToken: (await auth.reauthenticate(c, { methods: REAUTH_METHODS })).csrfToken }),
+  );
   return Promise.resolve({
     send: async (path, init) => {
       const { headers: fields, cookie: _cookie, ...rest } = init;
@@ -297,6 +340,9 @@ function honoApp(b: Backend): Promise<App> {
     close: async () => {},
   });
 }
+
+/** The methods POST /reauth records: a proof other than the sign-in's, to see them replaced. */
+export const REAUTH_METHODS = ['pwd', 'otp'];
 
 /** The same app on each adapter; the behaviour suite runs against every one. */
 export const adapterApps = {
