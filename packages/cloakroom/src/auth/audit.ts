@@ -11,9 +11,18 @@ export type AccountEvent =
   | 'session.revoked'
   | 'sessions.revoked'
   | 'login.failure'
-  | 'lockout';
+  | 'lockout'
+  | 'login.second-factor'
+  | 'second-factor.failure'
+  | 'second-factor.enabled'
+  | 'second-factor.disabled'
+  | 'second-factor.reset'
+  | 'recovery-codes.regenerated'
+  | 'reauthenticated'
+  | 'recovery-link.issued'
+  | 'recovery-link.used';
 
-/** Fields of an audit event: ids, counts, role names. Never a password, token or cookie. */
+/** Fields of an audit event: ids, counts, role names. Never a password, token, cookie, code or secret. */
 export type AuditFields = Record<string, string | number | boolean | null | string[]>;
 
 /**

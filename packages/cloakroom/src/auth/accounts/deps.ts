@@ -1,6 +1,7 @@
 import type { Clock } from '../../core/clock.js';
 import type { Sessions } from '../../core/sessions.js';
 import type { AuditSink } from '../audit.js';
+import type { SecondFactor } from '../second-factor/factor.js';
 import type { Throttle } from '../throttle.js';
 import type { PasswordHasher, UserRecord, UserStore } from '../types.js';
 
@@ -13,6 +14,11 @@ export interface AccountDeps {
   audit: AuditSink;
   /** Default: the system clock. */
   clock?: Clock;
+  /**
+   * The second factor (TOTP, recovery codes, recovery links): from `createSecondFactor`. The
+   * actions that need it throw a `TypeError` without it.
+   */
+  secondFactor?: SecondFactor;
 }
 
 /**
@@ -25,14 +31,28 @@ export interface AccountDeps {
  * - `wrong_password`: the current password does not match — 401
  * - `throttled`: too many failures; retry after `retryAfterSeconds` — 429
  * - `conflict`: the account changed while this action ran; nothing was written — 409
- * - `closed`: the first-run set-up is used, expired or no longer needed — 404
+ * - `closed`: the first-run set-up (or a recovery link) is used, expired or no longer valid — 404
+ * - `reauth_required`: the session's last proof of a factor is older than the re-auth window — 403
+ * - `invalid_code`: a wrong, used, malformed or missing second-factor code — 401
+ * - `pending_expired`: no pending sign-in, or it expired, was used, or the account changed — 401
+ * - `not_enrolled` / `already_enrolled`: the second factor is off / on already — 409
  */
 export type AccountFailure =
   | { ok: false; error: 'invalid'; field: string; message: string }
   | { ok: false; error: 'taken'; field: 'username'; message: string }
   | {
       ok: false;
-      error: 'not_found' | 'last_admin' | 'wrong_password' | 'conflict' | 'closed';
+      error:
+        | 'not_found'
+        | 'last_admin'
+        | 'wrong_password'
+        | 'conflict'
+        | 'closed'
+        | 'reauth_required'
+        | 'invalid_code'
+        | 'pending_expired'
+        | 'not_enrolled'
+        | 'already_enrolled';
       message: string;
     }
   | { ok: false; error: 'throttled'; retryAfterSeconds: number; message: string };
@@ -54,6 +74,12 @@ export const invalid = (field: string, message: string): AccountFailure => ({
 });
 
 export const noSuchUser: AccountFailure = { ok: false, error: 'not_found', message: 'No such user.' };
+
+export const reauthRequired: AccountFailure = {
+  ok: false,
+  error: 'reauth_required',
+  message: 'Confirm it is you: sign in again (password, and code if you use one) to do this.',
+};
 
 export const lastAdmin: AccountFailure = {
   ok: false,
