@@ -2,16 +2,28 @@ export {
   type AccountDeps,
   type AccountFailure,
   ADMIN_ROLE,
+  beginTotpEnrolment,
   bootstrapAdmin,
   type Claim,
   changePassword,
+  completeSignIn,
+  confirmTotpEnrolment,
   createUser,
+  disableSecondFactor,
+  inspectRecoveryLink,
+  issueRecoveryLink,
   listSessions,
   lockUser,
   type PasswordChanged,
+  reauthenticate,
+  regenerateRecoveryCodes,
   resetPassword,
+  resetSecondFactor,
   revokeAllSessions,
   revokeSession,
+  type SecondFactorStatus,
+  type SignInCompleted,
+  secondFactorStatus,
   setRoles,
   signOutOthers,
   type UserChange,
@@ -19,6 +31,7 @@ export {
   unlockUser,
   updateProfile,
   updateUser,
+  useRecoveryLink,
 } from './accounts/index.js';
 export type { AccountEvent, Actor, AuditFields, AuditSink } from './audit.js';
 export { throttleKeyOfIp } from './ip.js';
@@ -40,6 +53,18 @@ export {
   type PasswordPolicyContext,
   passwordPolicyError,
 } from './password-policy.js';
+export {
+  type CodeInput,
+  codeThrottleKey,
+  createSecondFactor,
+  createSecretBox,
+  RECOVERY_CODE_COUNT,
+  RECOVERY_LINK_MS,
+  type SecondFactor,
+  type SecondFactorOptions,
+  type SecretBox,
+  totpCodeAt,
+} from './second-factor/index.js';
 export { type SignInDeps, type SignInInput, type SignInResult, signIn } from './sign-in.js';
 export {
   type Admission,

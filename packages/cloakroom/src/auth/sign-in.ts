@@ -1,8 +1,10 @@
 import { type Clock, systemClock } from '../core/clock.js';
+import type { PendingSignIn } from '../core/pending.js';
 import type { IncomingRequest } from '../core/request.js';
 import type { Issued, Sessions } from '../core/sessions.js';
 import { PasswordsBusyError } from './password-limit.js';
 import { MAX_PASSWORD_BYTES } from './password-policy.js';
+import { isTotpEnrolled } from './second-factor/document.js';
 import type { Throttle } from './throttle.js';
 import type { PasswordHasher, UserStore } from './types.js';
 import { MAX_USERNAME_BYTES, normalizeUsername } from './usernames.js';
@@ -14,9 +16,15 @@ export interface SignInInput {
   remember?: unknown;
 }
 
-/** A sign-in outcome. Failures name no cause a client could use to enumerate accounts. */
+/**
+ * A sign-in outcome. Failures name no cause a client could use to enumerate accounts.
+ * `second_factor`: the password was right and the user has a second factor; no session exists
+ * yet, only a pending state (send `setCookie`), which `completeSignIn` turns into one after a
+ * code. It is an `ok: false` on purpose: a caller that does not know it signs nobody in.
+ */
 export type SignInResult =
   | { ok: true; user: User; issued: Issued; rehashed: boolean }
+  | { ok: false; error: 'second_factor'; user: User; pending: PendingSignIn; setCookie: string[] }
   | { ok: false; error: 'invalid_credentials'; username: string | null; lockout: Array<'account' | 'ip'> }
   | { ok: false; error: 'throttled'; retryAfterSeconds: number; scope: 'account' | 'ip'; username: string }
   | { ok: false; error: 'busy'; retryAfterSeconds: number }
@@ -39,6 +47,10 @@ export interface SignInDeps {
  * under an outdated scheme is re-hashed now. If the user's credentials changed (or the account
  * was locked) while the sign-in ran, its new session is ended and the answer is
  * `invalid_credentials`.
+ *
+ * A user with a second factor gets no session here: the answer is `second_factor` with a
+ * short-lived pending state (its own cookie, never a session) that carries the epoch read before
+ * the password was checked.
  *
  * `busy`: the password hasher's limit refused the attempt (`PasswordsBusyError`: as many checks
  * as the machine can take are running or waiting). Its password was not looked at and nothing
@@ -103,12 +115,22 @@ export async function signIn(
     );
     rehashed = updated !== null;
   }
+  if (isTotpEnrolled(user.secondFactor)) {
+    const { pending, setCookie } = deps.sessions.issuePending(request, {
+      userId: user.id,
+      epoch: user.epoch,
+      remember: remember === true,
+      methods: ['pwd'],
+    });
+    return { ok: false, error: 'second_factor', user: toUser(user), pending, setCookie };
+  }
   // The epoch read *before* the password was checked: a password change, lock or "sign out
   // everywhere" that lands while this sign-in is in flight leaves its session dead on arrival.
   const issued = await deps.sessions.create(request, {
     userId: user.id,
     remember: remember === true,
     epoch: user.epoch,
+    methods: ['pwd'],
   });
   // One more look, so the answer does not claim a session that such a change has already killed
   // (every request checks the epoch anyway: this only keeps the answer honest).

@@ -1,5 +1,6 @@
 import { StoreError } from '../core/errors.js';
 import { passwordPolicyError } from './password-policy.js';
+import { isTotpEnrolled } from './second-factor/document.js';
 import type { PasswordHasher, UserRecord, UserStore } from './types.js';
 import { isValidRole, normalizeUsername, usernameSkeleton } from './usernames.js';
 
@@ -9,6 +10,8 @@ export interface User {
   username: string;
   displayName: string;
   roles: string[];
+  /** Whether a second factor (TOTP) is enrolled. */
+  secondFactor: boolean;
 }
 
 /** The public view of a stored user (no hash ever leaves the server). */
@@ -18,6 +21,7 @@ export function toUser(record: UserRecord): User {
     username: record.username,
     displayName: record.displayName,
     roles: [...record.roles],
+    secondFactor: isTotpEnrolled(record.secondFactor),
   };
 }
 

@@ -5,7 +5,7 @@ import type { Issued } from '../../core/sessions.js';
 import type { Actor } from '../audit.js';
 import { passwordPolicyError } from '../password-policy.js';
 import type { UserRecord } from '../types.js';
-import { type AccountDeps, type AccountFailure, invalid, noSuchUser } from './deps.js';
+import { type AccountDeps, type AccountFailure, invalid, noSuchUser, reauthRequired } from './deps.js';
 
 /** The outcome of a user's own password change: the rotated ticket for the session that asked. */
 export type PasswordChanged = { ok: true; user: UserRecord; issued: Issued; revokedSessions: number };
@@ -17,6 +17,8 @@ export type PasswordChanged = { ok: true; user: UserRecord; issued: Issued; revo
  * (only over the hash just verified), every other session ends — including one whose sign-in
  * with the old password is still in flight — the account's failure count is cleared, and the
  * session that asked gets a new ticket carrying the new epoch. Audited as `password.changed`.
+ * Refused with `reauth_required` when the session's last proof is older than the re-auth window:
+ * a stolen session alone must not be enough to take the account over.
  */
 export async function changePassword(
   deps: AccountDeps,
@@ -24,6 +26,7 @@ export async function changePassword(
   session: Session,
   input: { currentPassword?: unknown; newPassword?: unknown },
 ): Promise<PasswordChanged | AccountFailure> {
+  if (!deps.sessions.isRecent(session)) return reauthRequired;
   const { currentPassword, newPassword } = input;
   if (typeof currentPassword !== 'string' || typeof newPassword !== 'string') {
     return invalid('currentPassword', 'Send currentPassword and newPassword as text.');

@@ -3,7 +3,7 @@ import type { IncomingRequest } from '../../core/request.js';
 import type { Session, SessionInfo } from '../../core/session.js';
 import type { Issued } from '../../core/sessions.js';
 import type { Actor } from '../audit.js';
-import { type AccountDeps, type AccountFailure, noSuchUser } from './deps.js';
+import { type AccountDeps, type AccountFailure, noSuchUser, reauthRequired } from './deps.js';
 
 const noSuchSession: AccountFailure = { ok: false, error: 'not_found', message: 'No such session.' };
 
@@ -40,12 +40,14 @@ export async function revokeSession(
  * "Sign out everywhere else": the credential epoch advances (so a sign-in in flight right now is
  * dead too), every other session ends, and the session that asked gets a new ticket carrying the
  * new epoch (and its CSRF secret, so tokens the client holds stay valid). Audited as `sessions.revoked` with `kept`.
+ * Refused with `reauth_required` outside the re-auth window.
  */
 export async function signOutOthers(
   deps: AccountDeps,
   request: IncomingRequest,
   session: Session,
 ): Promise<{ ok: true; revoked: number; issued: Issued } | AccountFailure> {
+  if (!deps.sessions.isRecent(session)) return reauthRequired;
   const updated = await deps.users.update(
     session.userId,
     { advanceEpoch: true },

@@ -1,0 +1,63 @@
+import type { IncomingRequest } from '../../core/request.js';
+import type { Session } from '../../core/session.js';
+import type { Issued } from '../../core/sessions.js';
+import { MAX_PASSWORD_BYTES } from '../password-policy.js';
+import { isTotpEnrolled } from '../second-factor/document.js';
+import { type CodeInput, invalidCode, proveSecondFactor, readProof } from '../second-factor/proof.js';
+import { type AccountDeps, type AccountFailure, invalid, noSuchUser } from './deps.js';
+
+/**
+ * "Confirm it is you" before a sensitive action (GitHub's sudo mode): the password, checked
+ * under the sign-in throttle like `changePassword` does, and for a user with a second factor a
+ * code or a recovery code as well (used up, throttled). Then the session gets a new ticket whose
+ * `authenticatedAt` is now (`sessions.reauthenticate`: a new CSRF secret, the old ticket ends),
+ * methods `pwd` (and `otp`). Audited as `reauthenticated`.
+ */
+export async function reauthenticate(
+  deps: AccountDeps,
+  request: IncomingRequest,
+  session: Session,
+  input: { password?: unknown } & CodeInput,
+): Promise<{ ok: true; issued: Issued } | AccountFailure> {
+  const { password } = input;
+  if (typeof password !== 'string' || password === '' || Buffer.byteLength(password) > MAX_PASSWORD_BYTES) {
+    return invalid('password', 'Send your password as text.');
+  }
+  const proof = readProof(input);
+  if (proof && 'ok' in proof) return proof;
+  const user = await deps.users.getById(session.userId);
+  if (!user) return noSuchUser;
+
+  const admission = await deps.throttle.admit(user.username, request.ip);
+  if (admission.throttled) {
+    return {
+      ok: false,
+      error: 'throttled',
+      retryAfterSeconds: admission.retryAfterSeconds,
+      message: 'Too many failed attempts; try again later.',
+    };
+  }
+  // A busy hasher (`PasswordsBusyError`, thrown on) checked nothing: the places go back.
+  const check = await deps.passwords.verify(user.passwordHash, password).catch(async (error) => {
+    await deps.throttle.release(user.username, admission);
+    throw error;
+  });
+  if (!check.ok || user.locked) {
+    const lockout = await deps.throttle.fail(user.username, request.ip, { admitted: true });
+    deps.audit('login.failure', { userId: user.id, route: 'reauth', ip: request.ip });
+    for (const scope of lockout) deps.audit('lockout', { username: user.username, scope, ip: request.ip });
+    return { ok: false, error: 'wrong_password', message: 'The password is wrong.' };
+  }
+  await deps.throttle.succeed(user.username, admission);
+
+  const methods = ['pwd'];
+  if (isTotpEnrolled(user.secondFactor)) {
+    if (!proof) return invalidCode;
+    const proven = await proveSecondFactor(deps, request, user.id, proof);
+    if (!proven.ok) return proven.error === 'not_enrolled' ? invalidCode : proven;
+    methods.push('otp');
+  }
+  const issued = await deps.sessions.reauthenticate(request, session, { methods });
+  deps.audit('reauthenticated', { userId: user.id, session: issued.session.id, methods });
+  return { ok: true, issued };
+}

@@ -1,0 +1,99 @@
+import type { IncomingRequest } from '../../core/request.js';
+import type { Session } from '../../core/session.js';
+import type { Issued } from '../../core/sessions.js';
+import type { Actor } from '../audit.js';
+import { changeDocument } from '../second-factor/change.js';
+import { parseDocument, withoutFactor } from '../second-factor/document.js';
+import {
+  type CodeInput,
+  codeThrottleKey,
+  invalidCode,
+  notEnrolled,
+  proveSecondFactor,
+  readProof,
+} from '../second-factor/proof.js';
+import { newRecoveryCodes } from '../second-factor/recovery-codes.js';
+import type { UserRecord } from '../types.js';
+import { type AccountDeps, type AccountFailure, reauthRequired, type UserChange } from './deps.js';
+
+/** What a user (or an admin page) may know of a user's second factor. */
+export interface SecondFactorStatus {
+  enabled: boolean;
+  recoveryCodesLeft: number;
+  enrolledAt: number | null;
+}
+
+/** A user's second-factor status, read from the record (no store access). */
+export function secondFactorStatus(record: UserRecord): SecondFactorStatus {
+  const doc = parseDocument(record.secondFactor);
+  return {
+    enabled: doc.totp !== null,
+    recoveryCodesLeft: doc.totp ? doc.recoveryCodes.length : 0,
+    enrolledAt: doc.totp?.enrolledAt ?? null,
+  };
+}
+
+/**
+ * The user turns their second factor off: a current code or a recovery code (used up, throttled),
+ * and a recent proof. The factor and its recovery codes go in the same compare-and-set as the
+ * code's use. The session gets a new ticket (a privilege change). Audited as
+ * `second-factor.disabled`.
+ */
+export async function disableSecondFactor(
+  deps: AccountDeps,
+  request: IncomingRequest,
+  session: Session,
+  input: CodeInput,
+): Promise<{ ok: true; issued: Issued } | AccountFailure> {
+  if (!deps.sessions.isRecent(session)) return reauthRequired;
+  const proof = readProof(input);
+  if (proof === null) return invalidCode;
+  if ('ok' in proof) return proof;
+  const proven = await proveSecondFactor(deps, request, session.userId, proof, { alsoChange: withoutFactor });
+  if (!proven.ok) return proven;
+  const issued = await deps.sessions.rotate(request, session);
+  deps.audit('second-factor.disabled', { userId: session.userId, method: proven.method });
+  return { ok: true, issued };
+}
+
+/**
+ * A new set of ten recovery codes, returned once; the old set stops working in the same write.
+ * Needs a recent proof. Audited as `recovery-codes.regenerated`.
+ */
+export async function regenerateRecoveryCodes(
+  deps: AccountDeps,
+  session: Session,
+): Promise<{ ok: true; recoveryCodes: string[] } | AccountFailure> {
+  if (!deps.sessions.isRecent(session)) return reauthRequired;
+  const codes = newRecoveryCodes();
+  const result = await changeDocument(deps, session.userId, (_user, doc) =>
+    doc.totp ? { next: { ...doc, recoveryCodes: codes.hashes }, value: null } : { refuse: notEnrolled },
+  );
+  if (!result.ok) return result;
+  deps.audit('recovery-codes.regenerated', { userId: session.userId });
+  return { ok: true, recoveryCodes: codes.codes };
+}
+
+/**
+ * An admin or an operator removes a user's second factor (a lost authenticator, no recovery code
+ * left): the TOTP key, an enrolment in progress and the recovery codes go, and the credential
+ * epoch advances in the same write, so every session of the user ends (one in flight too). The
+ * account's code throttle is cleared. Audited as `second-factor.reset` when there was a factor.
+ */
+export async function resetSecondFactor(
+  deps: AccountDeps,
+  userId: string,
+  by: Actor,
+): Promise<UserChange<{ revokedSessions: number }>> {
+  const result = await changeDocument(deps, userId, (_user, doc) =>
+    doc.totp || doc.enrolment || doc.recoveryCodes.length > 0
+      ? { next: withoutFactor(doc), patch: { advanceEpoch: true }, value: true }
+      : { keep: false },
+  );
+  if (!result.ok) return result;
+  if (!result.value) return { ok: true, user: result.user, changed: false, revokedSessions: 0 };
+  const revokedSessions = await deps.sessions.revokeUser(userId);
+  await deps.throttle.clear(codeThrottleKey(userId));
+  deps.audit('second-factor.reset', { userId, revokedSessions, by });
+  return { ok: true, user: result.user, changed: true, revokedSessions };
+}
