@@ -86,7 +86,7 @@ describe('GET /api/admin/users', () => {
     const alice = users.find((u) => u.username === 'alice')!;
     expect(alice).toMatchObject({ id: h.ids.alice, roles: ['admin'], locked: false, displayName: 'alice' });
     expect(Object.keys(alice).sort()).toEqual(
-      ['createdAt', 'displayName', 'id', 'locked', 'roles', 'updatedAt', 'username'].sort(),
+      ['createdAt', 'displayName', 'id', 'locked', 'roles', 'secondFactor', 'updatedAt', 'username'].sort(),
     );
   });
 });
@@ -109,6 +109,7 @@ describe('POST /api/admin/users', () => {
       displayName: 'Carol C',
       roles: ['ops'],
       locked: false,
+      secondFactor: false,
       createdAt: new Date(stored!.createdAt).toISOString(),
       updatedAt: new Date(stored!.updatedAt).toISOString(),
     });

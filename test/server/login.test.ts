@@ -18,7 +18,13 @@ describe('POST /api/login (JSON)', () => {
     const res = await h.fetch('/api/login', { json: { username: 'alice', password: PASSWORD } });
     expect(res.status).toBe(200);
     const body = await jsonOf<{ user: Record<string, unknown>; csrfToken: string }>(res);
-    expect(body.user).toEqual({ id: h.ids.alice, username: 'alice', displayName: 'alice', roles: ['admin'] });
+    expect(body.user).toEqual({
+      id: h.ids.alice,
+      username: 'alice',
+      displayName: 'alice',
+      roles: ['admin'],
+      secondFactor: false,
+    });
     expect(typeof body.csrfToken).toBe('string');
     expect(body.csrfToken.length).toBeGreaterThan(20);
     const cookies = res.headers.getSetCookie();

@@ -20,7 +20,7 @@ describe('PATCH /api/profile', () => {
     });
     expect(res.status).toBe(200);
     expect(await jsonOf(res)).toEqual({
-      user: { id: h.ids.bob, username: 'bob', displayName: 'Bob B.', roles: [] },
+      user: { id: h.ids.bob, username: 'bob', displayName: 'Bob B.', roles: [], secondFactor: false },
     });
     const me = await jsonOf<{ user: { displayName: string } }>(await h.fetch('/api/session', { cookie }));
     expect(me.user.displayName).toBe('Bob B.');

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { AccountDeps, AccountFailure } from 'cloakroom';
-import { createSessions, createThrottle, systemClock } from 'cloakroom';
+import { createSecondFactor, createSessions, createThrottle, systemClock } from 'cloakroom';
 import type { ServerConfig } from '../server/boot/config.js';
 import type { OpenStores } from '../server/boot/stores.js';
 import { CliError } from './io.js';
@@ -23,13 +23,10 @@ export async function cliAccounts(config: ServerConfig, store: OpenStores): Prom
     import('../server/http/logger.js'),
   ]);
   const logger = createLogger(config.logLevel, pino.destination({ fd: 2, sync: true }));
-  const sessions = createSessions({
-    // The CLI never signs or reads a cookie (it lists and ends sessions by user), so without
-    // configured secrets a throwaway one serves.
-    secrets: config.secrets.length > 0 ? config.secrets : [randomBytes(32).toString('base64url')],
-    store: store.sessions,
-    clock: systemClock,
-  });
+  // The CLI never signs or reads a cookie (it lists and ends sessions by user) nor opens a TOTP
+  // key (it only removes one), so without configured secrets a throwaway one serves.
+  const secrets = config.secrets.length > 0 ? config.secrets : [randomBytes(32).toString('base64url')];
+  const sessions = createSessions({ secrets, store: store.sessions, clock: systemClock });
   return {
     users: store.users,
     sessions,
@@ -41,6 +38,7 @@ export async function cliAccounts(config: ServerConfig, store: OpenStores): Prom
     }),
     clock: systemClock,
     audit: (event, fields) => audit(logger, event, fields),
+    secondFactor: createSecondFactor({ secrets, counters: store.counters }),
   };
 }
 

@@ -12,6 +12,8 @@ export interface Flags {
   user: string | undefined;
   displayName: string | undefined;
   passwordStdin: boolean;
+  /** `user reset-link --clear-2fa`: using the link also removes the second factor. */
+  clear2fa: boolean;
   json: boolean;
 }
 

@@ -16,12 +16,17 @@ Usage:
   cloakroom user role NAME --add R | --remove R
   cloakroom user lock NAME | user unlock NAME     lock signs the user out everywhere; unlock lifts a sign-in lockout
   cloakroom user list [--json]
+  cloakroom user 2fa reset NAME                    remove NAME's second factor (signs the user out everywhere)
+  cloakroom user reset-link NAME [--clear-2fa] [--json]
+                                                   print a one-time recovery link (valid 1 hour) to set a new
+                                                   password; --clear-2fa also removes the second factor
   cloakroom sessions list [NAME] [--json]
   cloakroom sessions revoke ID | sessions revoke --user NAME
   cloakroom secret new                             print a fresh 32-byte secret
   cloakroom migrate                                create or upgrade the database schema
 
-Reads the same environment as the server (CLOAKROOM_DATA_DIR, CLOAKROOM_SECRETS, …).
+Reads the same environment as the server (CLOAKROOM_DATA_DIR, CLOAKROOM_SECRETS,
+CLOAKROOM_PUBLIC_URL for the links, …).
 See docs/cli.md and docs/configuration.md.
 `;
 
@@ -37,6 +42,7 @@ async function main(argv: string[]): Promise<void> {
       user: { type: 'string' },
       'display-name': { type: 'string' },
       'password-stdin': { type: 'boolean' },
+      'clear-2fa': { type: 'boolean' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
@@ -61,6 +67,7 @@ async function main(argv: string[]): Promise<void> {
     user: values.user,
     displayName: values['display-name'],
     passwordStdin: values['password-stdin'] ?? false,
+    clear2fa: values['clear-2fa'] ?? false,
     json: values.json ?? false,
   };
   switch (command) {

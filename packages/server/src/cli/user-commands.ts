@@ -5,13 +5,17 @@ import type { OpenStores } from '../server/boot/stores.js';
 import { BY, cliAccounts, done } from './accounts.js';
 import type { Flags } from './commands.js';
 import { CliError, printTable, readPassword } from './io.js';
+import { printRecoveryLink, resetTwoFactor } from './recovery-commands.js';
 import { findUser, withStore } from './store.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-/** `cloakroom user add|passwd|role|lock|unlock|list`: each a thin front for one account action. */
+/**
+ * `cloakroom user add|passwd|role|lock|unlock|list|2fa reset|reset-link`: each a thin front for
+ * one account action.
+ */
 export async function userCommand(config: ServerConfig, args: string[], flags: Flags): Promise<void> {
-  const [action, name] = args;
+  const [action, name, third] = args;
   await withStore(config, async (store) => {
     // Listing reads the store alone: no logger, no password hasher to load.
     if (action === 'list') return listUsers(store, flags);
@@ -37,8 +41,15 @@ export async function userCommand(config: ServerConfig, args: string[], flags: F
         const { lockoutLifted } = done(await unlockUser(account, user.id, BY));
         return say(`unlocked ${user.username}; ${throttleNote(lockoutLifted)}`);
       }
+      case '2fa': {
+        if (name !== 'reset' || !third) throw new CliError('usage: cloakroom user 2fa reset NAME');
+        return resetTwoFactor(account, await findUser(store, third));
+      }
+      case 'reset-link': {
+        return printRecoveryLink(config, account, await findUser(store, name), flags);
+      }
       default:
-        throw new CliError('usage: cloakroom user add|passwd|role|lock|unlock|list …');
+        throw new CliError('usage: cloakroom user add|passwd|role|lock|unlock|list|2fa|reset-link …');
     }
   });
 }

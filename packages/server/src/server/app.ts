@@ -12,6 +12,7 @@ import { MAX_BODY_BYTES } from './http/body.js';
 import type { App, ServerDeps } from './http/context.js';
 import { ApiError, busyError, errorResponse } from './http/errors.js';
 import { audit, logsForPeople } from './http/logger.js';
+import { requireSecondFactorFor } from './http/require-second-factor.js';
 import { accountPages } from './web/account/routes.js';
 import { adminPages } from './web/admin/routes.js';
 import { loginPages } from './web/login/routes.js';
@@ -90,6 +91,9 @@ export function createApp(deps: ServerDeps, setup: SetupToken | null = null): Ap
   // so it is registered before the session CSRF guard.
   loginRoutes(app, deps);
   loginPages(app, deps);
+  // CLOAKROOM_REQUIRE_2FA_ROLES: before every route, so nothing but enrolment and sign-out
+  // serves a user who must enrol.
+  app.use(requireSecondFactorFor(deps.config.require2faRoles));
   setupPages(app, deps, setup);
   app.use(auth.csrf());
   accountRoutes(app, deps);

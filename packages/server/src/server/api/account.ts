@@ -4,8 +4,12 @@ import { type App, type ServerDeps, sessionInfoJson, sessionJson } from '../http
 import { accepted } from '../http/errors.js';
 import { audit } from '../http/logger.js';
 import { sessionIdParam } from '../http/params.js';
+import { secondFactorRoutes } from './second-factor.js';
 
-/** Sign-out, the current session, profile, password and the user's own sessions. */
+/**
+ * Sign-out, the current session, profile, password, the user's own sessions, re-authentication
+ * and the second factor.
+ */
 export function accountRoutes(app: App, deps: ServerDeps): void {
   const { sessions, auth, logger, account } = deps;
 
@@ -63,4 +67,6 @@ export function accountRoutes(app: App, deps: ServerDeps): void {
     auth.adopt(c, issued);
     return c.json({ revoked });
   });
+
+  secondFactorRoutes(app, deps);
 }

@@ -1,13 +1,29 @@
-import { createUser, resetPassword, revokeAllSessions, updateUser } from 'cloakroom';
+import {
+  createUser,
+  isSafeMethod,
+  issueRecoveryLink,
+  resetPassword,
+  resetSecondFactor,
+  revokeAllSessions,
+  updateUser,
+} from 'cloakroom';
 import { booleanField, listField, readInput, stringField } from '../http/body.js';
 import { type App, adminUserJson, type ServerDeps } from '../http/context.js';
 import { ApiError, accepted } from '../http/errors.js';
 import { userIdParam } from '../http/params.js';
+import { recoveryPath } from '../http/recovery-url.js';
 
-/** User administration: role `admin` only. Every rule lives in the account actions. */
+/**
+ * User administration: role `admin` only, and every change (any method but GET/HEAD/OPTIONS)
+ * only within the re-auth window (403 `reauth_required`): a session left open, or a stolen
+ * cookie, must not be enough to hand out roles or recovery links. Every rule lives in the account
+ * actions.
+ */
 export function adminRoutes(app: App, deps: ServerDeps): void {
-  const { auth, users, account } = deps;
+  const { auth, users, account, config } = deps;
   app.use('/api/admin/*', auth.requireRole('admin'));
+  const recent = auth.requireRecentAuth();
+  app.use('/api/admin/*', (c, next) => (isSafeMethod(c.req.method) ? next() : recent(c, next)));
 
   app.get('/api/admin/users', async (c) => c.json({ users: (await users.list()).map(adminUserJson) }));
 
@@ -59,5 +75,33 @@ export function adminRoutes(app: App, deps: ServerDeps): void {
     const id = userIdParam(c);
     const { revoked } = accepted(await revokeAllSessions(account, id, c.get('user')!.id));
     return c.json({ revoked });
+  });
+
+  /** Removes the user's second factor (lost authenticator); every session of theirs ends. */
+  app.post('/api/admin/users/:id/second-factor/reset', async (c) => {
+    const id = userIdParam(c);
+    const { user, revokedSessions } = accepted(await resetSecondFactor(account, id, c.get('user')!.id));
+    return c.json({ user: adminUserJson(user), revoked: revokedSessions });
+  });
+
+  /**
+   * A one-time recovery link (1 hour) for a user who cannot sign in. The link is shown to the
+   * admin once, to pass on; only its hash is stored. On `CLOAKROOM_PUBLIC_URL`, or else on the
+   * origin this request came to (the admin's own address bar).
+   */
+  app.post('/api/admin/users/:id/recovery-link', async (c) => {
+    const id = userIdParam(c);
+    // The body is optional (`{}` by default): a bare POST issues a link that keeps the factor.
+    const input = c.req.header('content-type') === undefined ? null : await readInput(c);
+    const clearSecondFactor = (input && booleanField(input, 'clearSecondFactor')) ?? false;
+    const { token, expiresAt } = accepted(
+      await issueRecoveryLink(account, id, { clearSecondFactor }, c.get('user')!.id),
+    );
+    const req = c.get('cloakroomRequest');
+    const origin = config.publicUrl ?? `${req.https ? 'https' : 'http'}://${req.host}`;
+    return c.json(
+      { url: `${origin}${recoveryPath(token)}`, expiresAt: new Date(expiresAt).toISOString() },
+      201,
+    );
   });
 }

@@ -1,35 +1,25 @@
-import { signIn } from 'cloakroom';
-import { booleanField, readInput } from '../http/body.js';
+import { completeSignIn, signIn } from 'cloakroom';
+import { booleanField } from '../http/body.js';
 import type { App, ServerDeps } from '../http/context.js';
-import { ApiError, busyError } from '../http/errors.js';
+import { ApiError, accepted, busyError } from '../http/errors.js';
 import { audit } from '../http/logger.js';
+import { loginCsrfInput } from '../http/login-csrf.js';
+import { recoverRoutes } from './recover.js';
 
 /** One answer for unknown user, wrong password and locked account: nothing to enumerate. */
 const WRONG = 'Wrong username or password.';
 
 /**
- * `POST /api/login`. Login CSRF is covered without a server-side session per visitor: the
- * origin gate refuses foreign origins, and an HTML form must also carry the login page's
- * signed double-submit token. A JSON client without Origin (curl, a server) needs neither.
+ * `POST /api/login` and its second step, `POST /api/login/second-factor`. For a user with a
+ * second factor the password step creates no session: it answers 401 `second_factor_required`
+ * with a pending cookie (five minutes, single use, never a session), and only a code sent with
+ * that cookie to the second step signs in.
  */
 export function loginRoutes(app: App, deps: ServerDeps): void {
-  const { sessions, auth, logger, metrics } = deps;
+  const { auth, logger, metrics, account } = deps;
   app.post('/api/login', async (c) => {
     const req = c.get('cloakroomRequest');
-    // Login CSRF, first gate: a sign-in that says it comes from another origin is refused.
-    const refusal = sessions.checkOrigin(req);
-    if (refusal) {
-      metrics.csrfRefusals.inc({ reason: refusal });
-      audit(logger, 'csrf.refused', { route: 'login', reason: refusal, ip: req.ip });
-      throw new ApiError('csrf', 'This sign-in came from another site and was refused.');
-    }
-    const input = await readInput(c);
-    // Second gate for HTML forms: the signed double-submit token of the login page.
-    if (input.form && !sessions.checkLoginToken(req, input.fields._csrf as string | undefined)) {
-      metrics.csrfRefusals.inc({ reason: 'login-token' });
-      audit(logger, 'csrf.refused', { route: 'login', reason: 'login-token', ip: req.ip });
-      throw new ApiError('csrf', 'The sign-in form expired; reload the page and try again.');
-    }
+    const input = await loginCsrfInput(deps, req, c, 'login');
     const remember = booleanField(input, 'remember');
     const result = await signIn(deps, req, {
       username: input.fields.username,
@@ -47,6 +37,21 @@ export function loginRoutes(app: App, deps: ServerDeps): void {
           'Retry-After': String(result.retryAfterSeconds),
         });
       }
+      if (result.error === 'second_factor') {
+        // The password was right: the pending cookie, no session. 401, not 200: nobody is signed
+        // in, and a client that only knows one step must not take this for success.
+        auth.setCookies(c, result.setCookie);
+        audit(logger, 'login.second-factor-required', { userId: result.user.id, ip: req.ip });
+        return c.json(
+          {
+            error: 'second_factor_required',
+            message: 'Enter the code from your authenticator app (or a recovery code).',
+            next: '/api/login/second-factor',
+            expiresAt: new Date(result.pending.expiresAt).toISOString(),
+          },
+          401,
+        );
+      }
       audit(logger, 'login.failure', { username: result.username, ip: req.ip });
       for (const scope of result.lockout)
         audit(logger, 'lockout', { username: result.username, scope, ip: req.ip });
@@ -63,4 +68,27 @@ export function loginRoutes(app: App, deps: ServerDeps): void {
     if (result.rehashed) audit(logger, 'password.rehashed', { userId: result.user.id });
     return c.json({ user: result.user, csrfToken: result.issued.csrfToken });
   });
+
+  /**
+   * The second step: `{code}` (six digits) or `{recoveryCode}`, with the pending cookie. The
+   * use case checks the pending state (signature, expiry, single use across instances, account
+   * unchanged), throttles the code per account like passwords, and audits; this translates.
+   */
+  app.post('/api/login/second-factor', async (c) => {
+    const req = c.get('cloakroomRequest');
+    const input = await loginCsrfInput(deps, req, c, 'login.second-factor');
+    const result = await completeSignIn(account, req, {
+      code: input.fields.code,
+      recoveryCode: input.fields.recoveryCode,
+    });
+    // `invalid` (a body of the wrong shape) is counted as the password step counts it.
+    if (!result.ok)
+      metrics.logins.inc({ outcome: result.error === 'invalid' ? 'bad_request' : result.error });
+    const { user, issued, recoveryCodesLeft } = accepted(result);
+    metrics.logins.inc({ outcome: 'success' });
+    auth.adopt(c, issued);
+    return c.json({ user, csrfToken: issued.csrfToken, recoveryCodesLeft });
+  });
+
+  recoverRoutes(app, deps);
 }

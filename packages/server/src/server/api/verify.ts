@@ -7,6 +7,9 @@ import { safeNext } from '../web/helpers.js';
 
 const METHOD = /^[A-Z]{1,16}$/;
 
+/** RFC 8176 method names that prove a second factor: a one-time password, a hardware key. */
+const SECOND_FACTORS: ReadonlySet<string> = new Set(['otp', 'hwk']);
+
 /**
  * Header values are bytes, and `Headers` refuses characters outside Latin-1: a username such
  * as `иван` is sent percent-encoded as UTF-8 (`%D0%B8…`). Printable ASCII other than `%` passes
@@ -28,10 +31,25 @@ function signInUrl(c: Context): string {
 }
 
 /**
+ * `?mfa=1`, read like `role`: every occurrence counts, a repeat is 400, and any other value is
+ * 400 too: a misspelt `mfa=true` that quietly demanded nothing would open the service to
+ * password-only sessions.
+ */
+function demandsSecondFactor(c: Context): boolean {
+  const values = c.req.queries('mfa');
+  if (values === undefined) return false;
+  if (values.length > 1) throw new ApiError('bad_request', 'Send mfa once per request; mfa is repeated.');
+  if (values[0] !== '1') throw new ApiError('bad_request', 'mfa must be 1 (or left out).');
+  return true;
+}
+
+/**
  * Forward auth for nginx `auth_request`, Traefik `ForwardAuth` and Caddy `forward_auth`:
  * 200 with identity headers when the session is valid (and has the one role asked for), 401
  * without one (with `X-Auth-Redirect`, the sign-in URL for a browser), 403 without the role.
- * Identity headers come from a fixed set and only on 200.
+ * Identity headers come from a fixed set and only on 200. `?mfa=1` asks for a session signed in
+ * with a second factor (403 `second_factor_required` otherwise); `X-Auth-Methods` names how the
+ * session was signed in (RFC 8176: `pwd,otp`) so a service can decide for itself.
  * If the proxy says the original request was unsafe (`X-Forwarded-Method` /
  * `X-Original-Method`), the CSRF origin gate runs on it too: the upstream service gets no
  * cross-site POST on the strength of the cookie alone.
@@ -49,8 +67,10 @@ export function verifyRoutes(app: App, deps: ServerDeps): void {
     const role = roles?.[0];
     if (role !== undefined && !isValidRole(role))
       throw new ApiError('bad_request', 'role must be a role name.');
+    const mfa = demandsSecondFactor(c);
     const user = c.get('user');
-    if (!c.get('session') || !user) {
+    const session = c.get('session');
+    if (!session || !user) {
       metrics.forwardAuth.inc({ result: 'unauthenticated' });
       throw new ApiError('unauthenticated', 'Sign in first.', { 'X-Auth-Redirect': signInUrl(c) });
     }
@@ -76,6 +96,14 @@ export function verifyRoutes(app: App, deps: ServerDeps): void {
       audit(logger, 'forward-auth.denied', { userId: user.id, role });
       throw new ApiError('forbidden', 'You do not have the role this needs.');
     }
+    if (mfa && !session.methods.some((method) => SECOND_FACTORS.has(method))) {
+      metrics.forwardAuth.inc({ result: 'second_factor' });
+      audit(logger, 'forward-auth.denied', { userId: user.id, reason: 'second-factor' });
+      throw new ApiError(
+        'second_factor_required',
+        'This service needs a sign-in with a second factor; sign out and in again with your code.',
+      );
+    }
     metrics.forwardAuth.inc({ result: 'ok' });
     // A Response with a plain header object: the node adapter writes it without building an
     // undici Headers (this route runs once for every request to every protected service).
@@ -86,6 +114,7 @@ export function verifyRoutes(app: App, deps: ServerDeps): void {
         'X-Auth-User': headerValue(user.username),
         'X-Auth-User-Id': user.id,
         'X-Auth-Roles': user.roles.join(','),
+        'X-Auth-Methods': session.methods.join(','),
       },
     });
   });

@@ -1,5 +1,5 @@
 import type { Session } from 'cloakroom';
-import { type Clock, createSessions, createThrottle, systemClock } from 'cloakroom';
+import { type Clock, createSecondFactor, createSessions, createThrottle, systemClock } from 'cloakroom';
 import { createHonoAuth, type Refusal } from 'cloakroom/hono';
 import { createPasswordHasher, limitPasswordHasher, type PasswordHasher } from 'cloakroom/passwords';
 import type { Logger } from 'pino';
@@ -117,6 +117,9 @@ export async function createDeps(
       throttle,
       clock,
       audit: (event, fields) => audit(logger, event, fields),
+      // TOTP keys sealed with keys derived from the same keyring, so they stay readable across a
+      // rotation; single use of codes and pending sign-ins counted in the shared counter store.
+      secondFactor: createSecondFactor({ secrets: config.secrets, counters: store.counters }),
     },
     auth,
     logger,

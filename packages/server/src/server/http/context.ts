@@ -1,13 +1,14 @@
-import type {
-  AccountDeps,
-  Clock,
-  CounterStore,
-  Session,
-  SessionInfo,
-  Sessions,
-  Throttle,
-  UserRecord,
-  UserStore,
+import {
+  type AccountDeps,
+  type Clock,
+  type CounterStore,
+  type Session,
+  type SessionInfo,
+  type Sessions,
+  secondFactorStatus,
+  type Throttle,
+  type UserRecord,
+  type UserStore,
 } from 'cloakroom';
 import type { CloakroomEnv, HonoAuth } from 'cloakroom/hono';
 import type { PasswordHasher } from 'cloakroom/passwords';
@@ -80,7 +81,7 @@ export function sessionInfoJson(info: SessionInfo) {
   };
 }
 
-/** A user as admins see it: status and times too, never the hash. */
+/** A user as admins see it: status and times too, never the hash or any second-factor secret. */
 export function adminUserJson(user: UserRecord) {
   return {
     id: user.id,
@@ -88,6 +89,7 @@ export function adminUserJson(user: UserRecord) {
     displayName: user.displayName,
     roles: [...user.roles],
     locked: user.locked,
+    secondFactor: secondFactorStatus(user).enabled,
     createdAt: iso(user.createdAt),
     updatedAt: iso(user.updatedAt),
   };

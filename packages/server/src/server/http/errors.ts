@@ -73,6 +73,11 @@ const ACCOUNT_ERRORS: Record<AccountFailure['error'], ErrorCode> = {
   conflict: 'conflict',
   closed: 'not_found',
   throttled: 'throttled',
+  reauth_required: 'reauth_required',
+  invalid_code: 'invalid_code',
+  pending_expired: 'pending_expired',
+  not_enrolled: 'conflict',
+  already_enrolled: 'conflict',
 };
 
 /** The API's answer to a refused account action (its message, its status, `Retry-After`). */
@@ -83,8 +88,8 @@ export function accountApiError(failure: AccountFailure): ApiError {
 }
 
 /** The HTTP status of a refused account action, for the pages (the same as the API's). */
-export function accountStatus(failure: AccountFailure): 400 | 401 | 404 | 409 | 429 {
-  return STATUS[ACCOUNT_ERRORS[failure.error]] as 400 | 401 | 404 | 409 | 429;
+export function accountStatus(failure: AccountFailure): 400 | 401 | 403 | 404 | 409 | 429 {
+  return STATUS[ACCOUNT_ERRORS[failure.error]] as 400 | 401 | 403 | 404 | 409 | 429;
 }
 
 /** Unwraps an account action's result for the API: the success, or a thrown {@link ApiError}. */

@@ -9,6 +9,7 @@ export { LOG_FORMATS, type LogFormat, type LogFormatSetting, resolveLogFormat } 
 export type AuditEvent =
   | AccountEvent
   | 'login.success'
+  | 'login.second-factor-required'
   | 'login.failure'
   | 'login.throttled'
   | 'lockout'
@@ -100,6 +101,7 @@ export function audit(logger: Logger, event: AuditEvent, fields: AuditFields = {
     event === 'csrf.refused' ||
     event === 'lockout' ||
     event === 'login.throttled' ||
+    event === 'second-factor.failure' ||
     event === 'store.unavailable';
   logger[refusal ? 'warn' : 'info']({ event, ...fields }, event);
 }
