@@ -187,6 +187,10 @@ async function backend(trustProxy: boolean): Promise<Backend & { dir: string; id
       const input = typeof body === 'object' && body !== null ? body : {};
       const result = await signIn(deps, request, input);
       if (result.ok) return { ok: true, result };
+      // No user here has a second factor; were one to, no session is made (docs/api.md's answer).
+      if (result.error === 'second_factor') {
+        return { ok: false, status: 401, body: { error: 'second_factor_required' }, headers: {} };
+      }
       const status = { invalid_credentials: 401, throttled: 429, bad_request: 400, busy: 503 }[result.error];
       // A throttled or busy answer says when to come back (Retry-After).
       const headers: Record<string, string> =
