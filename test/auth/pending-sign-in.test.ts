@@ -1,0 +1,142 @@
+import { afterEach, describe, expect, test } from 'vitest';
+import { completeSignIn, lockUser, resetPassword } from '../../packages/cloakroom/src/auth/accounts/index.js';
+import { incoming } from '../support/core.js';
+import { BACKENDS, type Harness, harness, NEW_PASSWORD } from './second-factor-harness.js';
+
+/*
+ * Two-step sign-in: after the password an enrolled user holds only a pending state (its own
+ * signed cookie, five minutes, single use), never a session. The session exists only after the
+ * code, and only if the account did not change in between.
+ */
+
+describe.each(BACKENDS)('two-step sign-in on %s', (backend) => {
+  let h: Harness;
+  afterEach(async () => {
+    await h.close();
+  });
+
+  test('a correct password for an enrolled user creates no session, only a pending state', async () => {
+    h = harness(backend);
+    const { user } = await h.enrol('alice');
+    await h.sessions.revokeUser(user.id);
+    const first = await h.passwordStep('alice');
+    expect(first).toMatchObject({
+      ok: false,
+      error: 'second_factor',
+      user: { id: user.id, secondFactor: true },
+      pending: { userId: user.id, epoch: user.epoch, methods: ['pwd'] },
+    });
+    if (first.ok || first.error !== 'second_factor') throw new Error('expected second_factor');
+    expect(first.setCookie[0]).toMatch(/^cloakroom-pending=.+; .*HttpOnly/);
+    expect(await h.stores.sessions.listByUser(user.id, h.clock.now())).toEqual([]);
+    // The pending cookie is no session.
+    expect((await h.sessions.validate(h.withPending(first.setCookie))).session).toBeNull();
+  });
+
+  test('the code turns the pending state into a session (pwd + otp) and clears the pending cookie', async () => {
+    h = harness(backend);
+    const { user, key } = await h.enrol('alice');
+    const first = await h.passwordStep('alice');
+    if (first.ok || first.error !== 'second_factor') throw new Error('expected second_factor');
+    const done = await completeSignIn(h.deps, h.withPending(first.setCookie), { code: h.code(key) });
+    if (!done.ok) throw new Error(done.error);
+    expect(done.user).toMatchObject({ id: user.id, secondFactor: true });
+    expect(done.issued.session.methods).toEqual(['pwd', 'otp']);
+    expect(done.issued.setCookie.some((c) => /^cloakroom-pending=;.*Max-Age=0/.test(c))).toBe(true);
+    expect(h.events.filter((e) => e.event === 'login.second-factor')).toMatchObject([
+      { userId: user.id, method: 'totp', session: done.issued.session.id },
+    ]);
+  });
+
+  test('without a pending state, or with a forged one: pending_expired', async () => {
+    h = harness(backend);
+    const { user, key } = await h.enrol('alice');
+    const none = await completeSignIn(h.deps, incoming({ method: 'POST' }), { code: h.code(key) });
+    expect(none).toMatchObject({ ok: false, error: 'pending_expired' });
+    const real = h.pendingFor(user).headers.get('cookie')!;
+    const [name, value] = real.split('=') as [string, string];
+    const body = JSON.parse(Buffer.from(value.split('.')[0]!, 'base64url').toString()) as unknown[];
+    body[0] = 'someone-else';
+    const forgedBody = Buffer.from(JSON.stringify(body)).toString('base64url');
+    const forged = incoming({ method: 'POST', cookie: `${name}=${forgedBody}.${value.split('.')[1]}` });
+    expect(await completeSignIn(h.deps, forged, { code: h.code(key) })).toMatchObject({
+      error: 'pending_expired',
+    });
+    // The code was not used up by the refusals.
+    expect((await completeSignIn(h.deps, h.pendingFor(user), { code: h.code(key) })).ok).toBe(true);
+  });
+
+  test('five minutes later the pending state has expired', async () => {
+    h = harness(backend);
+    const { user, key } = await h.enrol('alice');
+    const pending = h.pendingFor(user);
+    h.clock.advance(5 * 60_000);
+    expect(await completeSignIn(h.deps, pending, { code: h.code(key) })).toMatchObject({
+      error: 'pending_expired',
+    });
+  });
+
+  test('a pending state is used once: a second code on it is refused', async () => {
+    h = harness(backend);
+    const { user, key } = await h.enrol('alice');
+    const pending = h.pendingFor(user);
+    expect((await completeSignIn(h.deps, pending, { code: h.code(key) })).ok).toBe(true);
+    h.clock.advance(30_000);
+    expect(await completeSignIn(h.deps, pending, { code: h.code(key) })).toMatchObject({
+      error: 'pending_expired',
+    });
+  });
+
+  test('two parallel completions of one pending state with two valid proofs: exactly one session', async () => {
+    h = harness(backend);
+    const { user, key, recoveryCodes } = await h.enrol('alice');
+    await h.sessions.revokeUser(user.id);
+    for (let round = 0; round < 5; round++) {
+      const pending = h.pendingFor(user);
+      const results = await Promise.all([
+        completeSignIn(h.deps, pending, { code: h.code(key) }),
+        completeSignIn(h.deps, pending, { recoveryCode: recoveryCodes[round]! }),
+      ]);
+      expect(results.filter((r) => r.ok)).toHaveLength(1);
+      expect(results.find((r) => !r.ok)).toMatchObject({ error: 'pending_expired' });
+      h.clock.advance(30_000);
+    }
+    expect(await h.sessions.list(user.id)).toHaveLength(5);
+  });
+
+  test('a lock between the two steps: refused, no session', async () => {
+    h = harness(backend);
+    const { user, key } = await h.enrol('alice');
+    const pending = h.pendingFor(user);
+    await lockUser(h.deps, user.id, 'test');
+    expect(await completeSignIn(h.deps, pending, { code: h.code(key) })).toMatchObject({
+      error: 'pending_expired',
+    });
+    expect(await h.sessions.list(user.id)).toEqual([]);
+  });
+
+  test('a password change between the two steps: refused, no session', async () => {
+    h = harness(backend);
+    const { user, key } = await h.enrol('alice');
+    const pending = h.pendingFor(user);
+    await resetPassword(h.deps, user.id, NEW_PASSWORD, 'test');
+    expect(await completeSignIn(h.deps, pending, { code: h.code(key) })).toMatchObject({
+      error: 'pending_expired',
+    });
+    expect(await h.sessions.list(user.id)).toEqual([]);
+  });
+
+  test('bad input shapes are invalid; an empty code is a missing code', async () => {
+    h = harness(backend);
+    const { user, key } = await h.enrol('alice');
+    const pending = h.pendingFor(user);
+    expect(await completeSignIn(h.deps, pending, { code: 123456 })).toMatchObject({
+      error: 'invalid',
+      field: 'code',
+    });
+    expect(await completeSignIn(h.deps, pending, { code: h.code(key), recoveryCode: 'x' })).toMatchObject({
+      error: 'invalid',
+    });
+    expect(await completeSignIn(h.deps, pending, { code: '' })).toMatchObject({ error: 'invalid_code' });
+  });
+});
