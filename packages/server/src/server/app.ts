@@ -16,7 +16,11 @@ import { requireSecondFactorFor } from './http/require-second-factor.js';
 import { accountPages } from './web/account/routes.js';
 import { adminPages } from './web/admin/routes.js';
 import { loginPages } from './web/login/routes.js';
+import { secondStepPages } from './web/login-second-factor/routes.js';
+import { reauthPages } from './web/reauth/routes.js';
+import { recoverPages } from './web/recover/routes.js';
 import { isApiPath, pageError } from './web/refusals.js';
+import { secondFactorPages } from './web/second-factor/routes.js';
 import { setupPages } from './web/setup/routes.js';
 import { STYLESHEET } from './web/style.js';
 
@@ -87,19 +91,23 @@ export function createApp(deps: ServerDeps, setup: SetupToken | null = null): Ap
     metrics.validations.inc({ result: c.get('authReason') ?? 'ok' });
     await next();
   });
+  // CLOAKROOM_REQUIRE_2FA_ROLES: before every route, so nothing but enrolment and sign-out
+  // serves a user who must enrol.
+  app.use(requireSecondFactorFor(deps.config.require2faRoles));
   // Sign-in has its own login-CSRF checks and replaces whatever session it came with,
   // so it is registered before the session CSRF guard.
   loginRoutes(app, deps);
   loginPages(app, deps);
-  // CLOAKROOM_REQUIRE_2FA_ROLES: before every route, so nothing but enrolment and sign-out
-  // serves a user who must enrol.
-  app.use(requireSecondFactorFor(deps.config.require2faRoles));
+  secondStepPages(app, deps);
+  recoverPages(app, deps);
   setupPages(app, deps, setup);
   app.use(auth.csrf());
   accountRoutes(app, deps);
   adminRoutes(app, deps);
   verifyRoutes(app, deps);
   accountPages(app, deps);
+  reauthPages(app, deps);
+  secondFactorPages(app, deps);
   adminPages(app, deps);
 
   app.notFound((c) =>

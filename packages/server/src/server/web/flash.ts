@@ -21,6 +21,16 @@ const MESSAGES = {
   'user-unlocked': ['ok', 'User unlocked.'],
   'sessions-revoked': ['ok', '{n} session(s) ended.'],
   welcome: ['ok', 'Welcome! Your admin account is ready.'],
+  'sign-in-expired': ['warn', 'That sign-in took too long or was already finished. Please sign in again.'],
+  'sign-in-cancelled': ['ok', 'Sign-in cancelled.'],
+  'recovery-code-used': [
+    'warn',
+    'You signed in with a recovery code: {n} left. If you lost your authenticator, set it up again.',
+  ],
+  'second-factor-on': ['ok', 'Two-step sign-in is on.'],
+  'second-factor-off': ['ok', 'Two-step sign-in is off.'],
+  'second-factor-reset': ['ok', 'Two-step sign-in removed; the user was signed out everywhere.'],
+  'password-set': ['ok', 'Password set; sign in with it.'],
 } as const satisfies Record<string, readonly ['ok' | 'error' | 'warn', string]>;
 
 export type FlashCode = keyof typeof MESSAGES;

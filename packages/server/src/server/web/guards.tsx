@@ -1,5 +1,6 @@
+import type { User } from 'cloakroom';
 import type { CloakroomEnv } from 'cloakroom/hono';
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import type { ServerDeps } from '../http/context.js';
 import { MessagePage } from './layout.js';
 
@@ -32,4 +33,33 @@ export function pageAdmin(deps: ServerDeps): MiddlewareHandler<CloakroomEnv> {
     }
     await next();
   };
+}
+
+/**
+ * The way to `/reauth` and back to `page`: for a change the account action refused with
+ * `reauth_required`, and for {@link pageRecent}. The form's data is not kept (it may hold a
+ * password); the person sends it again once confirmed.
+ */
+export function toReauth(c: Context, page: string): Response {
+  return c.redirect(`/reauth?next=${encodeURIComponent(page)}`, 303);
+}
+
+/**
+ * Sensitive changes (password, sessions elsewhere, the second factor, every admin change) need
+ * a proof of the factors within the re-authentication window (`CLOAKROOM_REAUTH_WINDOW`;
+ * OWASP ASVS 6.2.x / 7.5.x: re-authenticate before sensitive transactions). Outside it a POST
+ * goes to `/reauth?next=<page>` and comes back to `page`. The account actions check the same
+ * window themselves; this guard only spares the person a form answered with a refusal.
+ */
+export function pageRecent(deps: ServerDeps, page: string): MiddlewareHandler<CloakroomEnv> {
+  return async (c, next) => {
+    const session = c.get('session');
+    if (c.req.method === 'POST' && session && !deps.sessions.isRecent(session)) return toReauth(c, page);
+    await next();
+  };
+}
+
+/** Whether `user` has a role of `CLOAKROOM_REQUIRE_2FA_ROLES` and no second factor yet. */
+export function mustEnrol(deps: ServerDeps, user: Pick<User, 'roles' | 'secondFactor'>): boolean {
+  return !user.secondFactor && user.roles.some((role) => deps.config.require2faRoles.includes(role));
 }

@@ -11,6 +11,7 @@ export const STYLESHEET = `
   --field: #ffffff; --field-line: #8a93a3; --ring: rgba(47,91,211,.35); --danger-line: #e6b7b3;
   --ok-bg: #eaf6ef; --ok-line: #b8e0c7; --error-bg: #fbeceb; --error-line: #efc2be;
   --warn-bg: #fff6e5; --warn-line: #f0d9a8; --tag-bg: #eef1f8; --tag-text: #334;
+  --qr-bg: #ffffff; /* both themes: scanners want dark modules on light (the SVG's own colours) */
   --radius: 10px; --shadow: 0 1px 2px rgba(16,24,40,.06), 0 4px 16px rgba(16,24,40,.06);
   color-scheme: light;
 }
@@ -93,7 +94,45 @@ td .tag:last-child { margin-right: 0; }
 .center { text-align: center; }
 .big { font-size: 3rem; font-weight: 800; margin: 0; color: var(--muted); }
 footer.small { text-align: center; color: var(--muted); font-size: .8rem; margin-top: 2rem; }
+a.button { display: inline-block; font-weight: 600; padding: .55rem 1rem; border-radius: 8px; text-decoration: none;
+  border: 1px solid var(--accent); background: var(--accent); color: var(--accent-ink); }
+a.button.quiet { background: var(--field); color: var(--text); border-color: var(--field-line); }
+.crumbs { color: var(--muted); font-size: .875rem; margin: 0 0 .5rem; }
+.split { display: flex; gap: 1rem; align-items: center; justify-content: space-between; flex-wrap: wrap; }
+.split p { margin: 0; flex: 1 1 18rem; }
+abbr[title] { text-decoration: none; }
+code, input.code, textarea.link { font-family: ui-monospace, "SF Mono", Menlo, Consolas, "Liberation Mono", monospace; }
+input.code { letter-spacing: .08em; }
+input[readonly], textarea[readonly] { background: var(--tag-bg); }
+textarea.link { display: block; width: 100%; padding: .6rem .7rem; font-size: .95rem; color: inherit; resize: none;
+  border: 1px solid var(--field-line); border-radius: 8px; word-break: break-all; margin-bottom: 1rem; }
+textarea.link:focus-visible { outline: 3px solid var(--ring); outline-offset: 1px; border-color: var(--accent); }
+form.short { max-width: 20rem; }
+details.alt { margin-top: 1rem; }
+details > summary { cursor: pointer; color: var(--accent); }
+details.alt > summary { font-size: .9rem; }
+details.menu { position: relative; }
+details.menu > summary { list-style: none; font-size: .875rem; font-weight: 600; padding: .3rem .65rem; border-radius: 8px;
+  border: 1px solid var(--field-line); background: var(--field); color: var(--text); white-space: nowrap; }
+details.menu > summary::-webkit-details-marker { display: none; }
+details.menu > summary::after { content: " ▾"; color: var(--muted); }
+details.menu[open] > form { position: absolute; right: 0; top: calc(100% + .35rem); z-index: 1; width: 16rem;
+  padding: .75rem; background: var(--card); border: 1px solid var(--line); border-radius: var(--radius); box-shadow: var(--shadow); }
+details.menu .check { margin: .6rem 0; font-size: .875rem; }
+form.cancel { margin-top: 1rem; text-align: center; }
+.enrol-key { display: flex; gap: 1.5rem; align-items: flex-start; flex-wrap: wrap; }
+.enrol-key > div { flex: 1 1 16rem; min-width: 0; }
+figure.qr { margin: 0; flex: 0 0 auto; width: 13rem; max-width: 100%; padding: .25rem; background: var(--qr-bg); border-radius: 8px; }
+figure.qr svg { display: block; width: 100%; height: auto; }
+code.key { display: inline-block; font-size: 1.1rem; padding: .4rem .6rem; border-radius: 8px; background: var(--tag-bg);
+  color: var(--text); word-break: break-all; user-select: all; }
+ol.codes { display: grid; grid-template-columns: repeat(auto-fill, minmax(14rem, 1fr)); gap: .5rem 3rem;
+  margin: 1rem 0; padding-left: 1.75rem; }
+ol.codes li { padding-left: .25rem; color: var(--muted); }
+ol.codes code { font-size: 1.05rem; color: var(--text); user-select: all; }
 @media (max-width: 40rem) {
+  details.menu[open] > form { position: static; width: auto; margin-top: .4rem; box-shadow: none; }
+  table.responsive td[data-label="Actions"] { flex-wrap: wrap; }
   main.narrow { padding-top: 1.5rem; }
   header.top .bar { flex-wrap: wrap; gap: .5rem; }
   nav.links { gap: .6rem; }

@@ -2,6 +2,7 @@ import type { SessionInfo, User } from 'cloakroom';
 import type { Flash } from '../flash.js';
 import { describeDevice, formatDate, relativeTime } from '../helpers.js';
 import { Layout } from '../layout.js';
+import type { FactorStatus } from '../second-factor/page.js';
 
 export interface AccountProps {
   user: User;
@@ -9,10 +10,12 @@ export interface AccountProps {
   sessions: SessionInfo[];
   now: number;
   flash: Flash | null;
+  /** Two-step sign-in: on or off, recovery codes left. */
+  factor: FactorStatus;
 }
 
 /** Who I am, my profile, my password, my sessions. */
-export function AccountPage({ user, csrf, sessions, now, flash }: AccountProps) {
+export function AccountPage({ user, csrf, sessions, now, flash, factor }: AccountProps) {
   const others = sessions.filter((s) => !s.current).length;
   return (
     <Layout title="Your account" user={user} csrf={csrf} flash={flash} current="account">
@@ -85,6 +88,29 @@ export function AccountPage({ user, csrf, sessions, now, flash }: AccountProps) 
           </form>
         </section>
       </div>
+      <section class="card" aria-labelledby="factor-h">
+        <h2 id="factor-h">Two-step sign-in</h2>
+        <div class="split">
+          <p>
+            {factor.enabled ? (
+              <>
+                <span class="tag here">on</span> Signing in asks for a code from your authenticator app.{' '}
+                <span class="muted">
+                  {factor.recoveryCodesLeft} recovery code{factor.recoveryCodesLeft === 1 ? '' : 's'} left.
+                </span>
+              </>
+            ) : (
+              <>
+                <span class="tag">off</span> Your password alone signs you in. Add a code from an
+                authenticator app for a second step.
+              </>
+            )}
+          </p>
+          <a class="button quiet" href="/account/second-factor">
+            {factor.enabled ? 'Manage' : 'Set up'}
+          </a>
+        </div>
+      </section>
       <section class="card" aria-labelledby="sessions-h">
         <h2 id="sessions-h">Where you are signed in</h2>
         <table class="responsive">

@@ -3,6 +3,7 @@ import {
   changePassword,
   listSessions,
   revokeSession,
+  secondFactorStatus,
   signOutOthers,
   toUser,
   updateProfile,
@@ -14,13 +15,13 @@ import type { App, ServerDeps } from '../../http/context.js';
 import { accountStatus } from '../../http/errors.js';
 import { audit } from '../../http/logger.js';
 import { setFlash, takeFlash } from '../flash.js';
-import { pageUser } from '../guards.js';
+import { pageRecent, pageUser, toReauth } from '../guards.js';
 import { formText } from '../helpers.js';
 import { AccountPage } from './page.js';
 
 /** /account and its forms: a change answers with a redirect and a flash, a refusal with the page and why. */
 export function accountPages(app: App, deps: ServerDeps): void {
-  const { sessions, auth, logger, account } = deps;
+  const { sessions, users, auth, logger, account } = deps;
   app.post('/logout', async (c) => {
     const session = c.get('session');
     await auth.endSession(c);
@@ -34,21 +35,36 @@ export function accountPages(app: App, deps: ServerDeps): void {
   /** The account page, with a flash from the cookie or (for a refusal) the reason and its status. */
   const render = async (c: Context<CloakroomEnv>, refusal?: AccountFailure) => {
     const list = await listSessions(account, c.get('user')!.id, c.get('session'));
+    const record = await users.getById(c.get('user')!.id);
+    const factor = record
+      ? secondFactorStatus(record)
+      : { enabled: false, recoveryCodesLeft: 0, enrolledAt: null };
     return c.html(
       <AccountPage
         user={c.get('user')!}
         csrf={sessions.csrfToken(c.get('session')!)}
         sessions={list}
         now={deps.clock.now()}
+        factor={factor}
         flash={refusal ? { kind: 'error', text: refusal.message } : takeFlash(c)}
       />,
       refusal ? accountStatus(refusal) : 200,
     );
   };
 
-  app.get('/account', pageUser(), (c) => render(c));
+  app.use('/account', pageUser());
+  app.use('/account/profile', pageUser());
+  app.use('/account/password', pageUser(), pageRecent(deps, '/account'));
+  app.use('/account/sessions/*', pageUser());
+  app.use('/account/sessions/revoke-others', pageRecent(deps, '/account'));
 
-  app.post('/account/profile', pageUser(), async (c) => {
+  /** A refused change: through /reauth when the sign-in is too old, else the page and why. */
+  const refused = (c: Context<CloakroomEnv>, failure: AccountFailure) =>
+    failure.error === 'reauth_required' ? toReauth(c, '/account') : render(c, failure);
+
+  app.get('/account', (c) => render(c));
+
+  app.post('/account/profile', async (c) => {
     const { fields } = await readInput(c);
     const result = await updateProfile(account, c.get('user')!.id, fields);
     if (!result.ok) return render(c, result);
@@ -57,7 +73,7 @@ export function accountPages(app: App, deps: ServerDeps): void {
     return c.redirect('/account', 303);
   });
 
-  app.post('/account/password', pageUser(), async (c) => {
+  app.post('/account/password', async (c) => {
     const { fields } = await readInput(c);
     if (formText(fields, 'newPassword') !== formText(fields, 'confirmPassword')) {
       setFlash(c, 'password-mismatch');
@@ -66,22 +82,22 @@ export function accountPages(app: App, deps: ServerDeps): void {
     const result = await changePassword(account, c.get('cloakroomRequest'), c.get('session')!, fields);
     if (!result.ok) {
       if (result.error === 'throttled') c.header('Retry-After', String(result.retryAfterSeconds));
-      return render(c, result);
+      return refused(c, result);
     }
     auth.adopt(c, result.issued);
     setFlash(c, 'password-changed');
     return c.redirect('/account', 303);
   });
 
-  app.post('/account/sessions/revoke-others', pageUser(), async (c) => {
+  app.post('/account/sessions/revoke-others', async (c) => {
     const result = await signOutOthers(account, c.get('cloakroomRequest'), c.get('session')!);
-    if (!result.ok) return render(c, result);
+    if (!result.ok) return refused(c, result);
     auth.adopt(c, result.issued);
     setFlash(c, 'others-signed-out', result.revoked);
     return c.redirect('/account', 303);
   });
 
-  app.post('/account/sessions/:id/revoke', pageUser(), async (c) => {
+  app.post('/account/sessions/:id/revoke', async (c) => {
     const id = c.req.param('id');
     const session = c.get('session')!;
     const result = await revokeSession(account, session.userId, id, session.id);

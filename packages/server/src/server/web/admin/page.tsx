@@ -1,4 +1,4 @@
-import type { User, UserRecord } from 'cloakroom';
+import { secondFactorStatus, type User, type UserRecord } from 'cloakroom';
 import type { Flash } from '../flash.js';
 import { formatDate, formatDay } from '../helpers.js';
 import { Layout } from '../layout.js';
@@ -42,6 +42,9 @@ export function AdminPage({ user, csrf, users, flash, draft }: AdminProps) {
               <th scope="col">User</th>
               <th scope="col">Roles</th>
               <th scope="col">Status</th>
+              <th scope="col">
+                <abbr title="Two-step sign-in">2FA</abbr>
+              </th>
               <th scope="col">Created</th>
               <th scope="col">
                 <span class="muted">Actions</span>
@@ -81,6 +84,13 @@ export function AdminPage({ user, csrf, users, flash, draft }: AdminProps) {
                 <td data-label="Status">
                   {u.locked ? <span class="tag locked">locked</span> : <span class="tag">active</span>}
                 </td>
+                <td data-label="2FA">
+                  {secondFactorStatus(u).enabled ? (
+                    <span class="tag here">on</span>
+                  ) : (
+                    <span class="tag">off</span>
+                  )}
+                </td>
                 <td data-label="Created">
                   <time datetime={new Date(u.createdAt).toISOString()} title={formatDate(u.createdAt)}>
                     {formatDay(u.createdAt)}
@@ -110,6 +120,34 @@ export function AdminPage({ user, csrf, users, flash, draft }: AdminProps) {
                         Sign out everywhere
                       </button>
                     </form>
+                    {secondFactorStatus(u).enabled ? (
+                      <form method="post" action={`/admin/users/${u.id}/second-factor/reset`}>
+                        <input type="hidden" name="_csrf" value={csrf} />
+                        <button
+                          type="submit"
+                          class="danger small"
+                          aria-label={`Reset two-step sign-in of ${u.username}`}
+                        >
+                          Reset 2FA
+                        </button>
+                      </form>
+                    ) : null}
+                    <details class="menu">
+                      <summary aria-label={`Recovery link for ${u.username}`}>Recovery link</summary>
+                      <form method="post" action={`/admin/users/${u.id}/recovery-link`}>
+                        <input type="hidden" name="_csrf" value={csrf} />
+                        <p class="hint">
+                          A one-time link (valid 1 hour) with which {u.username} sets a new password.
+                        </p>
+                        <label class="check" for={`clear-${u.id}`}>
+                          <input id={`clear-${u.id}`} name="clearSecondFactor" type="checkbox" value="on" />
+                          Also remove their second factor
+                        </label>
+                        <button type="submit" class="quiet small">
+                          Create link
+                        </button>
+                      </form>
+                    </details>
                   </div>
                 </td>
               </tr>

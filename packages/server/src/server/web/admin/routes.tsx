@@ -1,7 +1,10 @@
 import {
   type AccountFailure,
   createUser,
+  issueRecoveryLink,
   lockUser,
+  ownOrigin,
+  resetSecondFactor,
   revokeAllSessions,
   setRoles,
   unlockUser,
@@ -12,9 +15,11 @@ import { readInput } from '../../http/body.js';
 import type { App, ServerDeps } from '../../http/context.js';
 import { accountStatus } from '../../http/errors.js';
 import { isUserId } from '../../http/params.js';
+import { recoveryUrl } from '../../http/recovery-url.js';
 import { setFlash, takeFlash } from '../flash.js';
-import { pageAdmin, pageUser } from '../guards.js';
+import { pageAdmin, pageRecent, pageUser, toReauth } from '../guards.js';
 import { formText } from '../helpers.js';
+import { RecoveryLinkPage } from './link-page.js';
 import { AdminPage, type UserDraft } from './page.js';
 
 /** The form's comma-separated roles; the account actions normalise each name. */
@@ -28,19 +33,22 @@ const roleList = (raw: string) =>
 export function adminPages(app: App, deps: ServerDeps): void {
   const { sessions, users, account } = deps;
   app.use('/admin', pageUser(), pageAdmin(deps));
-  app.use('/admin/*', pageUser(), pageAdmin(deps));
+  // Every admin change to another user needs a recent sign-in: else /reauth and back here.
+  app.use('/admin/*', pageUser(), pageAdmin(deps), pageRecent(deps, '/admin'));
 
   const render = async (c: Context<CloakroomEnv>, refusal?: AccountFailure, draft?: UserDraft) =>
-    c.html(
-      <AdminPage
-        user={c.get('user')!}
-        csrf={sessions.csrfToken(c.get('session')!)}
-        users={await users.list()}
-        flash={refusal ? { kind: 'error', text: refusal.message } : takeFlash(c)}
-        draft={draft ?? null}
-      />,
-      refusal ? accountStatus(refusal) : 200,
-    );
+    refusal?.error === 'reauth_required'
+      ? toReauth(c, '/admin')
+      : c.html(
+          <AdminPage
+            user={c.get('user')!}
+            csrf={sessions.csrfToken(c.get('session')!)}
+            users={await users.list()}
+            flash={refusal ? { kind: 'error', text: refusal.message } : takeFlash(c)}
+            draft={draft ?? null}
+          />,
+          refusal ? accountStatus(refusal) : 200,
+        );
 
   app.get('/admin', (c) => render(c));
 
@@ -95,4 +103,46 @@ export function adminPages(app: App, deps: ServerDeps): void {
   app.post('/admin/users/:id/lock', change('lock'));
   app.post('/admin/users/:id/unlock', change('unlock'));
   app.post('/admin/users/:id/revoke-sessions', change('revoke-sessions'));
+  recoveryPages(app, deps, render);
 }
+
+/** `/admin/users/:id/second-factor/reset` and `/admin/users/:id/recovery-link`. */
+function recoveryPages(
+  app: App,
+  deps: ServerDeps,
+  render: (c: Context<CloakroomEnv>, refusal?: AccountFailure) => Promise<Response>,
+): void {
+  const { sessions, account, config } = deps;
+  app.post('/admin/users/:id/second-factor/reset', async (c) => {
+    const id = c.req.param('id');
+    if (!isUserId(id)) return render(c, noSuchUser);
+    const result = await resetSecondFactor(account, id, c.get('user')!.id);
+    if (!result.ok) return render(c, result);
+    setFlash(c, 'second-factor-reset');
+    return c.redirect('/admin', 303);
+  });
+
+  app.post('/admin/users/:id/recovery-link', async (c) => {
+    const id = c.req.param('id');
+    const { fields } = await readInput(c);
+    if (!isUserId(id)) return render(c, noSuchUser);
+    const clearSecondFactor = fields.clearSecondFactor === 'on';
+    const result = await issueRecoveryLink(account, id, { clearSecondFactor }, c.get('user')!.id);
+    if (!result.ok) return render(c, result);
+    // The address the admin reached us at (or CLOAKROOM_PUBLIC_URL): where the user goes too.
+    const origin = config.publicUrl ?? ownOrigin(c.get('cloakroomRequest')) ?? new URL(c.req.url).origin;
+    const url = recoveryUrl(origin, result.token)!;
+    return c.html(
+      <RecoveryLinkPage
+        user={c.get('user')!}
+        csrf={sessions.csrfToken(c.get('session')!)}
+        target={result.user}
+        url={url}
+        expiresAt={result.expiresAt}
+        clearSecondFactor={clearSecondFactor}
+      />,
+    );
+  });
+}
+
+const noSuchUser: AccountFailure = { ok: false, error: 'not_found', message: 'No such user.' };

@@ -56,6 +56,13 @@ export function loginPages(app: App, deps: ServerDeps): void {
     });
     if (!result.ok) {
       metrics.logins.inc({ outcome: result.error });
+      if (result.error === 'second_factor') {
+        // The password was right; no session yet. The browser now holds only the pending
+        // state's own cookie, and the code page makes the session.
+        auth.setCookies(c, result.setCookie);
+        audit(logger, 'login.second-factor-required', { userId: result.user.id, ip: req.ip });
+        return c.redirect(`/login/second-factor?next=${encodeURIComponent(next)}`, 303);
+      }
       if (result.error === 'throttled') {
         audit(logger, 'login.throttled', { username: result.username, scope: result.scope, ip: req.ip });
         c.header('Retry-After', String(result.retryAfterSeconds));
