@@ -94,6 +94,7 @@ export function adapterBehaviour(name: string, factory: AdapterFactory): void {
           username: 'alice',
           displayName: 'alice',
           roles: ['admin'],
+          secondFactor: false,
         });
         expect(body.session.userId).toBe(h.ids.alice);
         expect(res.text).not.toMatch(/argon2|passwordHash|csrfSecret/);

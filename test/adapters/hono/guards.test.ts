@@ -19,7 +19,13 @@ describe('hono adapter: guards and the user on the context', () => {
     const res = await h.request('/me', { cookie });
     expect(res.status).toBe(200);
     const body = (await res.json()) as { user: Record<string, unknown>; session: { userId: string } };
-    expect(body.user).toEqual({ id: h.ids.alice, username: 'alice', displayName: 'alice', roles: ['admin'] });
+    expect(body.user).toEqual({
+      id: h.ids.alice,
+      username: 'alice',
+      displayName: 'alice',
+      roles: ['admin'],
+      secondFactor: false,
+    });
     expect(JSON.stringify(body)).not.toMatch(/argon2|passwordHash/);
     expect(body.session.userId).toBe(h.ids.alice);
   });
