@@ -1,0 +1,317 @@
+import { Secret, TOTP } from 'otpauth';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { issueRecoveryLink } from '../../packages/cloakroom/src/auth/index.js';
+import { manualClock } from '../../packages/cloakroom/src/core/clock.js';
+import {
+  CookieJar,
+  cookiePair,
+  PASSWORD,
+  type ServerHarness,
+  sessionCookieOf,
+  startHarness,
+} from '../support/server.js';
+
+// The pages of two-step sign-in, re-authentication and recovery links, as HTTP: the second step
+// refuses whatever is not this browser's own pending sign-in sent from our own form; a sensitive
+// form outside the re-auth window goes through /reauth; a recovery link works once, for an hour.
+// The same in a real browser: test/e2e/second-factor.test.ts.
+
+const clock = manualClock(Date.UTC(2026, 10, 24, 9, 0));
+let h: ServerHarness;
+/** carol has two-step sign-in; her recovery codes, as the set-up page showed them. */
+let recoveryCodes: string[] = [];
+let carolKey = '';
+
+const sameOrigin = () => ({ origin: h.origin, 'sec-fetch-site': 'same-origin' });
+const csrfOf = (html: string) => /name="_csrf" value="([^"]+)"/.exec(html)?.[1] ?? '';
+const codeAt = (key: string, at = clock.now()) =>
+  new TOTP({ secret: Secret.fromBase32(key.replace(/\s/g, '')) }).generate({ timestamp: at });
+
+/** Signs in over the JSON API and opens `path`: the page's cookie jar and its form token. */
+async function pageSession(username: string, path = '/account'): Promise<{ jar: CookieJar; csrf: string }> {
+  const login = await h.login(username);
+  const jar = new CookieJar();
+  jar.cookies.set(...cookiePair(login.cookie)!);
+  const html = await (await h.fetch(path, { jar })).text();
+  return { jar, csrf: csrfOf(html) };
+}
+
+/** Sets up two-step sign-in for `username` through the pages; returns the key and the codes. */
+async function enrol(username: string): Promise<{ key: string; codes: string[] }> {
+  const { jar, csrf } = await pageSession(username, '/account/second-factor');
+  const begun = await h.fetch('/account/second-factor/totp', {
+    jar,
+    headers: sameOrigin(),
+    form: { _csrf: csrf },
+  });
+  expect(begun.status).toBe(200);
+  const html = await begun.text();
+  expect(html).toContain('<svg');
+  const key = /<code class="key" id="totp-key">([^<]+)<\/code>/.exec(html)?.[1] ?? '';
+  expect(key).toMatch(/^[A-Z2-7]{4}( [A-Z2-7]{1,4})+$/);
+  const confirmed = await h.fetch('/account/second-factor/totp/confirm', {
+    jar,
+    headers: sameOrigin(),
+    form: { _csrf: csrf, code: codeAt(key) },
+  });
+  expect(confirmed.status).toBe(200);
+  const codes = [...(await confirmed.text()).matchAll(/<li><code>([^<]+)<\/code><\/li>/g)].map((m) => m[1]!);
+  expect(codes).toHaveLength(10);
+  // The code of this step is used up; later sign-ins use the next step's.
+  clock.advance(30_000);
+  return { key, codes };
+}
+
+/** The password step of the sign-in form for `username`: a jar holding the pending state. */
+async function passwordStep(username: string): Promise<CookieJar> {
+  const jar = new CookieJar();
+  const form = h.loginFormToken();
+  jar.cookies.set(...cookiePair(form.cookie)!);
+  const res = await h.fetch('/login', {
+    jar,
+    headers: sameOrigin(),
+    form: { username, password: PASSWORD, _csrf: form.token, next: '/account' },
+  });
+  expect(res.status).toBe(303);
+  expect(res.headers.get('location')).toBe('/login/second-factor?next=%2Faccount');
+  expect(sessionCookieOf(res)).toBeNull();
+  return jar;
+}
+
+/** The second step's form as this browser sees it: its login token. */
+async function stepToken(jar: CookieJar): Promise<string> {
+  const res = await h.fetch('/login/second-factor?next=%2Faccount', { jar });
+  expect(res.status).toBe(200);
+  return csrfOf(await res.text());
+}
+
+beforeAll(async () => {
+  h = await startHarness({ clock });
+  await h.createUser('carol');
+  ({ key: carolKey, codes: recoveryCodes } = await enrol('carol'));
+});
+afterAll(() => h?.close());
+
+describe('/login/second-factor: only this browser’s pending sign-in, from our own form', () => {
+  test('without a pending sign-in the step sends the browser back to /login with a message', async () => {
+    const res = await h.fetch('/login/second-factor?next=%2Fadmin');
+    expect(res.status).toBe(303);
+    expect(res.headers.get('location')).toBe('/login?next=%2Fadmin');
+    expect(res.headers.getSetCookie().join('\n')).toContain('cloakroom-flash=sign-in-expired');
+
+    const form = h.loginFormToken();
+    const post = await h.fetch('/login/second-factor', {
+      cookie: form.cookie,
+      headers: sameOrigin(),
+      form: { _csrf: form.token, code: codeAt(carolKey), next: '/account' },
+    });
+    expect(post.status).toBe(303);
+    expect(post.headers.get('location')).toBe('/login?next=%2Faccount');
+    expect(sessionCookieOf(post)).toBeNull();
+  });
+
+  test('a forged login token is refused (403) and uses nothing up: the right form still signs in', async () => {
+    const jar = await passwordStep('carol');
+    const forged = await h.fetch('/login/second-factor', {
+      jar,
+      headers: sameOrigin(),
+      form: { _csrf: 'forged.token', code: codeAt(carolKey), next: '/account' },
+    });
+    expect(forged.status).toBe(403);
+    expect(await forged.text()).toContain('The form expired.');
+    expect(sessionCookieOf(forged)).toBeNull();
+
+    const ok = await h.fetch('/login/second-factor', {
+      jar,
+      headers: sameOrigin(),
+      form: { _csrf: await stepToken(jar), code: codeAt(carolKey), next: '/account' },
+    });
+    expect(ok.status).toBe(303);
+    expect(ok.headers.get('location')).toBe('/account');
+    expect(sessionCookieOf(ok)).not.toBeNull();
+    clock.advance(30_000);
+  });
+
+  test('a cross-site post is refused before any code is looked at', async () => {
+    const jar = await passwordStep('carol');
+    const token = await stepToken(jar);
+    for (const headers of [
+      { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' },
+      { 'sec-fetch-site': 'same-site' },
+    ]) {
+      const res = await h.fetch('/login/second-factor', {
+        jar,
+        headers,
+        form: { _csrf: token, code: codeAt(carolKey), next: '/account' },
+      });
+      expect(res.status).toBe(403);
+      expect(sessionCookieOf(res)).toBeNull();
+    }
+    expect(h.logs.some((l) => l.event === 'csrf.refused' && l.route === 'login-second-factor')).toBe(true);
+  });
+
+  test('a wrong code: 401 and the same form; a recovery code signs in once and says how many are left', async () => {
+    const jar = await passwordStep('carol');
+    const wrong = await h.fetch('/login/second-factor', {
+      jar,
+      headers: sameOrigin(),
+      form: { _csrf: await stepToken(jar), code: '000000', next: '/account' },
+    });
+    expect(wrong.status).toBe(401);
+    expect(await wrong.text()).toContain('That code is wrong or was already used.');
+
+    const code = recoveryCodes[0]!;
+    const ok = await h.fetch('/login/second-factor', {
+      jar,
+      headers: sameOrigin(),
+      form: { _csrf: await stepToken(jar), recoveryCode: code.toUpperCase(), next: '/account' },
+    });
+    expect(ok.status).toBe(303);
+    expect(ok.headers.getSetCookie().join('\n')).toContain('cloakroom-flash=recovery-code-used.9');
+
+    const again = await passwordStep('carol');
+    const used = await h.fetch('/login/second-factor', {
+      jar: again,
+      headers: sameOrigin(),
+      form: { _csrf: await stepToken(again), recoveryCode: code, next: '/account' },
+    });
+    expect(used.status).toBe(401);
+    expect(await used.text()).toContain('That recovery code is wrong or was already used.');
+  });
+
+  test('Cancel ends the pending sign-in: the step then sends the browser back to /login', async () => {
+    const jar = await passwordStep('carol');
+    const cancel = await h.fetch('/login/second-factor/cancel', {
+      jar,
+      headers: sameOrigin(),
+      form: { _csrf: await stepToken(jar) },
+    });
+    expect(cancel.status).toBe(303);
+    expect(cancel.headers.get('location')).toBe('/login');
+    expect((await h.fetch('/login/second-factor', { jar })).status).toBe(303);
+  });
+});
+
+describe('sensitive page forms outside the re-authentication window go through /reauth and back', () => {
+  test('password, sign out elsewhere, the second factor, admin changes: 303 /reauth?next=<the page>; after the password, back', async () => {
+    const bob = await pageSession('bob');
+    const alice = await pageSession('alice', '/admin');
+    clock.advance(10 * 60_000 + 1);
+    const cases: Array<[CookieJar, string, string, string]> = [
+      [bob.jar, bob.csrf, '/account/password', '/account'],
+      [bob.jar, bob.csrf, '/account/sessions/revoke-others', '/account'],
+      [bob.jar, bob.csrf, '/account/second-factor/totp', '/account/second-factor'],
+      [alice.jar, alice.csrf, `/admin/users/${h.ids.bob}/lock`, '/admin'],
+      [alice.jar, alice.csrf, `/admin/users/${h.ids.bob}/recovery-link`, '/admin'],
+    ];
+    for (const [jar, csrf, path, page] of cases) {
+      const res = await h.fetch(path, { jar, headers: sameOrigin(), form: { _csrf: csrf } });
+      expect(res.status, path).toBe(303);
+      expect(res.headers.get('location'), path).toBe(`/reauth?next=${encodeURIComponent(page)}`);
+    }
+    expect((await h.deps.users.getById(h.ids.bob))?.locked).toBe(false);
+
+    const wrong = await h.fetch('/reauth', {
+      jar: bob.jar,
+      headers: sameOrigin(),
+      form: { _csrf: bob.csrf, password: 'not it', next: '/account' },
+    });
+    expect(wrong.status).toBe(401);
+    const reauth = await h.fetch('/reauth', {
+      jar: bob.jar,
+      headers: sameOrigin(),
+      form: { _csrf: bob.csrf, password: PASSWORD, next: '/account' },
+    });
+    expect(reauth.status).toBe(303);
+    expect(reauth.headers.get('location')).toBe('/account');
+    // A new ticket and CSRF secret: the page's new token.
+    const csrf = csrfOf(await (await h.fetch('/account', { jar: bob.jar })).text());
+    const done = await h.fetch('/account/sessions/revoke-others', {
+      jar: bob.jar,
+      headers: sameOrigin(),
+      form: { _csrf: csrf },
+    });
+    expect(done.status).toBe(303);
+    expect(done.headers.get('location')).toBe('/account');
+  });
+
+  test('/reauth goes back to same-origin paths only', async () => {
+    const bob = await pageSession('bob');
+    const res = await h.fetch('/reauth', {
+      jar: bob.jar,
+      headers: sameOrigin(),
+      form: { _csrf: bob.csrf, password: PASSWORD, next: '//evil.example/x' },
+    });
+    expect(res.status).toBe(303);
+    expect(res.headers.get('location')).toBe('/account');
+  });
+});
+
+describe('/recover?token=…: a recovery link works once, for an hour', () => {
+  const link = async () => {
+    const issued = await issueRecoveryLink(h.deps.account, h.ids.bob, {}, h.ids.alice);
+    if (!issued.ok) throw new Error(issued.message);
+    return issued.token;
+  };
+  const setPassword = async (token: string, password: string) => {
+    const jar = new CookieJar();
+    const page = await h.fetch(`/recover?token=${encodeURIComponent(token)}`, { jar });
+    const csrf = csrfOf(await page.text());
+    return h.fetch('/recover', {
+      jar,
+      headers: sameOrigin(),
+      form: { _csrf: csrf, token, newPassword: password, confirmPassword: password },
+    });
+  };
+
+  test('shows whose link it is; the token goes back in the form body, and no other site gets a Referer', async () => {
+    const token = await link();
+    const res = await h.fetch(`/recover?token=${encodeURIComponent(token)}`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('referrer-policy')).toBe('same-origin');
+    const html = await res.text();
+    expect(html).toContain('<strong>bob</strong>');
+    expect(html).toContain('action="/recover"');
+    // The page loads nothing from elsewhere and links nowhere else.
+    expect(html).not.toMatch(/(href|src|action)="(https?:)?\/\//);
+  });
+
+  test('a used link, an expired link and a made-up one: 404 saying to ask an admin', async () => {
+    const token = await link();
+    const set = await setPassword(token, 'a whole new passphrase');
+    expect(set.status).toBe(303);
+    expect(set.headers.get('location')).toBe('/login');
+    expect(set.headers.getSetCookie().join('\n')).toContain('cloakroom-flash=password-set');
+    await h.login('bob', 'a whole new passphrase');
+
+    const used = await h.fetch(`/recover?token=${encodeURIComponent(token)}`);
+    expect(used.status).toBe(404);
+    expect(await used.text()).toContain('Ask an administrator for a new link.');
+    expect((await setPassword(token, 'yet another passphrase')).status).toBe(404);
+
+    const late = await link();
+    clock.advance(60 * 60_000 + 1);
+    expect((await h.fetch(`/recover?token=${encodeURIComponent(late)}`)).status).toBe(404);
+    expect((await setPassword(late, 'too late a passphrase')).status).toBe(404);
+    expect((await h.fetch('/recover?token=made-up')).status).toBe(404);
+    expect((await h.fetch('/recover')).status).toBe(404);
+    // The token never reaches a log line.
+    expect(h.logText()).not.toContain(late);
+  });
+
+  test('a cross-site post or a forged form token sets nothing', async () => {
+    const token = await link();
+    const jar = new CookieJar();
+    const csrf = csrfOf(await (await h.fetch(`/recover?token=${encodeURIComponent(token)}`, { jar })).text());
+    const form = { token, newPassword: 'forged passphrase', confirmPassword: 'forged passphrase' };
+    const cross = await h.fetch('/recover', {
+      jar,
+      headers: { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' },
+      form: { ...form, _csrf: csrf },
+    });
+    expect(cross.status).toBe(403);
+    const forged = await h.fetch('/recover', { jar, headers: sameOrigin(), form: { ...form, _csrf: 'x.y' } });
+    expect(forged.status).toBe(403);
+    expect((await h.fetch(`/recover?token=${encodeURIComponent(token)}`)).status).toBe(200);
+  });
+});
