@@ -2,6 +2,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Secret, TOTP } from 'otpauth';
 import {
   type Browser,
   type BrowserContext,
@@ -11,6 +12,7 @@ import {
   type Page,
   type Response,
 } from 'playwright-core';
+import { beginTotpEnrolment, confirmTotpEnrolment } from '../../packages/cloakroom/src/auth/index.js';
 import { createAccount, type User } from '../../packages/cloakroom/src/auth/users.js';
 import type { Clock } from '../../packages/cloakroom/src/core/clock.js';
 import { type Env, loadConfig } from '../../packages/server/src/server/boot/config.js';
@@ -228,4 +230,46 @@ export async function horizontalOverflow(page: Page): Promise<number> {
   return page.evaluate<number>(
     'Math.max(0, document.documentElement.scrollWidth - document.documentElement.clientWidth)',
   );
+}
+
+/**
+ * The code an authenticator app shows for `key` (base32, spaces allowed, as the set-up page
+ * prints it) at `at`: computed with otpauth, the library the server uses, never by hand.
+ */
+export function totpCode(key: string, at: number): string {
+  return new TOTP({ secret: Secret.fromBase32(key.replace(/\s/g, '')) }).generate({ timestamp: at });
+}
+
+/**
+ * Turns on two-step sign-in for `username` directly through the account actions (not the
+ * pages), at the server's "now": the key and the ten recovery codes. The code of that time
+ * step is then used up: a sign-in needs the next step's.
+ */
+export async function enrolSecondFactor(
+  server: E2EServer,
+  username: string,
+): Promise<{ key: string; codes: string[] }> {
+  const { deps } = server;
+  const user = await deps.users.getByUsername(username);
+  if (!user) throw new Error(`no user ${username}`);
+  const request = {
+    method: 'POST',
+    headers: new Headers(),
+    https: false,
+    host: new URL(server.url).host,
+    ip: null,
+  };
+  const { session } = await deps.sessions.create(request, {
+    userId: user.id,
+    epoch: user.epoch,
+    methods: ['pwd'],
+  });
+  const begun = await beginTotpEnrolment(deps.account, session);
+  if (!begun.ok) throw new Error(`enrol ${username}: ${begun.message}`);
+  const done = await confirmTotpEnrolment(deps.account, request, session, {
+    code: totpCode(begun.secret, deps.clock.now()),
+  });
+  if (!done.ok) throw new Error(`enrol ${username}: ${done.message}`);
+  await deps.sessions.end(done.issued.session);
+  return { key: begun.secret, codes: done.recoveryCodes };
 }
