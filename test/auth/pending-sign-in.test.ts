@@ -1,5 +1,10 @@
 import { afterEach, describe, expect, test } from 'vitest';
-import { completeSignIn, lockUser, resetPassword } from '../../packages/cloakroom/src/auth/accounts/index.js';
+import {
+  completeSignIn,
+  lockUser,
+  resetPassword,
+  unlockUser,
+} from '../../packages/cloakroom/src/auth/accounts/index.js';
 import { incoming } from '../support/core.js';
 import { BACKENDS, type Harness, harness, NEW_PASSWORD } from './second-factor-harness.js';
 
@@ -113,6 +118,40 @@ describe.each(BACKENDS)('two-step sign-in on %s', (backend) => {
       error: 'pending_expired',
     });
     expect(await h.sessions.list(user.id)).toEqual([]);
+  });
+
+  test('a refusal for a changed account does not use up the code', async () => {
+    h = harness(backend);
+    const { user, key } = await h.enrol('alice');
+    const code = h.code(key);
+    await lockUser(h.deps, user.id, 'test');
+    expect(await completeSignIn(h.deps, h.pendingFor(user), { code })).toMatchObject({
+      error: 'pending_expired',
+    });
+    await unlockUser(h.deps, user.id, 'test');
+    const now = (await h.deps.users.getById(user.id))!;
+    expect((await completeSignIn(h.deps, h.pendingFor(now), { code })).ok).toBe(true);
+  });
+
+  test('a lock that lands while the session is being created: the session is ended, refused', async () => {
+    h = harness(backend);
+    const { user, key } = await h.enrol('alice');
+    await h.sessions.revokeUser(user.id);
+    const { sessions } = h;
+    const racing = {
+      ...h.deps,
+      sessions: {
+        ...sessions,
+        create: async (...args: Parameters<typeof sessions.create>) => {
+          await lockUser(h.deps, user.id, 'test');
+          return sessions.create(...args);
+        },
+      },
+    };
+    expect(await completeSignIn(racing, h.pendingFor(user), { code: h.code(key) })).toMatchObject({
+      error: 'pending_expired',
+    });
+    expect(await h.stores.sessions.listByUser(user.id, h.clock.now())).toEqual([]);
   });
 
   test('a password change between the two steps: refused, no session', async () => {
