@@ -14,6 +14,8 @@ const applyPatch = (user: UserRecord, patch: UserPatch, now: number): void => {
   if (patch.passwordHash !== undefined) user.passwordHash = patch.passwordHash;
   if (patch.roles !== undefined) user.roles = [...patch.roles];
   if (patch.locked !== undefined) user.locked = patch.locked;
+  // `null` is a value here (no second factor), so only a left-out field keeps the stored one.
+  if (patch.secondFactor !== undefined) user.secondFactor = patch.secondFactor;
   if (patch.advanceEpoch === true) user.epoch++;
   user.updatedAt = now;
 };
@@ -49,6 +51,7 @@ export function createMemoryUserStore(): UserStore {
 
   const holds = (user: UserRecord, condition: UpdateCondition): boolean =>
     (condition.ifPasswordHash === undefined || user.passwordHash === condition.ifPasswordHash) &&
+    (condition.ifSecondFactor === undefined || user.secondFactor === condition.ifSecondFactor) &&
     (condition.keepRole === undefined || someOtherHolds(condition.keepRole, user.id));
 
   return {
@@ -74,6 +77,7 @@ export function createMemoryUserStore(): UserStore {
         roles: [...user.roles],
         locked: user.locked ?? false,
         epoch: 0,
+        secondFactor: null,
         createdAt: now,
         updatedAt: now,
       };
