@@ -58,6 +58,16 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE users ADD COLUMN username_key TEXT;
   CREATE UNIQUE INDEX users_username_key ON users (username_key);
   `,
+  `
+  -- How and when the user last proved a factor. A session row from before has neither: its
+  -- authenticated_at stays NULL and reads as its created_at (a column default cannot name
+  -- another column), its methods read as the empty JSON array.
+  ALTER TABLE sessions ADD COLUMN authenticated_at INTEGER;
+  ALTER TABLE sessions ADD COLUMN methods TEXT NOT NULL DEFAULT '[]';
+  -- The second-factor document, opaque JSON text kept exactly; NULL for none (every user
+  -- from before).
+  ALTER TABLE users ADD COLUMN second_factor TEXT;
+  `,
 ];
 
 const userVersion = (db: Database.Database): number => db.pragma('user_version', { simple: true }) as number;

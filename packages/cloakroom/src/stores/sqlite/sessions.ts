@@ -15,9 +15,11 @@ export interface SqliteSessionStore extends SessionStore {
 }
 
 // Column order shared by every SELECT below; rows are read with `.raw()` as tuples, which
-// skips building an object per row on the per-request path.
+// skips building an object per row on the per-request path. A row from before schema version 3
+// has no authenticated_at (NULL): it reads as its created_at, in the same statement.
 const COLUMNS = `user_id, created_at, last_seen_at, idle_expires_at, absolute_expires_at,
-  idle_timeout_ms, remember, epoch, csrf_secret, ip, user_agent, data`;
+  idle_timeout_ms, remember, epoch, coalesce(authenticated_at, created_at), methods, csrf_secret, ip,
+  user_agent, data`;
 
 type Row = [
   userId: string,
@@ -28,6 +30,9 @@ type Row = [
   idleTimeoutMs: number,
   remember: number,
   epoch: number,
+  authenticatedAt: number,
+  /** JSON array text. */
+  methods: string,
   csrfSecret: string,
   ip: string | null,
   userAgent: string | null,
@@ -44,10 +49,13 @@ const toRecord = (id: string, row: Row): SessionRecord => ({
   idleTimeoutMs: row[5],
   remember: row[6] === 1,
   epoch: row[7],
-  csrfSecret: row[8],
-  ip: row[9],
-  userAgent: row[10],
-  data: JSON.parse(row[11]) as Record<string, JsonValue>,
+  authenticatedAt: row[8],
+  // Parsed per read, so a cached row still hands every caller an array of its own.
+  methods: row[9] === '[]' ? [] : (JSON.parse(row[9]) as string[]),
+  csrfSecret: row[10],
+  ip: row[11],
+  userAgent: row[12],
+  data: JSON.parse(row[13]) as Record<string, JsonValue>,
 });
 
 // The JSON text of one json_each() element. Booleans come out of json_each as 1/0 and
@@ -103,9 +111,9 @@ export function createSqliteSessions(
     .raw();
   const insert = db.prepare(
     `INSERT INTO sessions (id, user_id, created_at, last_seen_at, idle_expires_at, absolute_expires_at,
-      idle_timeout_ms, remember, epoch, csrf_secret, ip, user_agent, data)
+      idle_timeout_ms, remember, epoch, authenticated_at, methods, csrf_secret, ip, user_agent, data)
      VALUES (@id, @userId, @createdAt, @lastSeenAt, @idleExpiresAt, @absoluteExpiresAt,
-      @idleTimeoutMs, @remember, @epoch, @csrfSecret, @ip, @userAgent, @data)`,
+      @idleTimeoutMs, @remember, @epoch, @authenticatedAt, @methods, @csrfSecret, @ip, @userAgent, @data)`,
   );
   // max() makes the deadlines monotonic under out-of-order requests, and an UPDATE of a
   // missing row changes nothing: touch can never resurrect a deleted session. `expires_at > now`
@@ -159,6 +167,8 @@ export function createSqliteSessions(
         insert.run({
           ...record,
           remember: record.remember ? 1 : 0,
+          // JSON, not a joined list: a method name is opaque here, commas and all.
+          methods: JSON.stringify(record.methods),
           data: JSON.stringify(record.data),
         });
       },

@@ -13,12 +13,14 @@ interface UserRow {
   roles: string;
   locked: number;
   epoch: number;
+  second_factor: string | null;
   created_at: number;
   updated_at: number;
 }
 
 // username_key is written, never read back: a UserRecord does not carry it.
-const COLUMNS = 'id, username, display_name, password_hash, roles, locked, epoch, created_at, updated_at';
+const COLUMNS =
+  'id, username, display_name, password_hash, roles, locked, epoch, second_factor, created_at, updated_at';
 
 /** A row as `.raw()` reads it, in COLUMNS order: no object per row on the per-request path. */
 type RawUserRow = [
@@ -29,6 +31,7 @@ type RawUserRow = [
   roles: string,
   locked: number,
   epoch: number,
+  secondFactor: string | null,
   createdAt: number,
   updatedAt: number,
 ];
@@ -43,8 +46,9 @@ const fromRaw = (row: RawUserRow): UserRecord => ({
   roles: JSON.parse(row[4]) as string[],
   locked: row[5] === 1,
   epoch: row[6],
-  createdAt: row[7],
-  updatedAt: row[8],
+  secondFactor: row[7],
+  createdAt: row[8],
+  updatedAt: row[9],
 });
 
 const toUser = (row: UserRow): UserRecord => ({
@@ -55,6 +59,7 @@ const toUser = (row: UserRow): UserRecord => ({
   roles: JSON.parse(row.roles) as string[],
   locked: row.locked === 1,
   epoch: row.epoch,
+  secondFactor: row.second_factor,
   createdAt: row.created_at,
   updatedAt: row.updated_at,
 });
@@ -68,6 +73,12 @@ interface PatchParams {
   locked: number | null;
   advance: number;
   ifPasswordHash: string | null;
+  /** 1: write `secondFactor` (NULL too: it removes the document); 0: keep the stored one. */
+  setSecondFactor: number;
+  secondFactor: string | null;
+  /** 1: apply only while the stored document IS `ifSecondFactor` (NULL: while there is none). */
+  checkSecondFactor: number;
+  ifSecondFactor: string | null;
 }
 
 /** The SQLite user store, with a readiness check and what its read cache did (`null`: off). */
@@ -87,7 +98,7 @@ export function createSqliteUsers(
   const byUsername = db.prepare<[string], UserRow>(`SELECT ${COLUMNS} FROM users WHERE username = ?`);
   // The UNIQUE indexes on username and username_key refuse a taken name or a look-alike of
   // one, even from another process creating the same user at the same moment.
-  const insert = db.prepare<[Omit<UserRow, 'epoch'> & { username_key: string }], UserRow>(
+  const insert = db.prepare<[Omit<UserRow, 'epoch' | 'second_factor'> & { username_key: string }], UserRow>(
     `INSERT INTO users (id, username, username_key, display_name, password_hash, roles, locked, epoch,
        created_at, updated_at)
      VALUES (@id, @username, @username_key, @display_name, @password_hash, @roles, @locked, 0,
@@ -97,16 +108,20 @@ export function createSqliteUsers(
   // One statement with coalesce(): a field left out of the patch (bound as NULL) keeps its
   // stored value, and two concurrent patches of different fields both stick. The epoch moves
   // in SQL (`epoch + 1`), never as a value read earlier, so no advance is ever lost. The WHERE
-  // makes `ifPasswordHash` a compare-and-set within the same statement.
+  // makes `ifPasswordHash` and `ifSecondFactor` compare-and-sets within the same statement.
+  // The second factor takes a flag besides its value: NULL is a value there (no document), so
+  // coalesce() cannot tell "remove it" from "leave it", and `IS` compares NULL as a value.
   const update = db.prepare<[PatchParams], UserRow>(
     `UPDATE users SET
        display_name = coalesce(@displayName, display_name),
        password_hash = coalesce(@passwordHash, password_hash),
        roles = coalesce(@roles, roles),
        locked = coalesce(@locked, locked),
+       second_factor = CASE WHEN @setSecondFactor = 1 THEN @secondFactor ELSE second_factor END,
        epoch = epoch + @advance,
        updated_at = @now
      WHERE id = @id AND (@ifPasswordHash IS NULL OR password_hash = @ifPasswordHash)
+       AND (@checkSecondFactor = 0 OR second_factor IS @ifSecondFactor)
      RETURNING ${COLUMNS}`,
   );
   const otherHolder = db
@@ -179,6 +194,10 @@ export function createSqliteUsers(
           locked: patch.locked === undefined ? null : patch.locked ? 1 : 0,
           advance: patch.advanceEpoch === true ? 1 : 0,
           ifPasswordHash: condition.ifPasswordHash ?? null,
+          setSecondFactor: patch.secondFactor === undefined ? 0 : 1,
+          secondFactor: patch.secondFactor ?? null,
+          checkSecondFactor: condition.ifSecondFactor === undefined ? 0 : 1,
+          ifSecondFactor: condition.ifSecondFactor ?? null,
         };
         const row =
           condition.keepRole === undefined
