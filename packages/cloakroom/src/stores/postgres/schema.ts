@@ -93,6 +93,17 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TRIGGER cloakroom_users_notify_truncate AFTER TRUNCATE ON cloakroom_users
     FOR EACH STATEMENT EXECUTE FUNCTION cloakroom_users_notify();
   `,
+  `
+  -- How and when the user last proved a factor. A session row from before has neither: its
+  -- authenticated_at stays NULL and reads as its created_at (a default cannot name another
+  -- column), its methods read as none. Nullable and constant defaults: no table rewrite.
+  ALTER TABLE cloakroom_sessions ADD COLUMN authenticated_at bigint;
+  ALTER TABLE cloakroom_sessions ADD COLUMN methods text[] NOT NULL DEFAULT '{}';
+  -- The second-factor document, opaque JSON text kept exactly (text, not jsonb, which would
+  -- normalise it); NULL for none (every user from before). The users trigger above fires on
+  -- any UPDATE of a row, whatever the columns, so a change of this one alone is notified too.
+  ALTER TABLE cloakroom_users ADD COLUMN second_factor text;
+  `,
 ];
 
 /** The channel the users trigger notifies (payload `<schema>.<id>`, or `<schema>.` for all). */

@@ -11,9 +11,11 @@ export interface PostgresSessionStore extends SessionStore {
   ping(): Promise<void>;
 }
 
-// Column order shared by every SELECT below.
+// Column order shared by every SELECT below. A row from before schema version 4 has no
+// authenticated_at (NULL): it reads as its created_at, in the same statement.
 const COLUMNS = `user_id, created_at, last_seen_at, idle_expires_at, absolute_expires_at,
-  idle_timeout_ms, remember, epoch, csrf_secret, ip, user_agent, data`;
+  idle_timeout_ms, remember, epoch, COALESCE(authenticated_at, created_at) AS authenticated_at, methods,
+  csrf_secret, ip, user_agent, data`;
 
 interface Row {
   id?: string;
@@ -25,6 +27,8 @@ interface Row {
   idle_timeout_ms: string;
   remember: boolean;
   epoch: string;
+  authenticated_at: string;
+  methods: string[];
   csrf_secret: string;
   ip: string | null;
   user_agent: string | null;
@@ -32,7 +36,8 @@ interface Row {
 }
 
 // pg parses jsonb with JSON.parse, which keeps a `__proto__` key an own property, and hands
-// back a fresh object per query: nothing the caller mutates reaches the store.
+// back a fresh object (and a fresh methods array) per query: nothing the caller mutates
+// reaches the store.
 const toRecord = (id: string, row: Row): SessionRecord => ({
   id,
   userId: row.user_id,
@@ -43,6 +48,8 @@ const toRecord = (id: string, row: Row): SessionRecord => ({
   idleTimeoutMs: int(row.idle_timeout_ms),
   remember: row.remember,
   epoch: int(row.epoch),
+  authenticatedAt: int(row.authenticated_at),
+  methods: row.methods,
   csrfSecret: row.csrf_secret,
   ip: row.ip,
   userAgent: row.user_agent,
@@ -60,8 +67,8 @@ export function createPostgresSessions(pool: PgPoolLike, tables: Tables, clock: 
   const get = statement(`SELECT ${COLUMNS} FROM ${t} WHERE id = $1`);
   const insert = statement(
     `INSERT INTO ${t} (id, user_id, created_at, last_seen_at, idle_expires_at, absolute_expires_at,
-      idle_timeout_ms, remember, epoch, csrf_secret, ip, user_agent, data)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb)`,
+      idle_timeout_ms, remember, epoch, authenticated_at, methods, csrf_secret, ip, user_agent, data)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::text[], $12, $13, $14, $15::jsonb)`,
   );
   // GREATEST keeps both deadlines monotonic under out-of-order requests, and an UPDATE of a
   // missing row changes nothing: a touch never resurrects a deleted session. `expires_at > now`
@@ -110,6 +117,9 @@ export function createPostgresSessions(pool: PgPoolLike, tables: Tables, clock: 
           record.idleTimeoutMs,
           record.remember,
           record.epoch,
+          record.authenticatedAt,
+          // An array, not a joined string: pg quotes each element, commas and all.
+          record.methods,
           record.csrfSecret,
           record.ip,
           record.userAgent,

@@ -13,12 +13,14 @@ interface UserRow {
   roles: string[];
   locked: boolean;
   epoch: string;
+  second_factor: string | null;
   created_at: string;
   updated_at: string;
 }
 
 // username_key is written, never read back: a UserRecord does not carry it.
-const COLUMNS = 'id, username, display_name, password_hash, roles, locked, epoch, created_at, updated_at';
+const COLUMNS =
+  'id, username, display_name, password_hash, roles, locked, epoch, second_factor, created_at, updated_at';
 
 // pg builds fresh arrays and objects per query, so returned users are the caller's to mutate.
 const toUser = (row: UserRow): UserRecord => ({
@@ -29,6 +31,7 @@ const toUser = (row: UserRow): UserRecord => ({
   roles: row.roles,
   locked: row.locked,
   epoch: int(row.epoch),
+  secondFactor: row.second_factor,
   createdAt: int(row.created_at),
   updatedAt: int(row.updated_at),
 });
@@ -60,17 +63,22 @@ export function createPostgresUsers(
   // One statement with COALESCE: a field left out of the patch (bound as NULL) keeps its stored
   // value, and two concurrent patches of different fields both stick. The epoch moves in SQL
   // (`epoch + 1` on the row as locked), never as a value read earlier, so no advance is lost.
-  // The WHERE makes `ifPasswordHash` a compare-and-set within the same statement (the row lock
-  // serialises it).
+  // The WHERE makes `ifPasswordHash` and `ifSecondFactor` compare-and-sets within the same
+  // statement: the row lock serialises them, and an UPDATE that waited for another re-checks its
+  // WHERE on the row that one committed. The second factor takes a flag besides its value
+  // ($9, $11): NULL is a value there (no document), so COALESCE cannot tell "remove it" from
+  // "leave it", and IS NOT DISTINCT FROM compares NULL as a value.
   const update = statement(
     `UPDATE ${t} SET
        display_name = COALESCE($2::text, display_name),
        password_hash = COALESCE($3::text, password_hash),
        roles = COALESCE($4::text[], roles),
        locked = COALESCE($5::boolean, locked),
+       second_factor = CASE WHEN $9::boolean THEN $10::text ELSE second_factor END,
        epoch = epoch + $8::integer,
        updated_at = $6
      WHERE id = $1 AND ($7::text IS NULL OR password_hash = $7::text)
+       AND (NOT $11::boolean OR second_factor IS NOT DISTINCT FROM $12::text)
      RETURNING ${COLUMNS}`,
   );
   // `keepRole`, first step of its transaction: lock the target and every unlocked holder of the
@@ -158,6 +166,10 @@ export function createPostgresUsers(
           now,
           condition.ifPasswordHash ?? null,
           patch.advanceEpoch === true ? 1 : 0,
+          patch.secondFactor !== undefined,
+          patch.secondFactor ?? null,
+          condition.ifSecondFactor !== undefined,
+          condition.ifSecondFactor ?? null,
         ];
         const role = condition.keepRole;
         if (role === undefined)
