@@ -14,6 +14,9 @@ export const FIELD = {
   idleTimeoutMs: 'idleMs',
   remember: 'remember',
   epoch: 'ep',
+  authenticatedAt: 'auth',
+  /** JSON array text (RFC 8176 calls the claim `amr`). */
+  methods: 'amr',
   csrfSecret: 'csrf',
   ip: 'ip',
   userAgent: 'ua',
@@ -29,7 +32,12 @@ export const DATA_PREFIX = 'd:';
 export const expiryOf = (record: SessionRecord): number =>
   Math.min(record.idleExpiresAt, record.absoluteExpiresAt);
 
-/** The record as HSET arguments: field, value, field, value, … A `null` ip or user agent is no field. */
+/**
+ * The record as HSET arguments: field, value, field, value, … A `null` ip or user agent is no
+ * field; nor is an `authenticatedAt` equal to `createdAt` (a session fresh from its sign-in) or
+ * an empty `methods`: a missing field reads as exactly that (as in a hash written before the two
+ * existed), and most sessions save the bytes of one or two fields.
+ */
 export function toHashFields(record: SessionRecord): string[] {
   const fields = [
     FIELD.userId,
@@ -51,6 +59,10 @@ export function toHashFields(record: SessionRecord): string[] {
     FIELD.csrfSecret,
     record.csrfSecret,
   ];
+  if (record.authenticatedAt !== record.createdAt)
+    fields.push(FIELD.authenticatedAt, String(record.authenticatedAt));
+  // JSON, not a joined list: a method name is opaque here, commas and all.
+  if (record.methods.length > 0) fields.push(FIELD.methods, JSON.stringify(record.methods));
   if (record.ip !== null) fields.push(FIELD.ip, record.ip);
   if (record.userAgent !== null) fields.push(FIELD.userAgent, record.userAgent);
   for (const [key, value] of Object.entries(record.data))
@@ -84,16 +96,24 @@ export function fromHash(id: string, reply: unknown): SessionRecord | null {
   // A hash written before sessions carried an epoch has no such field: it reads as 0, the
   // epoch of a user nothing has advanced.
   const epoch = fields.get(FIELD.epoch);
+  // One written before sessions carried how and when the user signed in has neither field: it
+  // reads as authenticated at its creation, by no method named (toHashFields leaves them out
+  // for those values too).
+  const createdAt = num(FIELD.createdAt);
+  const authenticatedAt = fields.get(FIELD.authenticatedAt);
+  const methods = fields.get(FIELD.methods);
   return {
     id,
     userId,
-    createdAt: num(FIELD.createdAt),
+    createdAt,
     lastSeenAt: num(FIELD.lastSeenAt),
     idleExpiresAt: num(FIELD.idleExpiresAt),
     absoluteExpiresAt: num(FIELD.absoluteExpiresAt),
     idleTimeoutMs: num(FIELD.idleTimeoutMs),
     remember: fields.get(FIELD.remember) === '1',
     epoch: epoch === undefined ? 0 : Number(epoch),
+    authenticatedAt: authenticatedAt === undefined ? createdAt : Number(authenticatedAt),
+    methods: methods === undefined ? [] : (JSON.parse(methods) as string[]),
     csrfSecret: fields.get(FIELD.csrfSecret) ?? '',
     ip: fields.get(FIELD.ip) ?? null,
     userAgent: fields.get(FIELD.userAgent) ?? null,
