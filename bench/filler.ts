@@ -23,6 +23,8 @@ export function fillerSession(
     idleTimeoutMs: 30 * 60_000,
     remember: false,
     epoch: 0,
+    authenticatedAt: now,
+    methods: ['pwd'],
     csrfSecret: newCsrfSecret(nodeCrypto),
     ip: extra.ip ?? '203.0.113.7',
     userAgent: extra.userAgent ?? 'Mozilla/5.0 (X11; Linux x86_64)',

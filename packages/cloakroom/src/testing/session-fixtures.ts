@@ -25,6 +25,11 @@ export function sessionRecord(overrides: Partial<SessionRecord> = {}): SessionRe
     idleTimeoutMs: 30 * MINUTE,
     remember: false,
     epoch: 7,
+    // A re-authentication after the sign-in: a store that wrote createdAt (or lastSeenAt) for
+    // it would show.
+    authenticatedAt: (overrides.createdAt ?? now) + 1_234,
+    // Not in sorted order: a store that sorted them would show.
+    methods: ['pwd', 'otp'],
     csrfSecret: randomId(),
     ip: '203.0.113.7',
     userAgent: 'Mozilla/5.0 (conformance suite)',

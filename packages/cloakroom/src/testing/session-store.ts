@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import type { SessionRecord, SessionStore } from '../core/store.js';
 import { rejectsWithStoreError, type StoreFactory, type TestApi, withStore } from './harness.js';
 import { sessionRecord } from './session-fixtures.js';
+import { sessionStoreAuthCases } from './session-store-auth.js';
 import { sessionStoreEpochCases } from './session-store-epoch.js';
 import { sessionStoreExpiredCases } from './session-store-expired.js';
 import { sessionStoreUserCases } from './session-store-users.js';
@@ -175,6 +176,7 @@ export function sessionStoreConformance(
     });
 
     sessionStoreEpochCases(it);
+    sessionStoreAuthCases(it);
     sessionStoreUserCases(it);
     sessionStoreExpiredCases(it);
   });

@@ -5,6 +5,7 @@ import { NOW, newUser } from './user-fixtures.js';
 import { userStoreEpochCases } from './user-store-epoch.js';
 import { userStoreKeepRoleCases } from './user-store-keep-role.js';
 import { userStoreKeyCases } from './user-store-keys.js';
+import { userStoreSecondFactorCases } from './user-store-second-factor.js';
 
 /**
  * Registers the conformance tests every `UserStore` must pass.
@@ -17,14 +18,21 @@ export function userStoreConformance(name: string, t: TestApi, makeStore: StoreF
   const now = NOW;
 
   t.describe(`${name}: UserStore conformance`, () => {
-    it('create assigns an id, epoch 0 and timestamps; getById and getByUsername round-trip every field', async (store) => {
+    it('create assigns an id, epoch 0, no second factor and timestamps; getById and getByUsername round-trip every field', async (store) => {
       const user = newUser('ada', { roles: ['admin', 'user'], locked: true });
       const created = await store.create(user, now);
       assert.equal(typeof created.id, 'string');
       assert.ok(created.id.length > 0);
       // The key is the store's to keep, not part of the record handed back.
       const { usernameKey: _key, ...fields } = user;
-      assert.deepEqual(created, { id: created.id, ...fields, epoch: 0, createdAt: now, updatedAt: now });
+      assert.deepEqual(created, {
+        id: created.id,
+        ...fields,
+        epoch: 0,
+        secondFactor: null,
+        createdAt: now,
+        updatedAt: now,
+      });
       assert.deepEqual(await store.getById(created.id), created);
       assert.deepEqual(await store.getByUsername('ada'), created);
     });
@@ -125,5 +133,6 @@ export function userStoreConformance(name: string, t: TestApi, makeStore: StoreF
     userStoreEpochCases(it);
     userStoreKeyCases(it);
     userStoreKeepRoleCases(it);
+    userStoreSecondFactorCases(it);
   });
 }
