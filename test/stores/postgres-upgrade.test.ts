@@ -12,8 +12,9 @@ import { backfillUsernameKeys } from '../../packages/cloakroom/src/stores/postgr
 import { newUser } from '../../packages/cloakroom/src/testing/user-fixtures.js';
 import { requirePostgres } from '../support/services.js';
 
-// A schema as the first version left it: credential epochs and username keys came with
-// version 2. Its rows are written by hand, with the columns that version had.
+// A schema as an earlier version left it: credential epochs and username keys came with
+// version 2; how and when a session's user proved a factor, and the users' second-factor
+// documents, with version 4. Its rows are written by hand, with the columns that version had.
 const database = await requirePostgres();
 afterAll(() => database.drop());
 
@@ -29,7 +30,7 @@ const open = async (schema: string) => {
   return store;
 };
 
-/** A fresh schema at `version` (1 or 2) with these users, without the backfill. */
+/** A fresh schema at `version` (1 to 4) with these users, without the backfill. */
 async function schemaAt(version: number, users: Array<{ id: string; username: string; createdAt: number }>) {
   const schema = `t_${randomBytes(6).toString('hex')}`;
   const client = await database.pool.connect();
@@ -93,6 +94,8 @@ describe('postgres store: a schema from version 1 opens upgraded', () => {
       idleTimeoutMs: 1_800_000,
       remember: true,
       epoch: 0,
+      authenticatedAt: now,
+      methods: [],
       csrfSecret: 'csrf',
       ip: '203.0.113.7',
       userAgent: 'UA',
@@ -110,6 +113,66 @@ describe('postgres store: a schema from version 1 opens upgraded', () => {
       store.users.create(newUser('ada-again', { usernameKey: usernameSkeleton('ada') }), now),
     ).rejects.toMatchObject({ name: 'StoreError', code: 'conflict' });
     expect((await store.users.update('u-bob', { advanceEpoch: true }, now))?.epoch).toBe(1);
+  });
+});
+
+describe('postgres store: a schema from version 3 opens upgraded', () => {
+  test('old sessions read as authenticated at their creation by no method named, old users without a second factor', async () => {
+    const schema = await schemaAt(3, [{ id: 'u-ada', username: 'ada', createdAt: T0 }]);
+    const now = Date.now();
+    const createdAt = now - 5 * 60_000;
+    await database.pool.query(
+      `INSERT INTO "${schema}".cloakroom_sessions (id, user_id, created_at, last_seen_at, idle_expires_at,
+         absolute_expires_at, idle_timeout_ms, remember, epoch, csrf_secret, ip, user_agent, data)
+       VALUES ('s-old', 'u-ada', $1, $2, $3, $4, 1800000, false, 5, 'csrf', NULL, NULL, '{}')`,
+      [createdAt, now, now + 1_800_000, createdAt + 43_200_000],
+    );
+
+    const store = await open(schema);
+    const versions = await database.pool.query(
+      `SELECT max(version) AS v FROM "${schema}".cloakroom_migrations`,
+    );
+    expect(versions.rows[0]).toEqual({ v: MIGRATIONS.length });
+    const expected = {
+      id: 's-old',
+      userId: 'u-ada',
+      createdAt,
+      lastSeenAt: now,
+      idleExpiresAt: now + 1_800_000,
+      absoluteExpiresAt: createdAt + 43_200_000,
+      idleTimeoutMs: 1_800_000,
+      remember: false,
+      epoch: 5,
+      authenticatedAt: createdAt,
+      methods: [],
+      csrfSecret: 'csrf',
+      ip: null,
+      userAgent: null,
+      data: {},
+    };
+    expect(await store.sessions.get('s-old')).toEqual(expected);
+    expect(await store.sessions.listByUser('u-ada', now)).toEqual([expected]);
+    // The old session stays usable, and keeps reading so.
+    expect(await store.sessions.touch('s-old', now + 1, now + 1_900_000)).toBe(true);
+    expect(await store.sessions.updateData('s-old', { set: { n: 1 } })).toBe(true);
+    expect(await store.sessions.get('s-old')).toEqual({
+      ...expected,
+      lastSeenAt: now + 1,
+      idleExpiresAt: now + 1_900_000,
+      data: { n: 1 },
+    });
+
+    const ada = await store.users.getById('u-ada');
+    expect(ada?.secondFactor).toBeNull();
+    expect((await store.users.list()).map((u) => u.secondFactor)).toEqual([null]);
+    // The old user takes part in the new contract: a first enrolment applies, once.
+    const enrolled = await store.users.update('u-ada', { secondFactor: '{"totp":1}' }, now, {
+      ifSecondFactor: null,
+    });
+    expect(enrolled).toEqual({ ...ada, secondFactor: '{"totp":1}', updatedAt: now });
+    expect(
+      await store.users.update('u-ada', { secondFactor: '{}' }, now, { ifSecondFactor: null }),
+    ).toBeNull();
   });
 });
 

@@ -12,8 +12,9 @@ import {
 import { backfillUsernameKeys } from '../../packages/cloakroom/src/stores/sqlite/username-keys.js';
 import { newUser } from '../../packages/cloakroom/src/testing/user-fixtures.js';
 
-// A database as the first schema version left it: credential epochs and username keys came
-// with version 2. Its rows are written by hand, with the columns that version had.
+// A database as an earlier schema version left it: credential epochs and username keys came
+// with version 2; how and when a session's user proved a factor, and the users' second-factor
+// documents, with version 3. Its rows are written by hand, with the columns that version had.
 const T0 = Date.UTC(2026, 0, 1);
 let dir: string;
 let file: string;
@@ -45,7 +46,7 @@ const open = (database?: Database.Database): SqliteStore => {
   return store;
 };
 
-/** Creates the file at schema `version` (1 or 2) with these users, without the backfill. */
+/** Creates the file at schema `version` (1, 2 or 3) with these users, without the backfill. */
 function databaseAt(version: number, users: Array<{ id: string; username: string; createdAt: number }>) {
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
@@ -92,6 +93,8 @@ describe('sqlite store: a database from schema version 1 opens upgraded', () => 
       idleTimeoutMs: 1_800_000,
       remember: true,
       epoch: 0,
+      authenticatedAt: now,
+      methods: [],
       csrfSecret: 'csrf',
       ip: '203.0.113.7',
       userAgent: 'UA',
@@ -116,6 +119,67 @@ describe('sqlite store: a database from schema version 1 opens upgraded', () => 
     await open().close();
     const store = open(connect({ readonly: true }));
     expect((await store.users.getById('u-ada'))?.epoch).toBe(0);
+  });
+});
+
+describe('sqlite store: a database from schema version 2 opens upgraded', () => {
+  test('old sessions read as authenticated at their creation by no method named, old users without a second factor', async () => {
+    const old = databaseAt(2, [{ id: 'u-ada', username: 'ada', createdAt: T0 }]);
+    const now = Date.now();
+    const createdAt = now - 5 * 60_000;
+    old
+      .prepare(
+        `INSERT INTO sessions (id, user_id, created_at, last_seen_at, idle_expires_at, absolute_expires_at,
+          idle_timeout_ms, remember, epoch, csrf_secret, ip, user_agent, data)
+         VALUES ('s-old', 'u-ada', ?, ?, ?, ?, 1800000, 0, 5, 'csrf', NULL, NULL, '{}')`,
+      )
+      .run(createdAt, now, now + 1_800_000, createdAt + 43_200_000);
+    old.close();
+
+    const store = open();
+    expect(store.database.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+    const expected = {
+      id: 's-old',
+      userId: 'u-ada',
+      createdAt,
+      lastSeenAt: now,
+      idleExpiresAt: now + 1_800_000,
+      absoluteExpiresAt: createdAt + 43_200_000,
+      idleTimeoutMs: 1_800_000,
+      remember: false,
+      epoch: 5,
+      authenticatedAt: createdAt,
+      methods: [],
+      csrfSecret: 'csrf',
+      ip: null,
+      userAgent: null,
+      data: {},
+    };
+    expect(await store.sessions.get('s-old')).toEqual(expected);
+    // Again: this answer comes from the read cache.
+    expect(await store.sessions.get('s-old')).toEqual(expected);
+    expect(await store.sessions.listByUser('u-ada', now)).toEqual([expected]);
+    // The old session stays usable, and keeps reading so.
+    expect(await store.sessions.touch('s-old', now + 1, now + 1_900_000)).toBe(true);
+    expect(await store.sessions.updateData('s-old', { set: { n: 1 } })).toBe(true);
+    expect(await store.sessions.get('s-old')).toEqual({
+      ...expected,
+      lastSeenAt: now + 1,
+      idleExpiresAt: now + 1_900_000,
+      data: { n: 1 },
+    });
+
+    const ada = await store.users.getById('u-ada');
+    expect(ada?.secondFactor).toBeNull();
+    expect((await store.users.list()).map((u) => u.secondFactor)).toEqual([null]);
+    // The old user takes part in the new contract: a first enrolment applies, once.
+    const enrolled = await store.users.update('u-ada', { secondFactor: '{"totp":1}' }, now, {
+      ifSecondFactor: null,
+    });
+    expect(enrolled).toEqual({ ...ada, secondFactor: '{"totp":1}', updatedAt: now });
+    expect(
+      await store.users.update('u-ada', { secondFactor: '{}' }, now, { ifSecondFactor: null }),
+    ).toBeNull();
   });
 });
 
