@@ -124,6 +124,23 @@ describe('postgres user cache: this instance', () => {
     expect(store.cacheStats()!.users.hits).toBeGreaterThanOrEqual(120);
   });
 
+  test('own second-factor writes are seen by the very next read: set, compare-and-set, remove', async () => {
+    const store = await storeOn(freshSchema());
+    const user = await store.users.create(newUser('ada'), NOW);
+    for (let round = 1; round <= 10; round++) {
+      expect((await cached(store, user.id)).secondFactor).toBeNull();
+      await store.users.update(user.id, { secondFactor: `doc-${round}` }, NOW + round, {
+        ifSecondFactor: null,
+      });
+      expect((await store.users.getById(user.id))!.secondFactor).toBe(`doc-${round}`);
+      expect((await cached(store, user.id)).secondFactor).toBe(`doc-${round}`);
+      await store.users.update(user.id, { secondFactor: null }, NOW + round, {
+        ifSecondFactor: `doc-${round}`,
+      });
+      expect((await store.users.getById(user.id))!.secondFactor).toBeNull();
+    }
+  });
+
   test('a cached user is a copy', async () => {
     const store = await storeOn(freshSchema());
     const user = await store.users.create(newUser('ada', { roles: ['admin'] }), NOW);
@@ -220,6 +237,12 @@ describe('postgres user cache: another writer', () => {
     await cached(a, ada.id);
     await database.pool.query(`UPDATE "${schema}".cloakroom_users SET locked = true WHERE id = $1`, [ada.id]);
     await until(a, ada.id, (u) => u!.locked, 1_000);
+    await cached(a, ada.id);
+    // One column alone, not even updated_at: the trigger fires on any UPDATE of the row.
+    await database.pool.query(`UPDATE "${schema}".cloakroom_users SET second_factor = 'doc' WHERE id = $1`, [
+      ada.id,
+    ]);
+    await until(a, ada.id, (u) => u!.secondFactor === 'doc', 1_000);
     await cached(a, ada.id);
     await database.pool.query(`DELETE FROM "${schema}".cloakroom_users WHERE id = $1`, [ada.id]);
     await until(a, ada.id, (u) => u === null, 1_000);

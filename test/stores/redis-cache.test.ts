@@ -172,9 +172,13 @@ describe('redis session cache: this instance', () => {
     const first = await cached(store, record.id);
     first.lastSeenAt = 1;
     (first.data as Record<string, unknown>).theme = 'light';
+    first.methods.push('changed');
     const again = await cached(store, record.id);
     expect(again.lastSeenAt).toBe(record.lastSeenAt);
     expect(again.data).toEqual({ theme: 'dark' });
+    expect(again.methods).toEqual(record.methods);
+    // Every hit hands out an array of its own.
+    expect((await cached(store, record.id)).methods).not.toBe(again.methods);
   });
 
   test('null is never cached: a session created elsewhere is found at once', async () => {

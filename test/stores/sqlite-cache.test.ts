@@ -72,6 +72,43 @@ describe('sqlite read cache: coherent with other connections on the same file', 
     expect(server.cacheStats()!.users.hits).toBeGreaterThan(hitsBefore);
   });
 
+  test("the user's second factor is carried: a change by another connection (also raw SQL, of that column alone) is seen on the next read", async () => {
+    const server = storeOn();
+    const other = storeOn({ cache: false });
+    const user = await other.users.create(newUser('ada'), NOW);
+    const read = () => server.users.getById(user.id);
+    await warm(read);
+    const hitsBefore = server.cacheStats()!.users.hits;
+    expect((await read())?.secondFactor).toBeNull();
+    expect(server.cacheStats()!.users.hits).toBeGreaterThan(hitsBefore);
+
+    await other.users.update(user.id, { secondFactor: '{"totp":1}' }, NOW + 1, { ifSecondFactor: null });
+    expect((await read())?.secondFactor).toBe('{"totp":1}');
+    await warm(read);
+    expect((await read())?.secondFactor).toBe('{"totp":1}');
+    other.database.prepare('UPDATE users SET second_factor = ? WHERE id = ?').run('{"totp":2}', user.id);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    expect((await read())?.secondFactor).toBe('{"totp":2}');
+    await warm(read);
+    await server.users.update(user.id, { secondFactor: null }, NOW + 2);
+    expect((await read())?.secondFactor).toBeNull();
+  });
+
+  test('a cached session hands out its own methods array on every hit', async () => {
+    const server = storeOn();
+    const record = sessionRecord({ methods: ['pwd', 'otp'] });
+    await server.sessions.create(record);
+    await warm(() => server.sessions.get(record.id));
+    const hitsBefore = server.cacheStats()!.sessions.hits;
+    const first = (await server.sessions.get(record.id))!;
+    first.methods.push('changed');
+    const again = (await server.sessions.get(record.id))!;
+    expect(server.cacheStats()!.sessions.hits).toBe(hitsBefore + 2);
+    expect(again.methods).toEqual(['pwd', 'otp']);
+    expect(again.methods).not.toBe(first.methods);
+    expect(again.authenticatedAt).toBe(record.authenticatedAt);
+  });
+
   test('a write by any other writer (raw SQL, as another process makes it) is seen from the next turn of the event loop', async () => {
     const server = storeOn();
     const other = storeOn({ cache: false });
