@@ -10,11 +10,13 @@ export interface LayoutProps {
   flash?: Flash | null;
   current?: 'account' | 'admin';
   narrow?: boolean;
+  /** Wider than the default: the admin page's table. */
+  wide?: boolean;
   children?: Child;
 }
 
 /** The page shell: header with navigation and a sign-out form, the flash, the content. */
-export function Layout({ title, user, csrf, flash, current, narrow, children }: LayoutProps) {
+export function Layout({ title, user, csrf, flash, current, narrow, wide, children }: LayoutProps) {
   return (
     <html lang="en">
       <head>
@@ -26,7 +28,7 @@ export function Layout({ title, user, csrf, flash, current, narrow, children }: 
       </head>
       <body>
         <header class="top">
-          <div class="bar">
+          <div class={wide ? 'bar wide' : 'bar'}>
             <a class="brand" href={user ? '/account' : '/login'}>
               <span class="mark" aria-hidden="true">
                 c
@@ -53,7 +55,7 @@ export function Layout({ title, user, csrf, flash, current, narrow, children }: 
             ) : null}
           </div>
         </header>
-        <main class={narrow ? 'narrow' : undefined}>
+        <main class={narrow ? 'narrow' : wide ? 'wide' : undefined}>
           {flash ? (
             <div class={`flash ${flash.kind}`} role={flash.kind === 'ok' ? 'status' : 'alert'}>
               {flash.text}

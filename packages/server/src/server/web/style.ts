@@ -42,6 +42,7 @@ nav.links form { display: flex; margin: 0; }
 nav.links a[aria-current="page"] { color: var(--text); font-weight: 600; }
 main { max-width: 60rem; margin: 0 auto; padding: 1.5rem 1rem 3rem; }
 main.narrow { max-width: 26rem; padding-top: 4rem; }
+main.wide, header.top .bar.wide { max-width: 72rem; }
 h1 { font-size: 1.5rem; margin: 0 0 1rem; }
 h2 { font-size: 1.1rem; margin: 0 0 .75rem; }
 .card { background: var(--card); border: 1px solid var(--line); border-radius: var(--radius); box-shadow: var(--shadow);

@@ -30,7 +30,7 @@ function lastUnlockedAdmin(u: UserRecord, users: UserRecord[]): boolean {
 /** Users, roles, status; create, change roles, lock/unlock, revoke sessions. */
 export function AdminPage({ user, csrf, users, flash, draft }: AdminProps) {
   return (
-    <Layout title="Admin" user={user} csrf={csrf} flash={flash} current="admin">
+    <Layout title="Admin" user={user} csrf={csrf} flash={flash} current="admin" wide>
       <h1>Users</h1>
       <section class="card" aria-labelledby="users-h">
         <h2 id="users-h">
@@ -86,7 +86,20 @@ export function AdminPage({ user, csrf, users, flash, draft }: AdminProps) {
                 </td>
                 <td data-label="2FA">
                   {secondFactorStatus(u).enabled ? (
-                    <span class="tag here">on</span>
+                    <div class="actions">
+                      <span class="tag here">on</span>
+                      <form method="post" action={`/admin/users/${u.id}/second-factor/reset`}>
+                        <input type="hidden" name="_csrf" value={csrf} />
+                        <button
+                          type="submit"
+                          class="danger small"
+                          aria-label={`Reset two-step sign-in of ${u.username}`}
+                          title="Remove the authenticator and recovery codes; signs the user out everywhere"
+                        >
+                          Reset 2FA
+                        </button>
+                      </form>
+                    </div>
                   ) : (
                     <span class="tag">off</span>
                   )}
@@ -120,18 +133,7 @@ export function AdminPage({ user, csrf, users, flash, draft }: AdminProps) {
                         Sign out everywhere
                       </button>
                     </form>
-                    {secondFactorStatus(u).enabled ? (
-                      <form method="post" action={`/admin/users/${u.id}/second-factor/reset`}>
-                        <input type="hidden" name="_csrf" value={csrf} />
-                        <button
-                          type="submit"
-                          class="danger small"
-                          aria-label={`Reset two-step sign-in of ${u.username}`}
-                        >
-                          Reset 2FA
-                        </button>
-                      </form>
-                    ) : null}
+
                     <details class="menu">
                       <summary aria-label={`Recovery link for ${u.username}`}>Recovery link</summary>
                       <form method="post" action={`/admin/users/${u.id}/recovery-link`}>
