@@ -315,3 +315,34 @@ describe('/recover?token=…: a recovery link works once, for an hour', () => {
     expect((await h.fetch(`/recover?token=${encodeURIComponent(token)}`)).status).toBe(200);
   });
 });
+
+describe('/admin: Reset 2FA', () => {
+  test('removes the factor and ends the user’s sessions; the password alone signs in again', async () => {
+    const carol = (await h.deps.users.getByUsername('carol'))!;
+    const jar = await passwordStep('carol');
+    clock.advance(30_000);
+    const signedIn = await h.fetch('/login/second-factor', {
+      jar,
+      headers: sameOrigin(),
+      form: { _csrf: await stepToken(jar), code: codeAt(carolKey), next: '/account' },
+    });
+    expect(signedIn.status).toBe(303);
+    expect((await h.fetch('/account', { jar })).status).toBe(200);
+
+    const alice = await pageSession('alice', '/admin');
+    const row = /<tr data-user="carol">[\s\S]*?<\/tr>/.exec(
+      await (await h.fetch('/admin', { jar: alice.jar })).text(),
+    )?.[0];
+    expect(row).toContain('Reset 2FA');
+    const reset = await h.fetch(`/admin/users/${carol.id}/second-factor/reset`, {
+      jar: alice.jar,
+      headers: sameOrigin(),
+      form: { _csrf: alice.csrf },
+    });
+    expect(reset.status).toBe(303);
+    expect(reset.headers.get('location')).toBe('/admin');
+    expect(reset.headers.getSetCookie().join('\n')).toContain('cloakroom-flash=second-factor-reset');
+    expect((await h.fetch('/account', { jar })).status).toBe(303);
+    expect((await h.login('carol')).user.secondFactor).toBe(false);
+  });
+});
