@@ -1,10 +1,13 @@
 import type { Browser, BrowserContextOptions, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { manualClock } from '../../packages/cloakroom/src/core/clock.js';
+import { resetSecondFactor } from '../../packages/cloakroom/src/auth/index.js';
+import { type ManualClock, manualClock } from '../../packages/cloakroom/src/core/clock.js';
 import {
+  cardOverflow,
   createUser,
   E2E_TIMEOUT_MS,
   type E2EServer,
+  enrolSecondFactor,
   horizontalOverflow,
   launchBrowser,
   newContext,
@@ -13,6 +16,8 @@ import {
   signIn,
   startE2EServer,
   submit,
+  textOf,
+  totpCode,
 } from './support.js';
 
 vi.setConfig({ testTimeout: E2E_TIMEOUT_MS * 2, hookTimeout: E2E_TIMEOUT_MS });
@@ -87,18 +92,27 @@ describe('light and dark theme, desktop and phone (real browser)', () => {
   let browser: Browser;
   let server: E2EServer;
   let fresh: E2EServer;
+  /** Two-step sign-in set up, used and removed again in every variant, on a clock of its own. */
+  let twoStep: E2EServer;
+  let twoStepClock: ManualClock;
+  let tessId: string;
 
   beforeAll(async () => {
     browser = await launchBrowser();
     // Each variant shows a failed sign-in; a clock that never moves never forgets a failure.
     server = await startE2EServer({ CLOAKROOM_THROTTLE_ACCOUNT: '100/15m' }, { clock: manualClock(NOW) });
     fresh = await startE2EServer({}, { clock: manualClock(NOW) });
+    twoStepClock = manualClock(NOW);
+    twoStep = await startE2EServer({}, { clock: twoStepClock });
+    tessId = (await createUser(twoStep, 'tess', { displayName: 'Tess Tester' })).id;
     await createUser(server, 'root', { roles: ['admin'], displayName: 'Root Admin' });
     await createUser(server, 'nina', { roles: ['ops', 'support'], displayName: 'Nina Newcomer' });
     await createUser(server, 'max', { displayName: 'Maximiliane Featherstonehaugh-Cholmondeley' });
     const quinn = await createUser(server, 'quinn', { displayName: 'Quinn Quiet' });
     await server.deps.users.update(quinn.id, { locked: true }, NOW);
     await createUser(server, 'rita', { displayName: 'Rita Reader' });
+    // The admin page shows one user with two-step sign-in (and so a Reset 2FA button).
+    await enrolSecondFactor(server, 'nina');
     // root is also signed in on another device, so the account page lists two.
     const other = await newContext(browser, {
       userAgent: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0',
@@ -110,6 +124,7 @@ describe('light and dark theme, desktop and phone (real browser)', () => {
     await browser?.close();
     await server?.close();
     await fresh?.close();
+    await twoStep?.close();
   });
 
   it('without a preference the pages are light; with prefers-color-scheme: dark they are dark, and readable', async () => {
@@ -161,6 +176,51 @@ describe('light and dark theme, desktop and phone (real browser)', () => {
     await context.close();
   });
 
+  /**
+   * tess sets up two-step sign-in (the page before, the QR code and key, the recovery codes,
+   * the page after), confirms it's her (/reauth with a code field), signs out and in again
+   * (the second step); then her factor is removed again for the next variant. The clock is
+   * back at NOW each time, so every variant shows the same dates.
+   */
+  async function twoStepPages(options: BrowserContextOptions, deviceName: string, scheme: string) {
+    twoStepClock.set(NOW);
+    const context = await newContext(browser, options);
+    const page = await context.newPage();
+    const take = async (name: string) => {
+      expect(await horizontalOverflow(page), name).toBe(0);
+      expect(await cardOverflow(page), name).toBe(0);
+      await shot(page, `${name}-${deviceName}-${scheme}`, { docs: UPDATE_DOCS });
+    };
+    await signIn(page, twoStep.url, 'tess');
+    await page.goto(`${twoStep.url}/account/second-factor`);
+    await take('second-factor-off');
+    await submit(page, () => page.locator('form[action="/account/second-factor/totp"] button').click());
+    await take('enrol');
+    const key = (await textOf(page.locator('#totp-key'))).trim();
+    await page.locator('#code').fill(totpCode(key, twoStepClock.now()));
+    await submit(page, () => page.locator('form[action$="/totp/confirm"] button').click());
+    await take('recovery-codes');
+    await submit(page, () => page.locator('a', { hasText: 'Done, I saved them' }).click());
+    await take('second-factor');
+    await page.goto(`${twoStep.url}/account`);
+    await take('account-two-step');
+    await page.goto(`${twoStep.url}/reauth?next=%2Faccount%2Fsecond-factor`);
+    await take('reauth');
+    await signOut(page);
+    await signIn(page, twoStep.url, 'tess', PASSWORD, { navigate: false });
+    expect(new URL(page.url()).pathname).toBe('/login/second-factor');
+    await take('login-second-factor');
+    twoStepClock.advance(30_000);
+    await page.locator('#code').fill(totpCode(key, twoStepClock.now()));
+    await submit(page, () =>
+      page.locator('form[action="/login/second-factor"] button[type="submit"]').first().click(),
+    );
+    expect(new URL(page.url()).pathname).toBe('/account');
+    await context.close();
+    const reset = await resetSecondFactor(twoStep.deps.account, tessId, tessId);
+    expect(reset.ok).toBe(true);
+  }
+
   for (const scheme of SCHEMES) {
     for (const device of DEVICES) {
       it(`every page, ${scheme}, ${device.name}: nothing scrolls sideways; screenshots`, async () => {
@@ -169,6 +229,7 @@ describe('light and dark theme, desktop and phone (real browser)', () => {
         const page = await context.newPage();
         const take = async (name: string) => {
           expect(await horizontalOverflow(page), name).toBe(0);
+          expect(await cardOverflow(page), name).toBe(0);
           await shot(page, `${name}-${device.name}-${scheme}`, { docs: UPDATE_DOCS });
         };
 
@@ -186,21 +247,36 @@ describe('light and dark theme, desktop and phone (real browser)', () => {
         await take('account');
         await page.goto(`${server.url}/admin`);
         await take('admin');
+        // A recovery link for rita, shown once; then the page it opens (no session needed).
+        const rita = page.locator('tr[data-user="rita"]');
+        await rita.locator('summary', { hasText: 'Recovery link' }).click();
+        await take('admin-recovery-menu');
+        await submit(page, () => rita.locator('button', { hasText: 'Create link' }).click());
+        const link = await page.locator('#recovery-url').inputValue();
+        await take('recovery-link');
         await page.goto(`${server.url}/no-such-page`);
         await take('not-found');
 
-        const rita = await newContext(browser, options);
-        const ritaPage = await rita.newPage();
+        const recovering = await newContext(browser, options);
+        const recoverPage = await recovering.newPage();
+        await recoverPage.goto(link);
+        expect(await horizontalOverflow(recoverPage)).toBe(0);
+        await shot(recoverPage, `recover-${device.name}-${scheme}`, { docs: UPDATE_DOCS });
+        await recovering.close();
+
+        const rita2 = await newContext(browser, options);
+        const ritaPage = await rita2.newPage();
         await signIn(ritaPage, server.url, 'rita', PASSWORD);
         await ritaPage.goto(`${server.url}/admin`);
         expect(await horizontalOverflow(ritaPage)).toBe(0);
         await shot(ritaPage, `forbidden-${device.name}-${scheme}`, { docs: UPDATE_DOCS });
         // Signed out again, so the next variant's account page lists the same two devices.
         await signOut(ritaPage);
-        await rita.close();
+        await rita2.close();
         await page.goto(`${server.url}/account`);
         await signOut(page);
         await context.close();
+        await twoStepPages(options, device.name, scheme);
       });
     }
   }

@@ -165,7 +165,7 @@ describe('two-step sign-in, re-authentication and a recovery link (real browser)
     await signIn(adminPage, server.url, 'root');
     await adminPage.goto(`${server.url}/admin`);
     const row = adminPage.locator('tr[data-user="dana"]');
-    expect((await textOf(row.locator('td[data-label="2FA"]'))).trim()).toBe('on');
+    expect((await textOf(row.locator('td[data-label="2FA"] .tag'))).trim()).toBe('on');
     await row.locator('summary', { hasText: 'Recovery link' }).click();
     await row.locator('input[name="clearSecondFactor"]').check();
     await submit(adminPage, () => row.locator('button', { hasText: 'Create link' }).click());

@@ -273,3 +273,13 @@ export async function enrolSecondFactor(
   await deps.sessions.end(done.issued.session);
   return { key: begun.secret, codes: done.recoveryCodes };
 }
+
+/**
+ * How many CSS pixels the widest card's content sticks out of it (0 when every card holds its
+ * content: a table too wide for its card spills over its edge without making the page scroll).
+ */
+export async function cardOverflow(page: Page): Promise<number> {
+  return page.evaluate<number>(
+    "Math.max(0, ...[...document.querySelectorAll('.card')].map((card) => card.scrollWidth - card.clientWidth))",
+  );
+}
