@@ -1,5 +1,13 @@
 import type { UserRecord } from 'cloakroom';
-import { type AccountDeps, createUser, lockUser, resetPassword, setRoles, unlockUser } from 'cloakroom';
+import {
+  type AccountDeps,
+  createUser,
+  lockUser,
+  resetPassword,
+  secondFactorStatus,
+  setRoles,
+  unlockUser,
+} from 'cloakroom';
 import type { ServerConfig } from '../server/boot/config.js';
 import type { OpenStores } from '../server/boot/stores.js';
 import { BY, cliAccounts, done } from './accounts.js';
@@ -120,6 +128,7 @@ async function listUsers(store: OpenStores, flags: Flags): Promise<void> {
       displayName: u.displayName,
       roles: u.roles,
       locked: u.locked,
+      secondFactor: secondFactorStatus(u).enabled,
       createdAt: iso(u.createdAt),
       updatedAt: iso(u.updatedAt),
     }));
@@ -133,6 +142,7 @@ async function listUsers(store: OpenStores, flags: Flags): Promise<void> {
       displayName: u.displayName,
       roles: u.roles.join(','),
       locked: u.locked,
+      '2fa': secondFactorStatus(u).enabled,
       createdAt: iso(u.createdAt),
     })),
     false,
