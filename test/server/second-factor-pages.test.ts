@@ -346,3 +346,31 @@ describe('/admin: Reset 2FA', () => {
     expect((await h.login('carol')).user.secondFactor).toBe(false);
   });
 });
+
+describe('/login/second-factor: throttled', () => {
+  test('after too many wrong codes the step answers 429 with the minutes to wait and Retry-After', async () => {
+    await h.createUser('dave');
+    const { key } = await enrol('dave');
+    const jar = await passwordStep('dave');
+    let res: Response | null = null;
+    for (let i = 0; i < 20; i++) {
+      res = await h.fetch('/login/second-factor', {
+        jar,
+        headers: sameOrigin(),
+        form: { _csrf: await stepToken(jar), code: '000000', next: '/account' },
+      });
+      if (res.status !== 401) break;
+    }
+    expect(res?.status).toBe(429);
+    expect(Number(res?.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(await res?.text()).toMatch(/Too many wrong codes\. Try again in \d+ minutes?\./);
+    // The right code does not get through either while it lasts.
+    const right = await h.fetch('/login/second-factor', {
+      jar,
+      headers: sameOrigin(),
+      form: { _csrf: await stepToken(jar), code: codeAt(key), next: '/account' },
+    });
+    expect(right.status).toBe(429);
+    expect(sessionCookieOf(right)).toBeNull();
+  });
+});
