@@ -374,3 +374,48 @@ describe('/login/second-factor: throttled', () => {
     expect(sessionCookieOf(right)).toBeNull();
   });
 });
+
+describe('/account/second-factor: new recovery codes, turning it off', () => {
+  test('new codes are shown once and replace the old; turning off needs a right code', async () => {
+    await h.createUser('erin');
+    const { key, codes } = await enrol('erin');
+    // erin's own browser, signed in through both steps.
+    const jar = await passwordStep('erin');
+    await h.fetch('/login/second-factor', {
+      jar,
+      headers: sameOrigin(),
+      form: { _csrf: await stepToken(jar), code: codeAt(key), next: '/account' },
+    });
+    const page = await h.fetch('/account/second-factor', { jar });
+    expect(page.status).toBe(200);
+    const csrf = csrfOf(await page.text());
+
+    const renewed = await h.fetch('/account/second-factor/recovery-codes', {
+      jar,
+      headers: sameOrigin(),
+      form: { _csrf: csrf },
+    });
+    expect(renewed.status).toBe(200);
+    const html = await renewed.text();
+    expect(html).toContain('Your earlier codes no longer work.');
+    const fresh = [...html.matchAll(/<li><code>([^<]+)<\/code><\/li>/g)].map((m) => m[1]!);
+    expect(fresh).toHaveLength(10);
+    expect(fresh.some((code) => codes.includes(code))).toBe(false);
+
+    const off = (form: Record<string, string>) =>
+      h.fetch('/account/second-factor/disable', {
+        jar,
+        headers: sameOrigin(),
+        form: { _csrf: csrf, ...form },
+      });
+    const wrong = await off({ code: '000000' });
+    expect(wrong.status).toBe(401);
+    expect(await wrong.text()).toContain('Status: <span class="tag here">on</span>');
+    expect((await off({ recoveryCode: codes[0]! })).status).toBe(401);
+    const done = await off({ recoveryCode: fresh[0]! });
+    expect(done.status).toBe(303);
+    expect(done.headers.get('location')).toBe('/account/second-factor');
+    expect(done.headers.getSetCookie().join('\n')).toContain('cloakroom-flash=second-factor-off');
+    expect((await h.login('erin')).user.secondFactor).toBe(false);
+  });
+});
