@@ -20,7 +20,13 @@ describe('GET /api/session', () => {
       csrfToken: string;
       session: Record<string, string>;
     }>(res);
-    expect(body.user).toEqual({ id: h.ids.bob, username: 'bob', displayName: 'bob', roles: [], secondFactor: false });
+    expect(body.user).toEqual({
+      id: h.ids.bob,
+      username: 'bob',
+      displayName: 'bob',
+      roles: [],
+      secondFactor: false,
+    });
     expect(typeof body.csrfToken).toBe('string');
     expect(Object.keys(body.session).sort()).toEqual(
       ['absoluteExpiresAt', 'createdAt', 'id', 'idleExpiresAt', 'lastSeenAt'].sort(),
