@@ -91,13 +91,13 @@ export function createApp(deps: ServerDeps, setup: SetupToken | null = null): Ap
     metrics.validations.inc({ result: c.get('authReason') ?? 'ok' });
     await next();
   });
+  // CLOAKROOM_REQUIRE_2FA_ROLES: before every route, so nothing but enrolment and sign-out
+  // serves a user who must enrol.
+  app.use(requireSecondFactorFor(deps.config.require2faRoles));
   // Sign-in has its own login-CSRF checks and replaces whatever session it came with,
   // so it is registered before the session CSRF guard.
   loginRoutes(app, deps);
   loginPages(app, deps);
-  // CLOAKROOM_REQUIRE_2FA_ROLES: before every route, so nothing but enrolment and sign-out
-  // serves a user who must enrol.
-  app.use(requireSecondFactorFor(deps.config.require2faRoles));
   secondStepPages(app, deps);
   recoverPages(app, deps);
   setupPages(app, deps, setup);
