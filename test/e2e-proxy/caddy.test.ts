@@ -139,6 +139,7 @@ describe('Caddy forward_auth → /auth/verify', () => {
     expect(seen.headers['x-auth-user']).toBe('admin');
     expect(seen.headers['x-auth-roles']).toBe('admin');
     expect(seen.headers['x-auth-user-id']).toMatch(/\S/);
+    expect(seen.headers['x-auth-methods']).toBe('pwd');
   });
 
   test('client-sent X-Auth-* (case and underscore variants) never reach the service', async () => {
@@ -146,16 +147,25 @@ describe('Caddy forward_auth → /auth/verify', () => {
     for (const name of ['X-Auth-User', 'x-auth-user', 'X-Auth_User', 'X_AUTH_USER']) {
       const res = await call('/app/', {
         cookie: bob.cookie,
-        headers: { [name]: 'admin', 'X-Auth-Roles': 'admin', 'X-Auth_Roles': 'admin', 'X-Auth-User-Id': 'x' },
+        headers: {
+          [name]: 'admin',
+          'X-Auth-Roles': 'admin',
+          'X-Auth_Roles': 'admin',
+          'X-Auth-User-Id': 'x',
+          'X-Auth-Methods': 'pwd,otp',
+        },
       });
       expect(res.status, name).toBe(200);
       const seen = echo.received.at(-1)!.headers;
       expect(seen['x-auth-user'], name).toBe('bob');
       expect(seen['x-auth-user-id'], name).toBe(bobId);
       expect(seen['x-auth-roles'] ?? '', name).toBe('');
+      expect(seen['x-auth-methods'], name).toBe('pwd');
       expect(
         Object.keys(seen).filter(
-          (h) => /^x[-_]auth/i.test(h) && !['x-auth-user', 'x-auth-user-id', 'x-auth-roles'].includes(h),
+          (h) =>
+            /^x[-_]auth/i.test(h) &&
+            !['x-auth-user', 'x-auth-user-id', 'x-auth-roles', 'x-auth-methods'].includes(h),
         ),
         name,
       ).toEqual([]);

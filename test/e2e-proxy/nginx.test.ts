@@ -153,7 +153,7 @@ describe('nginx auth_request → /auth/verify', () => {
     expect(count).toBe(0);
   });
 
-  test('signed in through nginx, the service receives X-Auth-User, X-Auth-User-Id and X-Auth-Roles', async () => {
+  test('signed in through nginx, the service receives X-Auth-User, X-Auth-User-Id, X-Auth-Roles and X-Auth-Methods', async () => {
     const admin = await login('admin', ADMIN_PASSWORD);
     const res = await call('/app/dashboard?tab=1', { cookie: admin.cookie });
     expect(res.status).toBe(200);
@@ -162,6 +162,7 @@ describe('nginx auth_request → /auth/verify', () => {
     expect(last.headers['x-auth-user']).toBe('admin');
     expect(last.headers['x-auth-user-id']).toBe(adminId);
     expect(last.headers['x-auth-roles']).toBe('admin');
+    expect(last.headers['x-auth-methods']).toBe('pwd');
 
     const bob = await login('bob', BOB_PASSWORD);
     expect((await call('/app/', { cookie: bob.cookie })).status).toBe(200);
@@ -190,7 +191,12 @@ describe('nginx auth_request → /auth/verify', () => {
 
   test('client-sent X-Auth-* headers (and underscore/case variants) cannot choose the identity', async () => {
     const variants = ['X-Auth-User', 'X-Auth_User', 'x-auth-user', 'X_AUTH_USER'];
-    const extra = { 'X-Auth-User-Id': adminId, 'X-Auth-Roles': 'admin', 'X-Auth_Roles': 'admin' };
+    const extra = {
+      'X-Auth-User-Id': adminId,
+      'X-Auth-Roles': 'admin',
+      'X-Auth_Roles': 'admin',
+      'X-Auth-Methods': 'pwd,otp',
+    };
 
     // Without a session: 401, and the service never sees the forged headers.
     const anonymous = await reached(async () => {
@@ -212,13 +218,15 @@ describe('nginx auth_request → /auth/verify', () => {
       expect(seen['x-auth-user'], name).toBe('bob');
       expect(seen['x-auth-user-id'], name).toBe(bobId);
       expect(seen['x-auth-roles'], name).toBeUndefined();
+      // A password-only session cannot pass for one that proved a code.
+      expect(seen['x-auth-methods'], name).toBe('pwd');
       // No underscore variant reaches a service that might treat "_" as "-".
       expect(
         Object.keys(seen).filter((h) => h.includes('_')),
         name,
       ).toEqual([]);
       const echoed = (await res.json()) as { auth: Record<string, string> };
-      expect(echoed.auth).toEqual({ 'x-auth-user': 'bob', 'x-auth-user-id': bobId });
+      expect(echoed.auth).toEqual({ 'x-auth-user': 'bob', 'x-auth-user-id': bobId, 'x-auth-methods': 'pwd' });
     }
     // …and bob cannot reach the admin service by claiming the role.
     const denied = await reached(async () => {
