@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { type ManualClock, manualClock } from '../../packages/cloakroom/src/core/clock.js';
 import { enrol, signInPassword, signInTwoSteps, totpCode } from '../support/second-factor-api.js';
-import { jsonOf, type ServerHarness, startHarness } from '../support/server.js';
+import { jsonOf, PASSWORD, type ServerHarness, startHarness } from '../support/server.js';
 
 // CLOAKROOM_REQUIRE_2FA_ROLES=admin: an admin without a second factor may enrol and sign out,
 // nothing else, until they enrol; everyone else is unaffected.
@@ -113,5 +113,36 @@ describe('everyone else', () => {
     const alice = await signInTwoSteps(h, 'alice', { code: totpCode(secret, clock.now()) });
     expect((await h.fetch('/api/admin/users', { jar: alice.jar })).status).toBe(200);
     expect((await h.fetch('/admin', { jar: alice.jar })).status).toBe(200);
+  });
+});
+
+describe('an enrolled user with a required role, on a session signed in with the password alone', () => {
+  test('is sent to /reauth (pages) or refused (API, /auth/verify) until a code confirms the session', async () => {
+    // Signed in on a second device before enrolling: that session proved the password only.
+    const laptop = await signInPassword(h, 'alice');
+    const phone = await signInPassword(h, 'alice');
+    const { secret } = await enrol(h, laptop, clock.now);
+    expect((await h.fetch('/api/admin/users', { jar: laptop.jar })).status).toBe(200);
+
+    for (const path of ['/api/admin/users', '/api/sessions', '/auth/verify']) {
+      const res = await h.fetch(path, { jar: phone.jar });
+      expect(res.status, path).toBe(403);
+      expect(await jsonOf(res), path).toMatchObject({ error: 'second_factor_required' });
+    }
+    const page = await h.fetch('/admin?tab=users', { jar: phone.jar });
+    expect(page.status).toBe(303);
+    expect(page.headers.get('location')).toBe(`/reauth?next=${encodeURIComponent('/admin?tab=users')}`);
+
+    clock.advance(30_000);
+    const confirmed = await h.fetch('/api/reauth', {
+      json: { password: PASSWORD, code: totpCode(secret, clock.now()) },
+      jar: phone.jar,
+      csrf: phone.csrf,
+    });
+    expect(confirmed.status).toBe(200);
+    expect((await h.fetch('/api/admin/users', { jar: phone.jar })).status).toBe(200);
+    const verify = await h.fetch('/auth/verify', { jar: phone.jar });
+    expect(verify.status).toBe(200);
+    expect(verify.headers.get('x-auth-methods')).toBe('pwd,otp');
   });
 });

@@ -3,12 +3,10 @@ import type { Context } from 'hono';
 import type { App, ServerDeps } from '../http/context.js';
 import { ApiError } from '../http/errors.js';
 import { audit } from '../http/logger.js';
+import { provesSecondFactor } from '../http/require-second-factor.js';
 import { safeNext } from '../web/helpers.js';
 
 const METHOD = /^[A-Z]{1,16}$/;
-
-/** RFC 8176 method names that prove a second factor: a one-time password, a hardware key. */
-const SECOND_FACTORS: ReadonlySet<string> = new Set(['otp', 'hwk']);
 
 /**
  * Header values are bytes, and `Headers` refuses characters outside Latin-1: a username such
@@ -96,7 +94,7 @@ export function verifyRoutes(app: App, deps: ServerDeps): void {
       audit(logger, 'forward-auth.denied', { userId: user.id, role });
       throw new ApiError('forbidden', 'You do not have the role this needs.');
     }
-    if (mfa && !session.methods.some((method) => SECOND_FACTORS.has(method))) {
+    if (mfa && !provesSecondFactor(session.methods)) {
       metrics.forwardAuth.inc({ result: 'second_factor' });
       audit(logger, 'forward-auth.denied', { userId: user.id, reason: 'second-factor' });
       throw new ApiError(

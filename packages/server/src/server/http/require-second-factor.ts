@@ -6,6 +6,14 @@ import { errorResponse } from './errors.js';
 /** Where a user who must enrol is sent, and the page that enrols. */
 export const ENROL_PAGE = '/account/second-factor';
 
+/** RFC 8176 method names that prove a second factor: a one-time password, a hardware key. */
+const SECOND_FACTORS: ReadonlySet<string> = new Set(['otp', 'hwk']);
+
+/** Whether a session's sign-in (or its latest re-authentication) proved a second factor. */
+export function provesSecondFactor(methods: readonly string[]): boolean {
+  return methods.some((method) => SECOND_FACTORS.has(method));
+}
+
 /**
  * Paths a user who must enrol may still use: what enrols (the second-factor page and its forms,
  * the API behind them), what confirms a password for it (`/reauth`), what signs out, what shows
@@ -34,21 +42,27 @@ function mayUse(method: string, path: string): boolean {
 }
 
 /**
- * `CLOAKROOM_REQUIRE_2FA_ROLES`: a signed-in user with one of `roles` and no second factor
- * enrolled may use nothing but enrolment and sign-out until they enrol. The API (and
- * `/auth/verify`, so a protected service refuses them too) answers `403 second_factor_required`;
- * a page sends the browser to the enrolment page. The user is the one the auth middleware loaded
- * on this request, so an admin's reset of the factor, or a role given, applies at once.
- * With no roles configured this is a pass-through that costs one check.
+ * `CLOAKROOM_REQUIRE_2FA_ROLES`: a signed-in user with one of `roles` may use nothing but
+ * enrolment, re-authentication and sign-out until their session has proved a second factor:
+ * - no second factor enrolled: the API (and `/auth/verify`, so a protected service refuses them
+ *   too) answers `403 second_factor_required`; a page sends the browser to the enrolment page;
+ * - enrolled, but this session was signed in with the password alone (on another device before
+ *   they enrolled, say): the same 403 from the API; a page sends the browser to `/reauth`, where
+ *   the password and a code bring the session up to two factors.
+ * The user is the one the auth middleware loaded on this request, so an admin's reset of the
+ * factor, or a role given, applies at once. With no roles configured this is a pass-through that
+ * costs one check.
  */
 export function requireSecondFactorFor(roles: readonly string[]): MiddlewareHandler<CloakroomEnv> {
   const required = new Set(roles);
   return async (c, next) => {
     const user = c.get('user');
+    const session = c.get('session');
     if (
       required.size === 0 ||
       !user ||
-      user.secondFactor ||
+      !session ||
+      (user.secondFactor && provesSecondFactor(session.methods)) ||
       !user.roles.some((role) => required.has(role)) ||
       mayUse(c.req.method, c.req.path)
     ) {
@@ -58,9 +72,14 @@ export function requireSecondFactorFor(roles: readonly string[]): MiddlewareHand
       return errorResponse(
         c,
         'second_factor_required',
-        'Your role requires two-step sign-in: set up an authenticator app first (/account/second-factor).',
+        user.secondFactor
+          ? 'Your role requires two-step sign-in: confirm this session with your password and a code (/api/reauth).'
+          : 'Your role requires two-step sign-in: set up an authenticator app first (/account/second-factor).',
       );
     }
-    return c.redirect(ENROL_PAGE, 303);
+    if (!user.secondFactor) return c.redirect(ENROL_PAGE, 303);
+    const url = new URL(c.req.url);
+    const back = c.req.method === 'GET' ? `${url.pathname}${url.search}` : '/account';
+    return c.redirect(`/reauth?next=${encodeURIComponent(back)}`, 303);
   };
 }
