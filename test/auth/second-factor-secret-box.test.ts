@@ -66,14 +66,31 @@ describe('an enrolled user across a secret rotation', () => {
     await h.close();
   });
 
-  test('signs in with a code after the rotation; once the old secret is gone the key is unreadable', async () => {
+  test('signs in with a code after the rotation, and that sign-in re-seals the key under the new secret', async () => {
     h = harness('sqlite');
     const { user, key } = await h.enrol('alice');
     expect(user.secondFactor).not.toContain(key);
+    const keyIdOf = async () =>
+      JSON.parse((await h.stores.users.getById(user.id))!.secondFactor!).totp.secret.split('.')[1];
+    const before = await keyIdOf();
     const rotated = instance(h.stores, h.clock, { secrets: [SECRET_B, SECRET_A] });
     expect((await completeSignIn(rotated.deps, h.pendingFor(user, rotated), { code: h.code(key) })).ok).toBe(
       true,
     );
+    const after = await keyIdOf();
+    expect(after).not.toBe(before);
+    expect(after).toBe(createSecretBox([SECRET_B]).seal(KEY, 'x').split('.')[1]);
+    // The old secret can go: the key it sealed was sealed again under the new one.
+    h.clock.advance(30_000);
+    const retired = instance(h.stores, h.clock, { secrets: [SECRET_B] });
+    expect((await completeSignIn(retired.deps, h.pendingFor(user, retired), { code: h.code(key) })).ok).toBe(
+      true,
+    );
+  });
+
+  test('a key not used since the rotation is unreadable once the old secret is gone (a clear error, never "no second factor")', async () => {
+    h = harness('sqlite');
+    const { user, key } = await h.enrol('alice');
     h.clock.advance(30_000);
     const retired = instance(h.stores, h.clock, { secrets: [SECRET_B] });
     await expect(

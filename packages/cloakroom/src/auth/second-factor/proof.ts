@@ -95,7 +95,9 @@ export function consume(
   const step = matchTotp(openKey(factor, doc.totp.secret, user.id), proof.code, now);
   // A step at or before the last one accepted is a replay (RFC 6238 section 5.2).
   if (step === null || step <= doc.totp.lastStep) return null;
-  return { ...doc, totp: { ...doc.totp, lastStep: step } };
+  // Written anyway (the step): a key sealed before a secret rotation moves to the newest secret.
+  const secret = factor.box.reseal(doc.totp.secret, user.id) ?? doc.totp.secret;
+  return { ...doc, totp: { ...doc.totp, secret, lastStep: step } };
 }
 
 /** Options of {@link proveSecondFactor}. */

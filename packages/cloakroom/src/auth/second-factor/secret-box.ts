@@ -25,6 +25,13 @@ export interface SecretBox {
   seal(plain: Uint8Array, context: string): string;
   /** The plain bytes, or `null` if no key of the keyring made it, it was changed, or `context` differs. */
   open(sealed: string, context: string): Uint8Array | null;
+  /**
+   * The same secret sealed under the newest key, when `sealed` was made by an older one (and
+   * opens); else `null`. Callers write it back when they write anyway, so secrets move to the
+   * newest key as they are used, and an old secret can leave the keyring once every second
+   * factor has been used since the rotation.
+   */
+  reseal(sealed: string, context: string): string | null;
 }
 
 interface BoxKey {
@@ -50,7 +57,7 @@ export function createSecretBox(secrets: readonly string[], option = 'secrets'):
   }));
   const aad = (keyId: string, context: string) => Buffer.from(`${VERSION}.${keyId}.${context}`, 'utf8');
 
-  return {
+  const box: SecretBox = {
     seal(plain, context) {
       const { id, key } = keys[0]!;
       const iv = randomBytes(IV_BYTES);
@@ -82,5 +89,11 @@ export function createSecretBox(secrets: readonly string[], option = 'secrets'):
         return null;
       }
     },
+    reseal(sealed, context) {
+      if (sealed.split('.')[1] === keys[0]!.id) return null;
+      const plain = box.open(sealed, context);
+      return plain ? box.seal(plain, context) : null;
+    },
   };
+  return box;
 }
