@@ -2,6 +2,7 @@ import { afterEach, describe, expect, test } from 'vitest';
 import {
   beginTotpEnrolment,
   confirmTotpEnrolment,
+  currentTotpEnrolment,
   disableSecondFactor,
   resetSecondFactor,
   secondFactorStatus,
@@ -9,7 +10,7 @@ import {
 import { totpCodeAt } from '../../packages/cloakroom/src/auth/second-factor/totp.js';
 import { toUser } from '../../packages/cloakroom/src/auth/users.js';
 import { incoming } from '../support/core.js';
-import { type Harness, harness } from './second-factor-harness.js';
+import { type Harness, harness, STEP } from './second-factor-harness.js';
 
 /*
  * Enrolment completes only with a valid code from the new authenticator; turning the factor off
@@ -72,6 +73,66 @@ describe('TOTP enrolment, turning it off, and an admin reset', () => {
     expect(
       await confirmTotpEnrolment(h.deps, post(), fresh, { code: totpCodeAt(begun.secret, h.clock.now()) }),
     ).toMatchObject({ error: 'not_enrolled' });
+  });
+
+  test('the enrolment in progress gives back the same key and URI, so a wrong first code needs no new key', async () => {
+    h = harness();
+    await h.addUser('alice');
+    const session = await h.signedIn('alice');
+    const begun = await beginTotpEnrolment(h.deps, session);
+    if (!begun.ok) throw new Error(begun.error);
+    expect(await confirmTotpEnrolment(h.deps, post(), session, { code: '000000' })).toMatchObject({
+      error: 'invalid_code',
+    });
+    h.clock.advance(STEP);
+    const current = await currentTotpEnrolment(h.deps, session);
+    expect(current).toEqual({ ok: true, secret: begun.secret, uri: begun.uri });
+    // The key read back is the one to confirm with.
+    const confirmed = await confirmTotpEnrolment(h.deps, post(), session, {
+      code: totpCodeAt(begun.secret, h.clock.now()),
+    });
+    expect(confirmed).toMatchObject({ ok: true });
+  });
+
+  test('after "start again" it gives the new key, not the first', async () => {
+    h = harness();
+    await h.addUser('alice');
+    const session = await h.signedIn('alice');
+    const first = await beginTotpEnrolment(h.deps, session);
+    const second = await beginTotpEnrolment(h.deps, session);
+    if (!first.ok || !second.ok) throw new Error('begin');
+    expect(second.secret).not.toBe(first.secret);
+    expect(await currentTotpEnrolment(h.deps, session)).toMatchObject({ ok: true, secret: second.secret });
+  });
+
+  test('refused: none begun or 30 minutes old (not_enrolled), outside the re-auth window, once on (already_enrolled)', async () => {
+    h = harness();
+    await h.addUser('alice');
+    const session = await h.signedIn('alice');
+    expect(await currentTotpEnrolment(h.deps, session)).toMatchObject({ ok: false, error: 'not_enrolled' });
+
+    const begun = await beginTotpEnrolment(h.deps, session);
+    if (!begun.ok) throw new Error(begun.error);
+    // Outside the window (10 minutes) the key is not shown, though the enrolment still lasts.
+    h.clock.advance(10 * 60_000 + 1);
+    expect(await currentTotpEnrolment(h.deps, session)).toMatchObject({
+      ok: false,
+      error: 'reauth_required',
+    });
+    const later = await h.signedIn('alice');
+    expect(await currentTotpEnrolment(h.deps, later)).toMatchObject({ ok: true, secret: begun.secret });
+    // Exactly 30 minutes old still counts; a millisecond later it is gone.
+    h.clock.advance(20 * 60_000 - 1);
+    const fresh = await h.signedIn('alice');
+    expect(await currentTotpEnrolment(h.deps, fresh)).toMatchObject({ ok: true, secret: begun.secret });
+    h.clock.advance(1);
+    expect(await currentTotpEnrolment(h.deps, fresh)).toMatchObject({ ok: false, error: 'not_enrolled' });
+
+    const { session: enrolled } = await h.enrol('bob');
+    expect(await currentTotpEnrolment(h.deps, enrolled)).toMatchObject({
+      ok: false,
+      error: 'already_enrolled',
+    });
   });
 
   test('turning it off needs a valid code; then sign-in is one step again', async () => {

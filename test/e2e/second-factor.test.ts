@@ -90,6 +90,9 @@ describe('two-step sign-in, re-authentication and a recovery link (real browser)
     const wrong = await submit(page, () => page.locator('form[action$="/totp/confirm"] button').click());
     expect(wrong?.status()).toBe(401);
     expect(await textOf(page.locator('.flash.error'))).toContain('That code is not right');
+    // The same key again (the app holds it), so its next code turns it on.
+    expect((await textOf(page.locator('#totp-key'))).trim()).toBe(key);
+    expect(await page.locator('figure.qr svg').count()).toBe(1);
     await page.locator('#code').fill(totpCode(key, clock.now()));
     await submit(page, () => page.locator('form[action$="/totp/confirm"] button').click());
 

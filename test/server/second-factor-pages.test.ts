@@ -92,6 +92,69 @@ beforeAll(async () => {
 });
 afterAll(() => h?.close());
 
+describe('/account/second-factor: a set-up in progress keeps its key', () => {
+  const keyOf = (html: string) => /<code class="key" id="totp-key">([^<]+)<\/code>/.exec(html)?.[1] ?? null;
+
+  test('a wrong first code shows the same QR code and key again; the next code from that key turns it on', async () => {
+    await h.createUser('fay');
+    const { jar, csrf } = await pageSession('fay', '/account/second-factor');
+    const begun = await h.fetch('/account/second-factor/totp', {
+      jar,
+      headers: sameOrigin(),
+      form: { _csrf: csrf },
+    });
+    const first = await begun.text();
+    const key = keyOf(first);
+    expect(key).toMatch(/^[A-Z2-7]{4}( [A-Z2-7]{1,4})+$/);
+    const qr = /<figure class="qr">([\s\S]*?)<\/figure>/.exec(first)?.[1];
+    expect(qr).toContain('<svg');
+
+    const wrong = await h.fetch('/account/second-factor/totp/confirm', {
+      jar,
+      headers: sameOrigin(),
+      form: { _csrf: csrf, code: codeAt(key!, clock.now() + 10 * 30_000) },
+    });
+    expect(wrong.status).toBe(401);
+    const html = await wrong.text();
+    expect(html).toContain('That code is not right.');
+    expect(keyOf(html)).toBe(key);
+    expect(/<figure class="qr">([\s\S]*?)<\/figure>/.exec(html)?.[1]).toBe(qr);
+    // "Start again" (a new key) is still offered, as a choice.
+    expect(html).toContain('<form method="post" action="/account/second-factor/totp">');
+
+    // A later visit to the page shows the same set-up, not a new key.
+    const visit = await h.fetch('/account/second-factor', { jar });
+    expect(visit.status).toBe(200);
+    expect(keyOf(await visit.text())).toBe(key);
+
+    const right = await h.fetch('/account/second-factor/totp/confirm', {
+      jar,
+      headers: sameOrigin(),
+      form: { _csrf: csrf, code: codeAt(key!) },
+    });
+    expect(right.status).toBe(200);
+    expect(await right.text()).toContain('Two-step sign-in is on');
+    const login = await h.fetch('/api/login', { json: { username: 'fay', password: PASSWORD } });
+    expect(await login.json()).toMatchObject({ error: 'second_factor_required' });
+    clock.advance(30_000);
+  });
+
+  test('"Start again" makes a new key, and the page then shows that one', async () => {
+    await h.createUser('gus');
+    const { jar, csrf } = await pageSession('gus', '/account/second-factor');
+    const begin = async () =>
+      keyOf(
+        await (
+          await h.fetch('/account/second-factor/totp', { jar, headers: sameOrigin(), form: { _csrf: csrf } })
+        ).text(),
+      );
+    const first = await begin();
+    const second = await begin();
+    expect(second).not.toBe(first);
+    expect(keyOf(await (await h.fetch('/account/second-factor', { jar })).text())).toBe(second);
+  });
+});
+
 describe('/login/second-factor: only this browser’s pending sign-in, from our own form', () => {
   test('without a pending sign-in the step sends the browser back to /login with a message', async () => {
     const res = await h.fetch('/login/second-factor?next=%2Fadmin');

@@ -10,7 +10,7 @@ import {
   signInTwoSteps,
   totpCode,
 } from '../support/second-factor-api.js';
-import { CookieJar, jsonOf, type ServerHarness, startHarness } from '../support/server.js';
+import { CookieJar, jsonOf, PASSWORD, type ServerHarness, startHarness } from '../support/server.js';
 
 // Two-step sign-in over the JSON API, on a real server whose clock the test steps: the TOTP
 // windows, the pending state's five minutes and replays are decided by time, not by sleeping.
@@ -97,6 +97,49 @@ describe('enrolment over the API', () => {
     // Neither the key nor a code reaches the log.
     expect(h.logText()).not.toContain(secret);
     for (const code of body.recoveryCodes) expect(h.logText()).not.toContain(code);
+  });
+
+  test('GET totp gives back the enrolment in progress with the same key; 404 when none, 403 outside the window, 409 once on', async () => {
+    const browser = await signInPassword(h, 'bob');
+    const current = () => h.fetch('/api/account/second-factor/totp', { jar: browser.jar });
+    const none = await current();
+    expect(none.status).toBe(404);
+    expect(await jsonOf(none)).toMatchObject({ error: 'not_found' });
+
+    const begun = await jsonOf<{ secret: string; uri: string; qrSvg: string }>(
+      await h.fetch('/api/account/second-factor/totp', {
+        method: 'POST',
+        jar: browser.jar,
+        csrf: browser.csrf,
+      }),
+    );
+    const again = await current();
+    expect(again.status).toBe(200);
+    expect(await jsonOf(again)).toEqual(begun);
+
+    clock.advance(10 * 60_000 + 1);
+    const late = await current();
+    expect(late.status).toBe(403);
+    expect(await jsonOf(late)).toMatchObject({ error: 'reauth_required' });
+    const reauth = await h.fetch('/api/reauth', {
+      json: { password: PASSWORD },
+      jar: browser.jar,
+      csrf: browser.csrf,
+    });
+    expect(reauth.status).toBe(200);
+    const { csrfToken } = await jsonOf<{ csrfToken: string }>(reauth);
+    expect(await jsonOf(await current())).toMatchObject({ secret: begun.secret });
+
+    // The key read back confirms.
+    const confirmed = await h.fetch('/api/account/second-factor/totp/confirm', {
+      json: { code: totpCode(begun.secret, clock.now()) },
+      jar: browser.jar,
+      csrf: csrfToken,
+    });
+    expect(confirmed.status).toBe(200);
+    const on = await current();
+    expect(on.status).toBe(409);
+    expect(await jsonOf(on)).toMatchObject({ error: 'conflict' });
   });
 
   test('admin user JSON shows who has a second factor', async () => {

@@ -6,6 +6,7 @@ export { beginTotpEnrolment, confirmTotpEnrolment } from './enrolment.js';
 export { lockUser, setRoles, type UserUpdate, unlockUser, updateProfile, updateUser } from './manage.js';
 export { reauthenticate } from './reauthenticate.js';
 export { inspectRecoveryLink, issueRecoveryLink, useRecoveryLink } from './recovery-link.js';
+export { type ResealReport, resealSecondFactors } from './reseal.js';
 export {
   disableSecondFactor,
   regenerateRecoveryCodes,

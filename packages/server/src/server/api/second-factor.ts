@@ -1,6 +1,7 @@
 import {
   beginTotpEnrolment,
   confirmTotpEnrolment,
+  currentTotpEnrolment,
   disableSecondFactor,
   reauthenticate,
   regenerateRecoveryCodes,
@@ -10,6 +11,8 @@ import { readInput } from '../http/body.js';
 import type { App, ServerDeps } from '../http/context.js';
 import { ApiError, accepted } from '../http/errors.js';
 import { qrSvg } from '../http/qr.js';
+
+const QR_LABEL = 'QR code of the key for your authenticator app';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -47,7 +50,18 @@ export function secondFactorRoutes(app: App, deps: ServerDeps): void {
   /** Starts (or restarts) enrolment: the key as text, as an otpauth:// URI and as a QR code. */
   app.post('/api/account/second-factor/totp', auth.requireUser(), async (c) => {
     const { secret, uri } = accepted(await beginTotpEnrolment(account, c.get('session')!));
-    return c.json({ secret, uri, qrSvg: qrSvg(uri, 'QR code of the key for your authenticator app') });
+    return c.json({ secret, uri, qrSvg: qrSvg(uri, QR_LABEL) });
+  });
+
+  /**
+   * The enrolment in progress, again (the same key the app already holds): for a client that
+   * lost the first answer or shows the QR code again after a wrong code. None: 404 `not_found`.
+   */
+  app.get('/api/account/second-factor/totp', auth.requireUser(), async (c) => {
+    const current = await currentTotpEnrolment(account, c.get('session')!);
+    if (!current.ok && current.error === 'not_enrolled') throw new ApiError('not_found', current.message);
+    const { secret, uri } = accepted(current);
+    return c.json({ secret, uri, qrSvg: qrSvg(uri, QR_LABEL) });
   });
 
   app.post('/api/account/second-factor/totp/confirm', auth.requireUser(), async (c) => {

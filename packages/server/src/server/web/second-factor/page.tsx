@@ -123,8 +123,9 @@ export function groupKey(secret: string): string {
 /**
  * Enrolment: the QR code (inline SVG rendered on the server: no script, no request for an
  * image), the same key as text for typing in, and the first code, which proves the app has it.
- * After a wrong code the page has no key to show (the library keeps it encrypted); "Start
- * again" makes a new one.
+ * After a wrong code, and on a later visit, the page shows the same key again (the app already
+ * holds it); "Start again" makes a new one, by choice. Without a key to show (the set-up took
+ * over 30 minutes) "Start again" is the way on.
  */
 export function EnrolPage(props: Common & { secret?: string; qrSvg?: string; error?: string | null }) {
   const { user, csrf, secret, qrSvg, error } = props;
@@ -147,6 +148,18 @@ export function EnrolPage(props: Common & { secret?: string; qrSvg?: string; err
                   {groupKey(secret)}
                 </code>
               </p>
+              <details class="alt">
+                <summary>Scanned it wrongly, or removed it from the app?</summary>
+                <p class="hint">
+                  Start again for a new key. The app’s entry for the old one will not work: delete it there.
+                </p>
+                <form method="post" action="/account/second-factor/totp">
+                  <input type="hidden" name="_csrf" value={csrf} />
+                  <button type="submit" class="quiet small">
+                    Start again
+                  </button>
+                </form>
+              </details>
             </div>
           </div>
         ) : (
@@ -174,7 +187,8 @@ export function EnrolPage(props: Common & { secret?: string; qrSvg?: string; err
           <CodeInput required autofocus {...(error ? { describedBy: 'enrol-error' } : {})} />
           <div class="actions">
             <button type="submit">Turn on</button>
-            <a href="/account/second-factor">Cancel</a>
+            {/* To /account: this page shows a set-up in progress until it is confirmed or expires. */}
+            <a href="/account">Cancel</a>
           </div>
         </form>
       </section>

@@ -2,6 +2,7 @@ import {
   type AccountFailure,
   beginTotpEnrolment,
   confirmTotpEnrolment,
+  currentTotpEnrolment,
   disableSecondFactor,
   regenerateRecoveryCodes,
   secondFactorStatus,
@@ -19,10 +20,13 @@ import { formText } from '../helpers.js';
 import { EnrolPage, RecoveryCodesPage, SecondFactorPage } from './page.js';
 
 const PAGE = '/account/second-factor';
+const QR_LABEL = 'QR code of the key for your authenticator app (the same key is shown as text)';
 
 /**
  * /account/second-factor: set up (begin → QR and key → first code → recovery codes once),
  * new recovery codes, turn off. Every change needs a recent sign-in (else /reauth and back).
+ * While a set-up is in progress, the page (after a wrong code, or on a later visit) shows the
+ * same key again: the authenticator app already holds it. "Start again" makes a new one.
  */
 export function secondFactorPages(app: App, deps: ServerDeps): void {
   const { sessions, users, auth, account } = deps;
@@ -51,20 +55,33 @@ export function secondFactorPages(app: App, deps: ServerDeps): void {
     );
   };
 
-  app.get(PAGE, (c) => render(c));
+  /** The set-up page: with the key when there is one to show, else only "Start again". */
+  const enrolPage = (
+    c: Context<CloakroomEnv>,
+    key: { secret: string; uri: string } | null,
+    error?: { message: string; status: ReturnType<typeof accountStatus> },
+  ) =>
+    c.html(
+      <EnrolPage
+        user={c.get('user')!}
+        csrf={csrf(c)}
+        {...(key ? { secret: key.secret, qrSvg: qrSvg(key.uri, QR_LABEL) } : {})}
+        error={error?.message ?? null}
+      />,
+      error?.status ?? 200,
+    );
+
+  app.get(PAGE, async (c) => {
+    // A set-up in progress is shown again, with its key (not while the re-auth window is closed:
+    // the key is a secret; the status page's "Set up" then goes through /reauth and back here).
+    const current = await currentTotpEnrolment(account, c.get('session')!);
+    return current.ok ? enrolPage(c, current) : render(c);
+  });
 
   app.post(`${PAGE}/totp`, async (c) => {
     const result = await beginTotpEnrolment(account, c.get('session')!);
     if (!result.ok) return refused(c, result);
-    const label = 'QR code of the key for your authenticator app (the same key is shown as text)';
-    return c.html(
-      <EnrolPage
-        user={c.get('user')!}
-        csrf={csrf(c)}
-        secret={result.secret}
-        qrSvg={qrSvg(result.uri, label)}
-      />,
-    );
+    return enrolPage(c, result);
   });
 
   app.post(`${PAGE}/totp/confirm`, async (c) => {
@@ -73,17 +90,17 @@ export function secondFactorPages(app: App, deps: ServerDeps): void {
       code: formText(fields, 'code'),
     });
     if (!result.ok) {
-      const again =
-        result.error === 'invalid_code' || result.error === 'invalid'
-          ? 'That code is not right. Check that the app shows a code for this account and try the next one.'
-          : result.error === 'not_enrolled'
-            ? 'The set-up took too long or was not started. Start again for a new QR code.'
-            : null;
-      if (again)
-        return c.html(
-          <EnrolPage user={c.get('user')!} csrf={csrf(c)} error={again} />,
-          accountStatus(result),
-        );
+      if (result.error === 'invalid_code' || result.error === 'invalid') {
+        // The same key again: the app already holds it, so the next code from it can still confirm.
+        const current = await currentTotpEnrolment(account, c.get('session')!);
+        const message =
+          'That code is not right. Check that the app shows a code for this account and try the next one.';
+        return enrolPage(c, current.ok ? current : null, { message, status: accountStatus(result) });
+      }
+      if (result.error === 'not_enrolled') {
+        const message = 'The set-up took too long or was not started. Start again for a new QR code.';
+        return enrolPage(c, null, { message, status: accountStatus(result) });
+      }
       return refused(c, result);
     }
     auth.adopt(c, result.issued);
