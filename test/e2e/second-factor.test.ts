@@ -178,10 +178,18 @@ describe('two-step sign-in, re-authentication and a recovery link (real browser)
     await shot(adminPage, 'flow-recovery-link');
     await admin.close();
 
-    // 8. Dana opens it in a fresh browser, sets a new password, and signs in with it alone.
+    // 8. Dana opens it in a fresh browser, sets a new password, and signs in with it alone. The
+    //    token is in a URL for the first request only: the page is /recover, and neither its
+    //    stylesheet request nor the form post carries the token in its URL or Referer.
     const later = await newContext(browser);
     const p = await later.newPage();
+    const token = new URL(link).searchParams.get('token')!;
+    const requests: Array<Promise<{ url: string; referer: string }>> = [];
+    p.on('request', (request) =>
+      requests.push(request.allHeaders().then((h) => ({ url: request.url(), referer: h.referer ?? '' }))),
+    );
     await p.goto(link);
+    expect(p.url()).toBe(`${server.url}/recover`);
     expect(await textOf(p.locator('main'))).toContain('Dana Doe');
     await shot(p, 'flow-recover');
     const newest = 'back in through a recovery link';
@@ -190,6 +198,13 @@ describe('two-step sign-in, re-authentication and a recovery link (real browser)
     await submit(p, () => p.locator('form[action="/recover"] button[type="submit"]').click());
     expect(path(p)).toBe('/login');
     expect(await flashText(p)).toBe('Password set; sign in with it.');
+    const seen = await Promise.all(requests);
+    expect(seen.map((r) => new URL(r.url).pathname)).toEqual(
+      expect.arrayContaining(['/recover', '/assets/cloakroom.css']),
+    );
+    expect(seen.filter((r) => r.url.includes(token) || r.referer.includes(token))).toEqual([
+      { url: link, referer: '' },
+    ]);
     await signIn(p, server.url, 'dana', newest, { navigate: false });
     expect(path(p)).toBe('/account');
     expect(await textOf(p.locator('section[aria-labelledby="factor-h"]'))).toContain('off');

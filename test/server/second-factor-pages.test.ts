@@ -1,6 +1,5 @@
 import { Secret, TOTP } from 'otpauth';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { issueRecoveryLink } from '../../packages/cloakroom/src/auth/index.js';
 import { manualClock } from '../../packages/cloakroom/src/core/clock.js';
 import {
   CookieJar,
@@ -11,10 +10,10 @@ import {
   startHarness,
 } from '../support/server.js';
 
-// The pages of two-step sign-in, re-authentication and recovery links, as HTTP: the second step
-// refuses whatever is not this browser's own pending sign-in sent from our own form; a sensitive
-// form outside the re-auth window goes through /reauth; a recovery link works once, for an hour.
-// The same in a real browser: test/e2e/second-factor.test.ts.
+// The pages of two-step sign-in and re-authentication, as HTTP: a set-up in progress keeps its
+// key; the second step refuses whatever is not this browser's own pending sign-in sent from our
+// own form; a sensitive form outside the re-auth window goes through /reauth. Recovery links:
+// recover-page.test.ts. The same in a real browser: test/e2e/second-factor.test.ts.
 
 const clock = manualClock(Date.UTC(2026, 10, 24, 9, 0));
 let h: ServerHarness;
@@ -307,75 +306,6 @@ describe('sensitive page forms outside the re-authentication window go through /
     });
     expect(res.status).toBe(303);
     expect(res.headers.get('location')).toBe('/account');
-  });
-});
-
-describe('/recover?token=…: a recovery link works once, for an hour', () => {
-  const link = async () => {
-    const issued = await issueRecoveryLink(h.deps.account, h.ids.bob, {}, h.ids.alice);
-    if (!issued.ok) throw new Error(issued.message);
-    return issued.token;
-  };
-  const setPassword = async (token: string, password: string) => {
-    const jar = new CookieJar();
-    const page = await h.fetch(`/recover?token=${encodeURIComponent(token)}`, { jar });
-    const csrf = csrfOf(await page.text());
-    return h.fetch('/recover', {
-      jar,
-      headers: sameOrigin(),
-      form: { _csrf: csrf, token, newPassword: password, confirmPassword: password },
-    });
-  };
-
-  test('shows whose link it is; the token goes back in the form body, and no other site gets a Referer', async () => {
-    const token = await link();
-    const res = await h.fetch(`/recover?token=${encodeURIComponent(token)}`);
-    expect(res.status).toBe(200);
-    expect(res.headers.get('referrer-policy')).toBe('same-origin');
-    const html = await res.text();
-    expect(html).toContain('<strong>bob</strong>');
-    expect(html).toContain('action="/recover"');
-    // The page loads nothing from elsewhere and links nowhere else.
-    expect(html).not.toMatch(/(href|src|action)="(https?:)?\/\//);
-  });
-
-  test('a used link, an expired link and a made-up one: 404 saying to ask an admin', async () => {
-    const token = await link();
-    const set = await setPassword(token, 'a whole new passphrase');
-    expect(set.status).toBe(303);
-    expect(set.headers.get('location')).toBe('/login');
-    expect(set.headers.getSetCookie().join('\n')).toContain('cloakroom-flash=password-set');
-    await h.login('bob', 'a whole new passphrase');
-
-    const used = await h.fetch(`/recover?token=${encodeURIComponent(token)}`);
-    expect(used.status).toBe(404);
-    expect(await used.text()).toContain('Ask an administrator for a new link.');
-    expect((await setPassword(token, 'yet another passphrase')).status).toBe(404);
-
-    const late = await link();
-    clock.advance(60 * 60_000 + 1);
-    expect((await h.fetch(`/recover?token=${encodeURIComponent(late)}`)).status).toBe(404);
-    expect((await setPassword(late, 'too late a passphrase')).status).toBe(404);
-    expect((await h.fetch('/recover?token=made-up')).status).toBe(404);
-    expect((await h.fetch('/recover')).status).toBe(404);
-    // The token never reaches a log line.
-    expect(h.logText()).not.toContain(late);
-  });
-
-  test('a cross-site post or a forged form token sets nothing', async () => {
-    const token = await link();
-    const jar = new CookieJar();
-    const csrf = csrfOf(await (await h.fetch(`/recover?token=${encodeURIComponent(token)}`, { jar })).text());
-    const form = { token, newPassword: 'forged passphrase', confirmPassword: 'forged passphrase' };
-    const cross = await h.fetch('/recover', {
-      jar,
-      headers: { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' },
-      form: { ...form, _csrf: csrf },
-    });
-    expect(cross.status).toBe(403);
-    const forged = await h.fetch('/recover', { jar, headers: sameOrigin(), form: { ...form, _csrf: 'x.y' } });
-    expect(forged.status).toBe(403);
-    expect((await h.fetch(`/recover?token=${encodeURIComponent(token)}`)).status).toBe(200);
   });
 });
 

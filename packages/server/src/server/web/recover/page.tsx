@@ -2,8 +2,6 @@ import { Layout } from '../layout.js';
 
 /** A recovery link, opened: whose it is, and a new password (twice). */
 export function RecoverPage(props: {
-  /** The link's token, posted back in the form (never in the form's URL). */
-  token: string;
   /** The login token (login CSRF: there is no session). */
   csrf: string;
   username: string;
@@ -11,7 +9,7 @@ export function RecoverPage(props: {
   clearSecondFactor: boolean;
   error?: string | null;
 }) {
-  const { token, csrf, username, displayName, clearSecondFactor, error } = props;
+  const { csrf, username, displayName, clearSecondFactor, error } = props;
   return (
     <Layout title="Set a new password" narrow>
       <div class="card">
@@ -26,7 +24,6 @@ export function RecoverPage(props: {
         ) : null}
         <form method="post" action="/recover" aria-describedby={error ? 'recover-error' : undefined}>
           <input type="hidden" name="_csrf" value={csrf} />
-          <input type="hidden" name="token" value={token} />
           <input type="hidden" name="username" value={username} autocomplete="username" />
           <label for="newPassword">New password</label>
           <input
