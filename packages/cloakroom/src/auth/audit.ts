@@ -17,6 +17,7 @@ export type AccountEvent =
   | 'second-factor.enabled'
   | 'second-factor.disabled'
   | 'second-factor.reset'
+  | 'second-factors.resealed'
   | 'recovery-codes.regenerated'
   | 'reauthenticated'
   | 'recovery-link.issued'

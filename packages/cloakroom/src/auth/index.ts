@@ -9,6 +9,7 @@ export {
   completeSignIn,
   confirmTotpEnrolment,
   createUser,
+  currentTotpEnrolment,
   disableSecondFactor,
   inspectRecoveryLink,
   issueRecoveryLink,
