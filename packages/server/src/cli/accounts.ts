@@ -23,8 +23,9 @@ export async function cliAccounts(config: ServerConfig, store: OpenStores): Prom
     import('../server/http/logger.js'),
   ]);
   const logger = createLogger(config.logLevel, pino.destination({ fd: 2, sync: true }));
-  // The CLI never signs or reads a cookie (it lists and ends sessions by user) nor opens a TOTP
-  // key (it only removes one), so without configured secrets a throwaway one serves.
+  // The CLI never signs or reads a cookie (it lists and ends sessions by user), and only
+  // `secret reseal` opens a TOTP key (it refuses to run without configured secrets), so without
+  // configured secrets a throwaway one serves.
   const secrets = config.secrets.length > 0 ? config.secrets : [randomBytes(32).toString('base64url')];
   const sessions = createSessions({ secrets, store: store.sessions, clock: systemClock });
   return {

@@ -23,6 +23,8 @@ Usage:
   cloakroom sessions list [NAME] [--json]
   cloakroom sessions revoke ID | sessions revoke --user NAME
   cloakroom secret new                             print a fresh 32-byte secret
+  cloakroom secret reseal [--json]                 seal every second-factor key under the newest secret
+                                                   of CLOAKROOM_SECRETS (run before removing an old one)
   cloakroom migrate                                create or upgrade the database schema
 
 Reads the same environment as the server (CLOAKROOM_DATA_DIR, CLOAKROOM_SECRETS,
@@ -83,8 +85,12 @@ async function main(argv: string[]): Promise<void> {
       const { sessionsCommand } = await import('./commands.js');
       return sessionsCommand(config, rest, flags);
     }
-    case 'secret':
-      return (await import('./secret.js')).secretCommand(rest);
+    case 'secret': {
+      if (rest[0] !== 'reseal') return (await import('./secret.js')).secretCommand(rest);
+      const config = await configForCommand();
+      const { resealCommand } = await import('./secret-reseal.js');
+      return resealCommand(config, flags);
+    }
     case 'migrate': {
       const config = await configForCommand();
       const { migrateCommand } = await import('./commands.js');
