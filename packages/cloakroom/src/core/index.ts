@@ -15,9 +15,9 @@ export { ConfigError, StoreError, toStoreError } from './errors.js';
 export { createKeyring, type Keyring, MAX_SECRETS } from './keyring.js';
 export type { LoginCsrf } from './login-csrf.js';
 export { nodeCrypto } from './node-crypto.js';
-export type { PendingSignIn, PendingSignIns } from './pending.js';
 export type { SessionsOptions } from './options.js';
 export { checkOrigin, normalizeTrustedOrigins, type OriginRefusal, ownOrigin } from './origin.js';
+export type { PendingSignIn, PendingSignIns } from './pending.js';
 export {
   type FromWebRequestOptions,
   fromWebRequest,
