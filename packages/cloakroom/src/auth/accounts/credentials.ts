@@ -6,6 +6,7 @@ import type { Actor } from '../audit.js';
 import { passwordPolicyError } from '../password-policy.js';
 import type { UserRecord } from '../types.js';
 import { type AccountDeps, type AccountFailure, invalid, noSuchUser, reauthRequired } from './deps.js';
+import { provePassword } from './password-proof.js';
 
 /** The outcome of a user's own password change: the rotated ticket for the session that asked. */
 export type PasswordChanged = { ok: true; user: UserRecord; issued: Issued; revokedSessions: number };
@@ -36,27 +37,15 @@ export async function changePassword(
   const problem = passwordPolicyError(newPassword, { username: user.username });
   if (problem) return invalid('newPassword', `The new password ${problem}.`);
 
-  const admission = await deps.throttle.admit(user.username, request.ip);
-  if (admission.throttled) {
-    return {
-      ok: false,
-      error: 'throttled',
-      retryAfterSeconds: admission.retryAfterSeconds,
-      message: 'Too many failed attempts; try again later.',
-    };
-  }
-  // A busy hasher (`PasswordsBusyError`, thrown on) checked nothing: the places go back.
-  const check = await deps.passwords.verify(user.passwordHash, currentPassword).catch(async (error) => {
-    await deps.throttle.release(user.username, admission);
-    throw error;
-  });
-  if (!check.ok) {
-    const lockout = await deps.throttle.fail(user.username, request.ip, { admitted: true });
-    deps.audit('login.failure', { userId: user.id, route: 'password', ip: request.ip });
-    for (const scope of lockout) deps.audit('lockout', { username: user.username, scope, ip: request.ip });
-    return { ok: false, error: 'wrong_password', message: 'The current password is wrong.' };
-  }
-  await deps.throttle.succeed(user.username, admission);
+  const proof = await provePassword(
+    deps,
+    request,
+    user,
+    currentPassword,
+    'password',
+    'The current password is wrong.',
+  );
+  if (!proof.ok) return proof;
 
   const updated = await deps.users.update(
     user.id,

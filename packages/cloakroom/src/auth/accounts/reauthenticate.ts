@@ -5,6 +5,7 @@ import { MAX_PASSWORD_BYTES } from '../password-policy.js';
 import { isTotpEnrolled } from '../second-factor/document.js';
 import { type CodeInput, invalidCode, proveSecondFactor, readProof } from '../second-factor/proof.js';
 import { type AccountDeps, type AccountFailure, invalid, noSuchUser } from './deps.js';
+import { provePassword } from './password-proof.js';
 
 /**
  * "Confirm it is you" before a sensitive action (GitHub's sudo mode): the password, checked
@@ -28,27 +29,15 @@ export async function reauthenticate(
   const user = await deps.users.getById(session.userId);
   if (!user) return noSuchUser;
 
-  const admission = await deps.throttle.admit(user.username, request.ip);
-  if (admission.throttled) {
-    return {
-      ok: false,
-      error: 'throttled',
-      retryAfterSeconds: admission.retryAfterSeconds,
-      message: 'Too many failed attempts; try again later.',
-    };
-  }
-  // A busy hasher (`PasswordsBusyError`, thrown on) checked nothing: the places go back.
-  const check = await deps.passwords.verify(user.passwordHash, password).catch(async (error) => {
-    await deps.throttle.release(user.username, admission);
-    throw error;
-  });
-  if (!check.ok || user.locked) {
-    const lockout = await deps.throttle.fail(user.username, request.ip, { admitted: true });
-    deps.audit('login.failure', { userId: user.id, route: 'reauth', ip: request.ip });
-    for (const scope of lockout) deps.audit('lockout', { username: user.username, scope, ip: request.ip });
-    return { ok: false, error: 'wrong_password', message: 'The password is wrong.' };
-  }
-  await deps.throttle.succeed(user.username, admission);
+  const passwordProof = await provePassword(
+    deps,
+    request,
+    user,
+    password,
+    'reauth',
+    'The password is wrong.',
+  );
+  if (!passwordProof.ok) return passwordProof;
 
   const methods = ['pwd'];
   if (isTotpEnrolled(user.secondFactor)) {
