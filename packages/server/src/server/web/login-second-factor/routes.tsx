@@ -1,12 +1,10 @@
 import { completeSignIn } from 'cloakroom';
 import type { CloakroomEnv } from 'cloakroom/hono';
 import type { Context } from 'hono';
-import { readInput } from '../../http/body.js';
 import type { App, ServerDeps } from '../../http/context.js';
-import { audit } from '../../http/logger.js';
 import { setFlash, takeFlash } from '../flash.js';
 import { formText, safeNext } from '../helpers.js';
-import { MessagePage } from '../layout.js';
+import { checkLoginForm } from '../login-csrf.js';
 import { SecondStepPage } from './page.js';
 
 /**
@@ -15,7 +13,7 @@ import { SecondStepPage } from './page.js';
  * (the origin gate and the signed login token); it is registered before the session CSRF guard.
  */
 export function secondStepPages(app: App, deps: ServerDeps): void {
-  const { sessions, auth, logger, metrics, account, users, clock } = deps;
+  const { sessions, auth, metrics, account, users, clock } = deps;
 
   /** Back to the password step, saying why (no pending state, expired, used, account changed). */
   const startOver = (c: Context<CloakroomEnv>, next: string) => {
@@ -55,24 +53,17 @@ export function secondStepPages(app: App, deps: ServerDeps): void {
   const refuseForgery = async (
     c: Context<CloakroomEnv>,
   ): Promise<{ next: string; fields: Record<string, unknown> } | Response> => {
-    const req = c.get('cloakroomRequest');
-    const refusal = sessions.checkOrigin(req);
-    if (refusal) {
-      metrics.csrfRefusals.inc({ reason: refusal });
-      audit(logger, 'csrf.refused', { route: 'login-second-factor', reason: refusal, ip: req.ip });
-      return c.html(
-        <MessagePage status={403} title="Request refused" text="This sign-in came from another site." />,
-        403,
-      );
-    }
-    const { fields } = await readInput(c);
-    const next = safeNext(fields.next);
-    if (!sessions.checkLoginToken(req, fields._csrf as string | undefined)) {
-      metrics.csrfRefusals.inc({ reason: 'login-token' });
-      audit(logger, 'csrf.refused', { route: 'login-second-factor', reason: 'login-token', ip: req.ip });
+    const checked = await checkLoginForm(
+      deps,
+      c,
+      'login-second-factor',
+      'This sign-in came from another site.',
+    );
+    if (checked.verdict === 'foreign') return checked.response;
+    const next = safeNext(checked.fields.next);
+    if (checked.verdict === 'expired')
       return render(c, 403, next, { error: 'The form expired. Please enter the code again.' });
-    }
-    return { next, fields };
+    return { next, fields: checked.fields };
   };
 
   app.get('/login/second-factor', (c) => render(c, 200, safeNext(c.req.query('next'))));

@@ -1,12 +1,11 @@
 import { signIn } from 'cloakroom';
 import type { CloakroomEnv } from 'cloakroom/hono';
 import type { Context } from 'hono';
-import { readInput } from '../../http/body.js';
 import type { App, ServerDeps } from '../../http/context.js';
 import { audit } from '../../http/logger.js';
 import { takeFlash } from '../flash.js';
 import { formText, safeNext } from '../helpers.js';
-import { MessagePage } from '../layout.js';
+import { checkLoginForm } from '../login-csrf.js';
 import { LoginPage } from './page.js';
 
 /** GET/POST /login (its own login-CSRF checks: there is no session yet). */
@@ -32,23 +31,13 @@ export function loginPages(app: App, deps: ServerDeps): void {
 
   app.post('/login', async (c) => {
     const req = c.get('cloakroomRequest');
-    const refusal = sessions.checkOrigin(req);
-    if (refusal) {
-      metrics.csrfRefusals.inc({ reason: refusal });
-      audit(logger, 'csrf.refused', { route: 'login-page', reason: refusal, ip: req.ip });
-      return c.html(
-        <MessagePage status={403} title="Request refused" text="This sign-in came from another site." />,
-        403,
-      );
-    }
-    const { fields } = await readInput(c);
+    const checked = await checkLoginForm(deps, c, 'login-page', 'This sign-in came from another site.');
+    if (checked.verdict === 'foreign') return checked.response;
+    const { fields } = checked;
     const next = safeNext(fields.next);
     const username = formText(fields, 'username').slice(0, 64);
-    if (!sessions.checkLoginToken(req, fields._csrf as string | undefined)) {
-      metrics.csrfRefusals.inc({ reason: 'login-token' });
-      audit(logger, 'csrf.refused', { route: 'login-page', reason: 'login-token', ip: req.ip });
+    if (checked.verdict === 'expired')
       return renderLogin(c, 403, next, { username, error: 'The sign-in form expired. Please try again.' });
-    }
     const result = await signIn(deps, req, {
       username: fields.username,
       password: fields.password,

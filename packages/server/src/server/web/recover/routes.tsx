@@ -1,12 +1,11 @@
 import { inspectRecoveryLink, useRecoveryLink } from 'cloakroom';
 import type { CloakroomEnv } from 'cloakroom/hono';
 import type { Context } from 'hono';
-import { readInput } from '../../http/body.js';
 import type { App, ServerDeps } from '../../http/context.js';
-import { audit } from '../../http/logger.js';
 import { setFlash } from '../flash.js';
 import { formText } from '../helpers.js';
 import { MessagePage } from '../layout.js';
+import { checkLoginForm } from '../login-csrf.js';
 import { clearRecoverCookie, readRecoverCookie, recoverCookie } from './cookie.js';
 import { RecoverPage } from './page.js';
 
@@ -20,7 +19,7 @@ import { RecoverPage } from './page.js';
  * `Referrer-Policy: same-origin` keeps even the first URL from other sites.
  */
 export function recoverPages(app: App, deps: ServerDeps): void {
-  const { sessions, auth, account, logger, metrics, clock } = deps;
+  const { sessions, auth, account, clock } = deps;
   const https = (c: Context<CloakroomEnv>) => c.get('cloakroomRequest').https;
 
   /** Used, expired, replaced, void after a password change, or never issued: one answer. */
@@ -70,24 +69,13 @@ export function recoverPages(app: App, deps: ServerDeps): void {
   });
 
   app.post('/recover', async (c) => {
-    const req = c.get('cloakroomRequest');
-    const refusal = sessions.checkOrigin(req);
-    if (refusal) {
-      metrics.csrfRefusals.inc({ reason: refusal });
-      audit(logger, 'csrf.refused', { route: 'recover', reason: refusal, ip: req.ip });
-      return c.html(
-        <MessagePage status={403} title="Request refused" text="This form came from another site." />,
-        403,
-      );
-    }
-    const { fields } = await readInput(c);
+    const checked = await checkLoginForm(deps, c, 'recover', 'This form came from another site.');
+    if (checked.verdict === 'foreign') return checked.response;
+    const { fields } = checked;
     // The cookie only: a `token` field is not read (the JSON API takes it in its body).
     const token = readRecoverCookie(c, https(c));
-    if (!sessions.checkLoginToken(req, fields._csrf as string | undefined)) {
-      metrics.csrfRefusals.inc({ reason: 'login-token' });
-      audit(logger, 'csrf.refused', { route: 'recover', reason: 'login-token', ip: req.ip });
+    if (checked.verdict === 'expired')
       return render(c, token, 403, 'The form expired. Please enter the new password again.');
-    }
     const newPassword = formText(fields, 'newPassword');
     if (newPassword !== formText(fields, 'confirmPassword'))
       return render(c, token, 400, 'The passwords do not match.');
