@@ -71,4 +71,19 @@ describe.each(BACKENDS)('second-factor code throttling on %s', (backend) => {
     // The password was right every time: sign-in by password is not locked out by wrong codes.
     expect(await h.passwordStep('alice')).toMatchObject({ error: 'second_factor' });
   });
+
+  test("code attempts are counted per account: one account's lockout leaves another's codes alone", async () => {
+    h = harness(backend);
+    const alice = await h.enrol('alice');
+    const bob = await h.enrol('bob');
+    for (let i = 0; i < 5; i++) await completeSignIn(h.deps, h.pendingFor(alice.user), { code: '000000' });
+    expect(await completeSignIn(h.deps, h.pendingFor(alice.user), { code: h.code(alice.key) })).toMatchObject(
+      {
+        error: 'throttled',
+      },
+    );
+    expect((await completeSignIn(h.deps, h.pendingFor(bob.user), { code: h.code(bob.key) })).ok).toBe(true);
+    // Nor is the count a username's: alice's password sign-in is not locked out.
+    expect(await h.passwordStep('alice')).toMatchObject({ error: 'second_factor' });
+  });
 });

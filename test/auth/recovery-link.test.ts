@@ -1,11 +1,14 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import {
+  type AccountDeps,
   changePassword,
   inspectRecoveryLink,
   issueRecoveryLink,
+  resetPassword,
   secondFactorStatus,
   useRecoveryLink,
 } from '../../packages/cloakroom/src/auth/accounts/index.js';
+import { PasswordsBusyError } from '../../packages/cloakroom/src/auth/password-limit.js';
 import { incoming } from '../support/core.js';
 import { BACKENDS, type Harness, harness, NEW_PASSWORD, PASSWORD } from './second-factor-harness.js';
 
@@ -164,5 +167,159 @@ describe.each(BACKENDS)('recovery links on %s', (backend) => {
   test('an unknown user: not_found for the issuer', async () => {
     h = harness(backend);
     expect(await issueRecoveryLink(h.deps, 'no-such-id', {}, 'cli')).toMatchObject({ error: 'not_found' });
+  });
+
+  test('audited with who, what and until when; never the token', async () => {
+    h = harness(backend);
+    const user = await h.addUser('alice');
+    await h.signedIn('alice');
+    const issued = await issueRecoveryLink(h.deps, user.id, {}, 'admin-id');
+    if (!issued.ok) throw new Error(issued.error);
+    expect((await useRecoveryLink(h.deps, issued.token, NEW_PASSWORD)).ok).toBe(true);
+    expect(h.events.filter((e) => e.event.startsWith('recovery-link.'))).toEqual([
+      {
+        event: 'recovery-link.issued',
+        userId: user.id,
+        by: 'admin-id',
+        clearSecondFactor: false,
+        expiresAt: issued.expiresAt,
+      },
+      { event: 'recovery-link.used', userId: user.id, revokedSessions: 1, secondFactorCleared: false },
+    ]);
+  });
+
+  test('a token for no user, or not a token: closed, for inspect and use alike', async () => {
+    h = harness(backend);
+    const nobody = `${Buffer.from('no-such-id').toString('base64url')}.${'A'.repeat(43)}`;
+    for (const token of [nobody, 'nonsense', 42]) {
+      expect(await inspectRecoveryLink(h.deps, token), String(token)).toMatchObject({ error: 'closed' });
+      expect(await useRecoveryLink(h.deps, token, NEW_PASSWORD), String(token)).toMatchObject({
+        error: 'closed',
+      });
+    }
+  });
+
+  test('the policy sees the username: a new password that contains it is refused', async () => {
+    h = harness(backend);
+    const user = await h.addUser('alice');
+    const issued = await issueRecoveryLink(h.deps, user.id, {}, 'cli');
+    if (!issued.ok) throw new Error(issued.error);
+    expect(await useRecoveryLink(h.deps, issued.token, 'alice in chains 4711')).toMatchObject({
+      error: 'invalid',
+      field: 'newPassword',
+    });
+  });
+
+  test('issuing while the account changes too often: conflict, not not_found', async () => {
+    h = harness(backend);
+    const user = await h.addUser('alice');
+    const churning = { ...h.deps, users: { ...h.deps.users, update: async () => null } };
+    expect(await issueRecoveryLink(churning, user.id, {}, 'cli')).toMatchObject({
+      ok: false,
+      error: 'conflict',
+    });
+  });
+
+  test.each([
+    ['while the new password is hashed', 'hash'],
+    ['between the read and the write', 'update'],
+  ] as const)(
+    'a password change that lands %s voids the link: closed, the other change stands',
+    async (_, at) => {
+      h = harness(backend);
+      const user = await h.addUser('alice');
+      const issued = await issueRecoveryLink(h.deps, user.id, {}, 'cli');
+      if (!issued.ok) throw new Error(issued.error);
+      let raced = false;
+      const race = async () => {
+        if (raced) return;
+        raced = true;
+        expect((await resetPassword(h.deps, user.id, THIRD, 'admin')).ok).toBe(true);
+      };
+      const racing: AccountDeps = {
+        ...h.deps,
+        passwords: {
+          ...h.deps.passwords,
+          hash: async (p: string) => {
+            const hash = await h.deps.passwords.hash(p);
+            if (at === 'hash') await race();
+            return hash;
+          },
+        },
+        users: {
+          ...h.deps.users,
+          update: async (...args: Parameters<typeof h.deps.users.update>) => {
+            if (at === 'update' && args[1].passwordHash) await race();
+            return h.deps.users.update(...args);
+          },
+        },
+      };
+      expect(await useRecoveryLink(racing, issued.token, NEW_PASSWORD)).toMatchObject({
+        ok: false,
+        error: 'closed',
+      });
+      expect(raced).toBe(true);
+      expect((await h.passwordStep('alice', THIRD)).ok).toBe(true);
+    },
+  );
+
+  test('an account gone while the new password is hashed: closed', async () => {
+    h = harness(backend);
+    const user = await h.addUser('alice');
+    const issued = await issueRecoveryLink(h.deps, user.id, {}, 'cli');
+    if (!issued.ok) throw new Error(issued.error);
+    let gone = false;
+    const vanishing: AccountDeps = {
+      ...h.deps,
+      passwords: {
+        ...h.deps.passwords,
+        hash: async (p: string) => {
+          const hash = await h.deps.passwords.hash(p);
+          gone = true;
+          return hash;
+        },
+      },
+      users: { ...h.deps.users, getById: async (id: string) => (gone ? null : h.deps.users.getById(id)) },
+    };
+    expect(await useRecoveryLink(vanishing, issued.token, NEW_PASSWORD)).toMatchObject({
+      ok: false,
+      error: 'closed',
+    });
+  });
+
+  test('a busy hasher puts the link back, second factor and all; a link issued meanwhile is kept', async () => {
+    h = harness(backend);
+    const { user } = await h.enrol('alice');
+    const issued = await issueRecoveryLink(h.deps, user.id, {}, 'cli');
+    if (!issued.ok) throw new Error(issued.error);
+    const busyWith = (meanwhile: () => Promise<unknown>): AccountDeps => ({
+      ...h.deps,
+      passwords: {
+        ...h.deps.passwords,
+        hash: async () => {
+          await meanwhile();
+          throw new PasswordsBusyError({ reason: 'queue_full', retryAfterSeconds: 1 });
+        },
+      },
+    });
+    await expect(
+      useRecoveryLink(
+        busyWith(async () => {}),
+        issued.token,
+        NEW_PASSWORD,
+      ),
+    ).rejects.toThrow(PasswordsBusyError);
+    expect(secondFactorStatus((await h.deps.users.getById(user.id))!).enabled).toBe(true);
+    expect((await inspectRecoveryLink(h.deps, issued.token)).ok).toBe(true);
+
+    let replacement = '';
+    const replacing = busyWith(async () => {
+      const next = await issueRecoveryLink(h.deps, user.id, {}, 'cli');
+      if (next.ok) replacement = next.token;
+    });
+    await expect(useRecoveryLink(replacing, issued.token, NEW_PASSWORD)).rejects.toThrow(PasswordsBusyError);
+    expect(await inspectRecoveryLink(h.deps, issued.token)).toMatchObject({ error: 'closed' });
+    expect(secondFactorStatus((await h.deps.users.getById(user.id))!).enabled).toBe(true);
+    expect((await useRecoveryLink(h.deps, replacement, NEW_PASSWORD)).ok).toBe(true);
   });
 });

@@ -211,6 +211,50 @@ describe('readPending: the state back, or null', () => {
     );
   });
 
+  test('a state body of up to 1024 characters is read; a longer one is refused, even under a valid MAC', () => {
+    const { sessions, pending } = issued();
+    const fieldsWith = (userId: string) => [userId, 4, true, ['pwd'], pending.nonce, pending.expiresAt];
+    // 768 bytes of JSON are 1024 base64url characters; 771 bytes are 1028.
+    const pad = 768 - JSON.stringify(fieldsWith('')).length;
+    const longest = signAs('pending-sign-in', bodyOf(fieldsWith('a'.repeat(pad))));
+    expect(longest.indexOf('.')).toBe(1024);
+    expect(sessions.readPending(withPending(longest))?.userId).toBe('a'.repeat(pad));
+    const over = signAs('pending-sign-in', bodyOf(fieldsWith('a'.repeat(pad + 3))));
+    expect(over.indexOf('.')).toBe(1028);
+    expect(sessions.readPending(withPending(over))).toBeNull();
+  });
+
+  test('a body with a character outside base64url is refused, even under a valid MAC over it', () => {
+    const { sessions, pending } = issued();
+    const body = bodyOf([
+      STATE.userId,
+      STATE.epoch,
+      STATE.remember,
+      STATE.methods,
+      pending.nonce,
+      pending.expiresAt,
+    ]);
+    // Decoders skip a stray character: the state would read the same without this check.
+    for (const stray of ['!', '~', '*', '%']) {
+      const value = signAs('pending-sign-in', `${body.slice(0, 4)}${stray}${body.slice(4)}`);
+      expect(sessions.readPending(withPending(value)), stray).toBeNull();
+    }
+    expect(sessions.readPending(withPending(signAs('pending-sign-in', body)))?.userId).toBe('alice');
+  });
+
+  test('a method or a nonce that is not text is refused, even under a valid MAC', () => {
+    const { sessions, pending } = issued();
+    for (const shape of [
+      ['alice', 4, true, ['pwd', 1], pending.nonce, pending.expiresAt],
+      ['alice', 4, true, ['pwd'], 42, pending.expiresAt],
+    ]) {
+      expect(
+        sessions.readPending(withPending(signAs('pending-sign-in', bodyOf(shape)))),
+        JSON.stringify(shape),
+      ).toBeNull();
+    }
+  });
+
   test('survives a secret rotation while the old secret is in the ring, not after it leaves', () => {
     const { value, store, clock } = issued(coreHarness({ secrets: [SECRET_A] }));
     const rotated = createSessions({ secrets: [SECRET_B, SECRET_A], store, clock });
@@ -297,5 +341,16 @@ describe('a pending state is never a session, and no other cookie is a pending s
     for (const methods of [['PWD'], ['p w d'], [''], Array(9).fill('pwd')]) {
       expect(() => sessions.issuePending(incoming(), { ...STATE, methods })).toThrow(TypeError);
     }
+  });
+
+  test('up to eight method names are accepted; a name that only stringifies to one is misuse, named as such', () => {
+    const { sessions } = coreHarness();
+    const eight = ['pwd', 'otp', 'hwk', 'sms', 'face', 'fpt', 'pin', 'kba'];
+    expect(sessions.issuePending(incoming(), { ...STATE, methods: eight }).pending.methods).toEqual(eight);
+    // ['otp'] would pass the name pattern as the text 'otp'.
+    const sneaky = [['otp']] as unknown as string[];
+    expect(() => sessions.issuePending(incoming(), { ...STATE, methods: sneaky })).toThrow(
+      /^issuePending: methods must be short lower-case names/,
+    );
   });
 });

@@ -18,7 +18,7 @@ import {
 } from '../second-factor/recovery-link-token.js';
 import type { UserRecord } from '../types.js';
 import { toUser, type User } from '../users.js';
-import { type AccountDeps, type AccountFailure, invalid, noSuchUser } from './deps.js';
+import { type AccountDeps, type AccountFailure, invalid } from './deps.js';
 
 const closed: AccountFailure = {
   ok: false,
@@ -73,7 +73,8 @@ export async function issueRecoveryLink(
     },
     value: null,
   }));
-  if (!result.ok) return result.error === 'not_found' ? noSuchUser : result;
+  // changeDocument's own not_found is the issuer's answer for an unknown user.
+  if (!result.ok) return result;
   deps.audit('recovery-link.issued', { userId, by, clearSecondFactor, expiresAt });
   return { ok: true, user: result.user, token, expiresAt };
 }
