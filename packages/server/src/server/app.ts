@@ -93,7 +93,8 @@ export function createApp(deps: ServerDeps, setup: SetupToken | null = null): Ap
   });
   // CLOAKROOM_REQUIRE_2FA_ROLES: before every route, so nothing but enrolment and sign-out
   // serves a user who must enrol.
-  app.use(requireSecondFactorFor(deps.config.require2faRoles));
+  // Not mounted without roles: a pass-through middleware still costs every request its call.
+  if (deps.config.require2faRoles.length > 0) app.use(requireSecondFactorFor(deps.config.require2faRoles));
   // Sign-in has its own login-CSRF checks and replaces whatever session it came with,
   // so it is registered before the session CSRF guard.
   loginRoutes(app, deps);

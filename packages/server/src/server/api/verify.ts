@@ -33,8 +33,7 @@ function signInUrl(c: Context): string {
  * 400 too: a misspelt `mfa=true` that quietly demanded nothing would open the service to
  * password-only sessions.
  */
-function demandsSecondFactor(c: Context): boolean {
-  const values = c.req.queries('mfa');
+function demandsSecondFactor(values: string[] | undefined): boolean {
   if (values === undefined) return false;
   if (values.length > 1) throw new ApiError('bad_request', 'Send mfa once per request; mfa is repeated.');
   if (values[0] !== '1') throw new ApiError('bad_request', 'mfa must be 1 (or left out).');
@@ -59,13 +58,15 @@ export function verifyRoutes(app: App, deps: ServerDeps): void {
     // rewrite that appends the client's query string, say), `?role=editor&role=admin` must not
     // let an editor through where admin was asked for. Parsers disagree on which of a repeated
     // parameter counts, so none does: one role per request, a repeat is 400.
-    const roles = c.req.queries('role');
+    // One parse of the query for both parameters: this route runs for every proxied request.
+    const query = c.req.queries();
+    const roles = query.role;
     if (roles !== undefined && roles.length > 1)
       throw new ApiError('bad_request', 'Send one role per request; role is repeated.');
     const role = roles?.[0];
     if (role !== undefined && !isValidRole(role))
       throw new ApiError('bad_request', 'role must be a role name.');
-    const mfa = demandsSecondFactor(c);
+    const mfa = demandsSecondFactor(query.mfa);
     const user = c.get('user');
     const session = c.get('session');
     if (!session || !user) {
