@@ -11,7 +11,7 @@ import { booleanField, listField, readInput, stringField } from '../http/body.js
 import { type App, adminUserJson, type ServerDeps } from '../http/context.js';
 import { ApiError, accepted } from '../http/errors.js';
 import { userIdParam } from '../http/params.js';
-import { recoveryPath } from '../http/recovery-url.js';
+import { recoveryLinkFor } from '../http/recovery-url.js';
 
 /**
  * User administration: role `admin` only, and every change (any method but GET/HEAD/OPTIONS)
@@ -97,11 +97,7 @@ export function adminRoutes(app: App, deps: ServerDeps): void {
     const { token, expiresAt } = accepted(
       await issueRecoveryLink(account, id, { clearSecondFactor }, c.get('user')!.id),
     );
-    const req = c.get('cloakroomRequest');
-    const origin = config.publicUrl ?? `${req.https ? 'https' : 'http'}://${req.host}`;
-    return c.json(
-      { url: `${origin}${recoveryPath(token)}`, expiresAt: new Date(expiresAt).toISOString() },
-      201,
-    );
+    const url = recoveryLinkFor(config.publicUrl, c.get('cloakroomRequest'), token);
+    return c.json({ url, expiresAt: new Date(expiresAt).toISOString() }, 201);
   });
 }

@@ -1,3 +1,5 @@
+import { type IncomingRequest, ownOrigin } from 'cloakroom';
+
 /** The page a recovery link opens (web/recover). */
 export const RECOVER_PATH = '/recover';
 
@@ -15,4 +17,12 @@ export function recoveryPath(token: string): string {
  */
 export function recoveryUrl(origin: string | null, token: string): string | null {
   return origin === null ? null : `${origin}${recoveryPath(token)}`;
+}
+
+/**
+ * The link shown to an admin who issued it (page or API): on `CLOAKROOM_PUBLIC_URL`, or else on
+ * the origin the admin's own request came to (their address bar), where the user reaches us too.
+ */
+export function recoveryLinkFor(publicUrl: string | null, request: IncomingRequest, token: string): string {
+  return `${publicUrl ?? ownOrigin(request) ?? ''}${recoveryPath(token)}`;
 }

@@ -1,3 +1,4 @@
+import type { User } from 'cloakroom';
 import type { CloakroomEnv } from 'cloakroom/hono';
 import type { MiddlewareHandler } from 'hono';
 import { isApiPath } from '../web/refusals.js';
@@ -8,6 +9,11 @@ export const ENROL_PAGE = '/account/second-factor';
 
 /** RFC 8176 method names that prove a second factor: a one-time password, a hardware key. */
 const SECOND_FACTORS: ReadonlySet<string> = new Set(['otp', 'hwk']);
+
+/** Whether `user` has a role of `roles` (`CLOAKROOM_REQUIRE_2FA_ROLES`) and no second factor yet. */
+export function mustEnrol(roles: readonly string[], user: Pick<User, 'roles' | 'secondFactor'>): boolean {
+  return !user.secondFactor && user.roles.some((role) => roles.includes(role));
+}
 
 /** Whether a session's sign-in (or its latest re-authentication) proved a second factor. */
 export function provesSecondFactor(methods: readonly string[]): boolean {

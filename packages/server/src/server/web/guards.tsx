@@ -1,4 +1,3 @@
-import type { User } from 'cloakroom';
 import type { CloakroomEnv } from 'cloakroom/hono';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { ServerDeps } from '../http/context.js';
@@ -57,9 +56,4 @@ export function pageRecent(deps: ServerDeps, page: string): MiddlewareHandler<Cl
     if (c.req.method === 'POST' && session && !deps.sessions.isRecent(session)) return toReauth(c, page);
     await next();
   };
-}
-
-/** Whether `user` has a role of `CLOAKROOM_REQUIRE_2FA_ROLES` and no second factor yet. */
-export function mustEnrol(deps: ServerDeps, user: Pick<User, 'roles' | 'secondFactor'>): boolean {
-  return !user.secondFactor && user.roles.some((role) => deps.config.require2faRoles.includes(role));
 }

@@ -3,7 +3,6 @@ import {
   createUser,
   issueRecoveryLink,
   lockUser,
-  ownOrigin,
   resetSecondFactor,
   revokeAllSessions,
   setRoles,
@@ -15,7 +14,7 @@ import { readInput } from '../../http/body.js';
 import type { App, ServerDeps } from '../../http/context.js';
 import { accountStatus } from '../../http/errors.js';
 import { isUserId } from '../../http/params.js';
-import { recoveryUrl } from '../../http/recovery-url.js';
+import { recoveryLinkFor } from '../../http/recovery-url.js';
 import { setFlash, takeFlash } from '../flash.js';
 import { pageAdmin, pageRecent, pageUser, toReauth } from '../guards.js';
 import { formText } from '../helpers.js';
@@ -129,9 +128,7 @@ function recoveryPages(
     const clearSecondFactor = fields.clearSecondFactor === 'on';
     const result = await issueRecoveryLink(account, id, { clearSecondFactor }, c.get('user')!.id);
     if (!result.ok) return render(c, result);
-    // The address the admin reached us at (or CLOAKROOM_PUBLIC_URL): where the user goes too.
-    const origin = config.publicUrl ?? ownOrigin(c.get('cloakroomRequest')) ?? new URL(c.req.url).origin;
-    const url = recoveryUrl(origin, result.token)!;
+    const url = recoveryLinkFor(config.publicUrl, c.get('cloakroomRequest'), result.token);
     return c.html(
       <RecoveryLinkPage
         user={c.get('user')!}

@@ -14,8 +14,9 @@ import { readInput } from '../../http/body.js';
 import type { App, ServerDeps } from '../../http/context.js';
 import { accountStatus } from '../../http/errors.js';
 import { qrSvg } from '../../http/qr.js';
+import { mustEnrol } from '../../http/require-second-factor.js';
 import { setFlash, takeFlash } from '../flash.js';
-import { mustEnrol, pageRecent, pageUser, toReauth } from '../guards.js';
+import { pageRecent, pageUser, toReauth } from '../guards.js';
 import { formText } from '../helpers.js';
 import { EnrolPage, RecoveryCodesPage, SecondFactorPage } from './page.js';
 
@@ -47,7 +48,7 @@ export function secondFactorPages(app: App, deps: ServerDeps): void {
         user={user}
         csrf={csrf(c)}
         status={secondFactorStatus(record)}
-        required={mustEnrol(deps, user)}
+        required={mustEnrol(deps.config.require2faRoles, user)}
         flash={refusal ? null : takeFlash(c)}
         error={refusal?.message ?? null}
       />,
