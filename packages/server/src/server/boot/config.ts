@@ -10,6 +10,7 @@ import {
 } from 'cloakroom';
 import { LOG_FORMATS, type LogFormatSetting } from '../http/log-format.js';
 import { loadCacheConfig } from './cache-config.js';
+import { loadPasskeyConfig, type PasskeySettings } from './passkey-config.js';
 import { loadRedisTopology, type RedisClusterSettings, type RedisSentinelSettings } from './redis-config.js';
 import { type Env, loadSecrets, type SecretsSource } from './secrets.js';
 import { loadSigninLimit, type SigninLimit } from './signin-config.js';
@@ -47,6 +48,13 @@ export interface ServerConfig {
   admin: { username: string; password: string } | null;
   /** `CLOAKROOM_PUBLIC_URL`: the origin users reach the server at (`https://login.example.com`), or `null`. */
   publicUrl: string | null;
+  /**
+   * The WebAuthn relying party (`CLOAKROOM_PASSKEYS`, `CLOAKROOM_PASSKEY_RP_ID`, the public URL),
+   * or `null`: passkeys off.
+   */
+  passkeys: PasskeySettings | null;
+  /** Why `CLOAKROOM_PASSKEYS=auto` left passkeys off: logged once at start-up, or `null`. */
+  passkeysWarning: string | null;
   /** `CLOAKROOM_REQUIRE_2FA_ROLES`: users with one of these roles must enrol a second factor. */
   require2faRoles: string[];
   /** `CLOAKROOM_REAUTH_WINDOW`: how recent a proof of a factor must be for a sensitive action. */
@@ -83,8 +91,10 @@ export function loadConfig(env: Env, options: { needSecrets?: boolean } = {}): S
     fail('CLOAKROOM_REMEMBER_IDLE_TIMEOUT', 'must not be longer than CLOAKROOM_REMEMBER_TIMEOUT');
   }
   if (touch >= idle) fail('CLOAKROOM_TOUCH_INTERVAL', 'must be shorter than CLOAKROOM_IDLE_TIMEOUT');
+  const listenPort = port(env.PORT);
+  const origin = publicUrl(env.CLOAKROOM_PUBLIC_URL);
   return {
-    port: port(env.PORT),
+    port: listenPort,
     host: host(env.HOST),
     production,
     secrets,
@@ -110,7 +120,8 @@ export function loadConfig(env: Env, options: { needSecrets?: boolean } = {}): S
     trustedOrigins: trustedOrigins(env.CLOAKROOM_TRUSTED_ORIGINS),
     trustProxy: choice(env, 'CLOAKROOM_TRUST_PROXY', { true: true, false: false }, false),
     admin: admin(env),
-    publicUrl: publicUrl(env.CLOAKROOM_PUBLIC_URL),
+    publicUrl: origin,
+    ...loadPasskeyConfig(env, { port: listenPort, production, publicUrl: origin }),
     require2faRoles: roleList(env, 'CLOAKROOM_REQUIRE_2FA_ROLES'),
     reauthWindowMs: reauthWindow(env),
     throttleAccount: limit(env, 'CLOAKROOM_THROTTLE_ACCOUNT', '5/15m'),

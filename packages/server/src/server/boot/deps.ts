@@ -36,6 +36,8 @@ export async function createDeps(
   clock: Clock = systemClock,
   overrides: DepsOverrides = {},
 ): Promise<ServerDeps> {
+  // One line, before the stores open: a server that starts without passkeys says why.
+  if (config.passkeysWarning) logger.warn({ event: 'passkeys.off' }, config.passkeysWarning);
   const store = await openStores(config, logger, clock);
   const metrics = createMetrics();
   registerCacheMetrics(metrics.registry, store.caches);
