@@ -129,6 +129,7 @@ describe.each(BACKENDS)('recovery links on %s', (backend) => {
       enabled: false,
       recoveryCodesLeft: 0,
       enrolledAt: null,
+      passkeys: 0,
     });
     expect((await h.passwordStep('bob', NEW_PASSWORD)).ok).toBe(true);
   });

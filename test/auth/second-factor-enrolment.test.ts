@@ -52,6 +52,7 @@ describe('TOTP enrolment, turning it off, and an admin reset', () => {
       enabled: true,
       recoveryCodesLeft: 10,
       enrolledAt: h.clock.now(),
+      passkeys: 0,
     });
     expect(h.events.map((e) => e.event)).toContain('second-factor.enabled');
     expect(await beginTotpEnrolment(h.deps, confirmed.issued.session)).toMatchObject({

@@ -21,7 +21,13 @@ export type AccountEvent =
   | 'recovery-codes.regenerated'
   | 'reauthenticated'
   | 'recovery-link.issued'
-  | 'recovery-link.used';
+  | 'recovery-link.used'
+  | 'login.passkey'
+  | 'passkey.registered'
+  | 'passkey.renamed'
+  | 'passkey.removed'
+  | 'passkey.failure'
+  | 'passkey.clone-suspected';
 
 /** Fields of an audit event: ids, counts, role names. Never a password, token, cookie, code or secret. */
 export type AuditFields = Record<string, string | number | boolean | null | string[]>;

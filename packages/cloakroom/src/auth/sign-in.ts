@@ -4,7 +4,7 @@ import type { IncomingRequest } from '../core/request.js';
 import type { Issued, Sessions } from '../core/sessions.js';
 import { PasswordsBusyError } from './password-limit.js';
 import { MAX_PASSWORD_BYTES } from './password-policy.js';
-import { isTotpEnrolled } from './second-factor/document.js';
+import { hasSecondFactor } from './second-factor/document.js';
 import type { Throttle } from './throttle.js';
 import type { PasswordHasher, UserStore } from './types.js';
 import { MAX_USERNAME_BYTES, normalizeUsername } from './usernames.js';
@@ -48,8 +48,8 @@ export interface SignInDeps {
  * was locked) while the sign-in ran, its new session is ended and the answer is
  * `invalid_credentials`.
  *
- * A user with a second factor gets no session here: the answer is `second_factor` with a
- * short-lived pending state (its own cookie, never a session) that carries the epoch read before
+ * A user with a second factor (TOTP or a passkey) gets no session here: the answer is
+ * `second_factor` with a short-lived pending state (its own cookie, never a session) that carries the epoch read before
  * the password was checked.
  *
  * `busy`: the password hasher's limit refused the attempt (`PasswordsBusyError`: as many checks
@@ -115,7 +115,7 @@ export async function signIn(
     );
     rehashed = updated !== null;
   }
-  if (isTotpEnrolled(user.secondFactor)) {
+  if (hasSecondFactor(user.secondFactor)) {
     const { pending, setCookie } = deps.sessions.issuePending(request, {
       userId: user.id,
       epoch: user.epoch,

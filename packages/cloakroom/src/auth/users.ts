@@ -1,6 +1,6 @@
 import { StoreError } from '../core/errors.js';
 import { passwordPolicyError } from './password-policy.js';
-import { isTotpEnrolled } from './second-factor/document.js';
+import { hasSecondFactor } from './second-factor/document.js';
 import type { PasswordHasher, UserRecord, UserStore } from './types.js';
 import { isValidRole, normalizeUsername, usernameSkeleton } from './usernames.js';
 
@@ -10,7 +10,7 @@ export interface User {
   username: string;
   displayName: string;
   roles: string[];
-  /** Whether a second factor (TOTP) is enrolled. */
+  /** Whether a second factor is on: TOTP, or at least one passkey. */
   secondFactor: boolean;
 }
 
@@ -21,7 +21,7 @@ export function toUser(record: UserRecord): User {
     username: record.username,
     displayName: record.displayName,
     roles: [...record.roles],
-    secondFactor: isTotpEnrolled(record.secondFactor),
+    secondFactor: hasSecondFactor(record.secondFactor),
   };
 }
 
@@ -79,20 +79,29 @@ export function checkRoles(roles: unknown): string[] {
  */
 const INVISIBLE = /(?![\u200c\u200d])[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/u;
 
-/** Checks a display name: 1–100 characters of visible text (trimmed). */
-export function checkDisplayName(value: unknown): string {
-  if (typeof value !== 'string' || [...value].length > 100) {
-    throw new AccountError('displayName', 'displayName must be text of at most 100 characters');
+/**
+ * Checks a name a person gives something (their display name, a passkey): 1–`max` characters of
+ * visible text, trimmed. Throws {@link AccountError} naming `field`.
+ */
+export function checkVisibleName(value: unknown, field: string, max: number): string {
+  // A code point is at most two UTF-16 units: a longer string is refused before it is split.
+  if (typeof value !== 'string' || value.length > 2 * max || [...value].length > max) {
+    throw new AccountError(field, `${field} must be text of at most ${max} characters`);
   }
   if (INVISIBLE.test(value)) {
     throw new AccountError(
-      'displayName',
-      'displayName must not contain control, bidirectional or zero-width characters',
+      field,
+      `${field} must not contain control, bidirectional or zero-width characters`,
     );
   }
   const trimmed = value.trim();
-  if (trimmed === '') throw new AccountError('displayName', 'displayName must not be empty or only spaces');
+  if (trimmed === '') throw new AccountError(field, `${field} must not be empty or only spaces`);
   return trimmed;
+}
+
+/** Checks a display name: 1–100 characters of visible text (trimmed). */
+export function checkDisplayName(value: unknown): string {
+  return checkVisibleName(value, 'displayName', 100);
 }
 
 /** A new account that passed every rule: what the user store is given (with the hash). */

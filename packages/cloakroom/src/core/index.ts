@@ -1,3 +1,4 @@
+export { CEREMONY_MS, type Ceremonies, MAX_CEREMONY_MS } from './ceremony.js';
 export { type Clock, type ManualClock, manualClock, systemClock } from './clock.js';
 export {
   type CookieOptions,

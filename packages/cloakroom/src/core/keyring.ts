@@ -3,7 +3,7 @@ import { ConfigError } from './errors.js';
 import { secretWeakness } from './secret-strength.js';
 
 /** Purposes get separate keys (ASVS 11.1): a session MAC is never a valid CSRF MAC. */
-export type KeyPurpose = 'session' | 'login-csrf' | 'pending-sign-in';
+export type KeyPurpose = 'session' | 'login-csrf' | 'pending-sign-in' | 'passkey-ceremony';
 
 /** How many secrets the keyring holds at most: verification tries each, so the list stays short. */
 export const MAX_SECRETS = 8;
@@ -28,6 +28,7 @@ const LABELS: Record<KeyPurpose, string> = {
   session: 'cloakroom/v1/session-cookie',
   'login-csrf': 'cloakroom/v1/login-csrf',
   'pending-sign-in': 'cloakroom/v1/pending-sign-in',
+  'passkey-ceremony': 'cloakroom/v1/passkey-ceremony',
 };
 
 /**
@@ -71,6 +72,7 @@ export function createKeyring(
     session: derive('session'),
     'login-csrf': derive('login-csrf'),
     'pending-sign-in': derive('pending-sign-in'),
+    'passkey-ceremony': derive('passkey-ceremony'),
   };
 
   return {

@@ -18,6 +18,8 @@ import { VERIFIED_SIGNATURES_MAX } from './verified-signatures.js';
 const LOGIN_SUFFIX = '-login';
 /** Appended to the session cookie's name for the pending sign-in cookie (between two factors). */
 const PENDING_SUFFIX = '-pending';
+/** Appended to the session cookie's name for the passkey ceremony cookie (a sign-in without a session). */
+const CEREMONY_SUFFIX = '-passkey';
 
 /** Options of {@link createSessions}. Durations accept `'30m'`, `'12h'`, `'30d'` or seconds. */
 export interface SessionsOptions {
@@ -68,6 +70,7 @@ export interface ResolvedOptions {
   readonly cookie: CookiePolicy;
   readonly loginCookie: CookiePolicy;
   readonly pendingCookie: CookiePolicy;
+  readonly ceremonyCookie: CookiePolicy;
   readonly reauthMs: number;
   readonly pendingMs: number;
   readonly idleMs: number;
@@ -127,6 +130,11 @@ export function resolveOptions(options: SessionsOptions): ResolvedOptions {
       { ...options.cookie, name: `${cookieName}${PENDING_SUFFIX}` },
       'cookie',
       MAX_COOKIE_NAME_LENGTH + PENDING_SUFFIX.length,
+    ),
+    ceremonyCookie: createCookiePolicy(
+      { ...options.cookie, name: `${cookieName}${CEREMONY_SUFFIX}` },
+      'cookie',
+      MAX_COOKIE_NAME_LENGTH + CEREMONY_SUFFIX.length,
     ),
     reauthMs,
     pendingMs,

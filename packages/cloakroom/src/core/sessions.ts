@@ -1,3 +1,4 @@
+import { type Ceremonies, createCeremonies } from './ceremony.js';
 import { findCookie, serializeCookie } from './cookie.js';
 import { maskCsrfToken, newCsrfSecret, verifyCsrfToken } from './csrf.js';
 import { StoreError, toStoreError } from './errors.js';
@@ -70,7 +71,7 @@ export interface ReauthenticateOptions {
 }
 
 /** The session core. Created once with {@link createSessions}; every method is per request. */
-export interface Sessions extends LoginCsrf, PendingSignIns {
+export interface Sessions extends LoginCsrf, PendingSignIns, Ceremonies {
   /** Reads the request's cookie: signature first, then the store, then the deadlines. */
   validate(request: IncomingRequest): Promise<Validation>;
   /** Signs in: a fresh session; whatever session the request came with is destroyed first. */
@@ -184,6 +185,7 @@ export function createSessions(options: SessionsOptions): Sessions {
 
   const loginCsrf = createLoginCsrf(o);
   const pending = createPendingSignIns(o);
+  const ceremonies = createCeremonies(o);
 
   /** Old ticket first, then the new one: there is never a moment where both are valid. */
   async function replace(
@@ -217,6 +219,7 @@ export function createSessions(options: SessionsOptions): Sessions {
   return {
     ...loginCsrf,
     ...pending,
+    ...ceremonies,
     settings: o,
 
     async validate(req) {

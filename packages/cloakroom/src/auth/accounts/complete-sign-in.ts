@@ -9,7 +9,7 @@ import {
   readProof,
   requireSecondFactor,
 } from '../second-factor/proof.js';
-import type { UserRecord } from '../types.js';
+import type { CounterStore, UserRecord } from '../types.js';
 import { toUser, type User } from '../users.js';
 import type { AccountDeps, AccountFailure } from './deps.js';
 
@@ -29,11 +29,30 @@ export const pendingExpired: AccountFailure = {
   message: 'The sign-in expired or was already finished; sign in again.',
 };
 
-const usedKey = (pending: PendingSignIn) => `pending:${pending.nonce}`;
+/** The counter that marks a pending state used: whatever second factor finishes it counts it once. */
+export const usedKey = (pending: PendingSignIn) => `pending:${pending.nonce}`;
 
 /** Locked, or the epoch moved (password change, lock, "sign out everywhere") since the password step. */
-const changedSince = (pending: PendingSignIn) => (user: UserRecord) =>
+export const changedSince = (pending: PendingSignIn) => (user: UserRecord) =>
   user.locked || user.epoch !== pending.epoch ? pendingExpired : null;
+
+/**
+ * Marks the pending state used, in the counter store every instance shares (kept until the
+ * state itself expires: after that, readPending refuses it anyway). `true` for the one call
+ * that counted it first: one pending state, one session, whichever factor finished it.
+ */
+export async function usePending(
+  counters: CounterStore,
+  pending: PendingSignIn,
+  now: () => number,
+): Promise<boolean> {
+  const used = await counters.increment(
+    usedKey(pending),
+    Math.max(1, pending.expiresAt - now()) + 1000,
+    now(),
+  );
+  return used.count === 1;
+}
 
 /**
  * The second step of a sign-in: the pending state `signIn` issued (its own signed cookie, five
@@ -65,13 +84,7 @@ export async function completeSignIn(
   if (!proven.ok)
     return proven.error === 'not_found' || proven.error === 'not_enrolled' ? pendingExpired : proven;
 
-  // Kept until the state itself expires: after that, readPending refuses it anyway.
-  const used = await counters.increment(
-    usedKey(pending),
-    Math.max(1, pending.expiresAt - now()) + 1000,
-    now(),
-  );
-  if (used.count !== 1) return pendingExpired;
+  if (!(await usePending(counters, pending, now))) return pendingExpired;
 
   const issued = await deps.sessions.create(request, {
     userId: pending.userId,

@@ -1,5 +1,6 @@
 import type { Clock } from '../../core/clock.js';
 import type { Sessions } from '../../core/sessions.js';
+import type { Passkeys } from '../../passkeys/config.js';
 import type { AuditSink } from '../audit.js';
 import type { SecondFactor } from '../second-factor/factor.js';
 import type { Throttle } from '../throttle.js';
@@ -19,6 +20,11 @@ export interface AccountDeps {
    * actions that need it throw a `TypeError` without it.
    */
   secondFactor?: SecondFactor;
+  /**
+   * Passkeys (WebAuthn): from `createPasskeys` of `cloakroom/passkeys`, whose use cases throw a
+   * `TypeError` without it. Only a type here: the main entry never loads the WebAuthn library.
+   */
+  passkeys?: Passkeys;
 }
 
 /**
@@ -36,6 +42,11 @@ export interface AccountDeps {
  * - `invalid_code`: a wrong, used, malformed or missing second-factor code — 401
  * - `pending_expired`: no pending sign-in, or it expired, was used, or the account changed — 401
  * - `not_enrolled` / `already_enrolled`: the second factor is off / on already — 409
+ * - `invalid_passkey`: a passkey response that does not verify (signature, origin, RP ID, user
+ *   verification, unknown or locked account, a cloned authenticator, a duplicate) — 401 (400
+ *   when registering)
+ * - `ceremony_expired`: the challenge of a passkey ceremony is unknown, used, expired, or was
+ *   issued to another session, pending sign-in or browser — 401 (400 when registering)
  */
 export type AccountFailure =
   | { ok: false; error: 'invalid'; field: string; message: string }
@@ -52,7 +63,9 @@ export type AccountFailure =
         | 'invalid_code'
         | 'pending_expired'
         | 'not_enrolled'
-        | 'already_enrolled';
+        | 'already_enrolled'
+        | 'invalid_passkey'
+        | 'ceremony_expired';
       message: string;
     }
   | { ok: false; error: 'throttled'; retryAfterSeconds: number; message: string };

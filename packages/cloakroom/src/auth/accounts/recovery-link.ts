@@ -47,7 +47,8 @@ function liveLink(
  * An admin or an operator issues a one-time recovery link for a user who cannot sign in: a token
  * with 32 random bytes, valid one hour, stored only as a hash; it replaces an earlier link and is
  * void once the password changes another way. `clearSecondFactor`: using it also removes the
- * user's second factor. Audited as `recovery-link.issued` (never with the token).
+ * user's second factor (TOTP, passkeys and recovery codes). Audited as `recovery-link.issued`
+ * (never with the token).
  */
 export async function issueRecoveryLink(
   deps: AccountDeps,
@@ -104,8 +105,8 @@ export async function inspectRecoveryLink(
 }
 
 /**
- * Uses a recovery link: sets a new password (the policy applies), removes the second factor if
- * the issuer asked, advances the epoch (every session ends, one in flight too), lifts the
+ * Uses a recovery link: sets a new password (the policy applies), removes the second factor
+ * (TOTP, passkeys, recovery codes) if the issuer asked, advances the epoch (every session ends, one in flight too), lifts the
  * account's sign-in and code lockouts. Exactly once, parallel uses included: the link is used up
  * by its compare-and-set before any slow work (the argon2 hash); if hashing fails it is put back.
  * The password is then written only over the hash the link was issued under. Audited as

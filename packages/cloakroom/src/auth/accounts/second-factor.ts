@@ -3,7 +3,7 @@ import type { Session } from '../../core/session.js';
 import type { Issued } from '../../core/sessions.js';
 import type { Actor } from '../audit.js';
 import { changeDocument } from '../second-factor/change.js';
-import { parseDocument, withoutFactor } from '../second-factor/document.js';
+import { hasFactor, parseDocument, withoutFactor, withoutTotp } from '../second-factor/document.js';
 import {
   type CodeInput,
   codeThrottleKey,
@@ -18,9 +18,14 @@ import { type AccountDeps, type AccountFailure, reauthRequired, type UserChange 
 
 /** What a user (or an admin page) may know of a user's second factor. */
 export interface SecondFactorStatus {
+  /** Whether TOTP (an authenticator app) is on. Any factor at all: `enabled || passkeys > 0`. */
   enabled: boolean;
+  /** Unused recovery codes; they count while TOTP or a passkey is on. */
   recoveryCodesLeft: number;
+  /** When TOTP was turned on. */
   enrolledAt: number | null;
+  /** How many passkeys the user has registered. */
+  passkeys: number;
 }
 
 /** A user's second-factor status, read from the record (no store access). */
@@ -28,16 +33,21 @@ export function secondFactorStatus(record: UserRecord): SecondFactorStatus {
   const doc = parseDocument(record.secondFactor);
   return {
     enabled: doc.totp !== null,
-    recoveryCodesLeft: doc.totp ? doc.recoveryCodes.length : 0,
+    recoveryCodesLeft: hasFactor(doc) ? doc.recoveryCodes.length : 0,
     enrolledAt: doc.totp?.enrolledAt ?? null,
+    passkeys: doc.passkeys.length,
   };
 }
 
+/** Refuses a user whose TOTP is off: there is nothing to turn off (passkeys are removed one by one). */
+const totpOff = (user: UserRecord): AccountFailure | null =>
+  parseDocument(user.secondFactor).totp ? null : notEnrolled;
+
 /**
- * The user turns their second factor off: a current code or a recovery code (used up, throttled),
- * and a recent proof. The factor and its recovery codes go in the same compare-and-set as the
- * code's use. The session gets a new ticket (a privilege change). Audited as
- * `second-factor.disabled`.
+ * The user turns TOTP off: a current code or a recovery code (used up, throttled), and a recent
+ * proof. The TOTP key goes in the same compare-and-set as the code's use, and so do the recovery
+ * codes unless a passkey remains (then they are the passkeys' way back in). The session gets a
+ * new ticket (a privilege change). Audited as `second-factor.disabled`.
  */
 export async function disableSecondFactor(
   deps: AccountDeps,
@@ -49,7 +59,10 @@ export async function disableSecondFactor(
   const proof = readProof(input);
   if (proof === null) return invalidCode;
   if ('ok' in proof) return proof;
-  const proven = await proveSecondFactor(deps, request, session.userId, proof, { alsoChange: withoutFactor });
+  const proven = await proveSecondFactor(deps, request, session.userId, proof, {
+    refuseUser: totpOff,
+    alsoChange: withoutTotp,
+  });
   if (!proven.ok) return proven;
   const issued = await deps.sessions.rotate(request, session);
   deps.audit('second-factor.disabled', { userId: session.userId, method: proven.method });
@@ -58,7 +71,7 @@ export async function disableSecondFactor(
 
 /**
  * A new set of ten recovery codes, returned once; the old set stops working in the same write.
- * Needs a recent proof. Audited as `recovery-codes.regenerated`.
+ * Needs a recent proof and a factor (TOTP or a passkey). Audited as `recovery-codes.regenerated`.
  */
 export async function regenerateRecoveryCodes(
   deps: AccountDeps,
@@ -67,7 +80,7 @@ export async function regenerateRecoveryCodes(
   if (!deps.sessions.isRecent(session)) return reauthRequired;
   const codes = newRecoveryCodes();
   const result = await changeDocument(deps, session.userId, (_user, doc) =>
-    doc.totp ? { next: { ...doc, recoveryCodes: codes.hashes }, value: null } : { refuse: notEnrolled },
+    hasFactor(doc) ? { next: { ...doc, recoveryCodes: codes.hashes }, value: null } : { refuse: notEnrolled },
   );
   if (!result.ok) return result;
   deps.audit('recovery-codes.regenerated', { userId: session.userId });
@@ -76,7 +89,7 @@ export async function regenerateRecoveryCodes(
 
 /**
  * An admin or an operator removes a user's second factor (a lost authenticator, no recovery code
- * left): the TOTP key, an enrolment in progress and the recovery codes go, and the credential
+ * left): the TOTP key, an enrolment in progress, every passkey and the recovery codes go, and the credential
  * epoch advances in the same write, so every session of the user ends (one in flight too). The
  * account's code throttle is cleared. Audited as `second-factor.reset` when there was a factor.
  */
@@ -86,7 +99,7 @@ export async function resetSecondFactor(
   by: Actor,
 ): Promise<UserChange<{ revokedSessions: number }>> {
   const result = await changeDocument(deps, userId, (_user, doc) =>
-    doc.totp || doc.enrolment || doc.recoveryCodes.length > 0
+    doc.totp || doc.enrolment || doc.recoveryCodes.length > 0 || doc.passkeys.length > 0
       ? { next: withoutFactor(doc), patch: { advanceEpoch: true }, value: true }
       : { keep: false },
   );

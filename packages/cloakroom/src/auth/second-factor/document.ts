@@ -32,6 +32,29 @@ export interface RecoveryLinkState {
   issuedAt: number;
 }
 
+/** How a passkey can live: on one device only, or synced (the BE flag, fixed at registration). */
+export type PasskeyDeviceType = 'singleDevice' | 'multiDevice';
+
+/** A registered passkey (a WebAuthn public-key credential). Nothing in it is a secret. */
+export interface PasskeyRecord {
+  /** The credential ID, base64url, as the browser reports it. */
+  id: string;
+  /** The COSE public key, base64url. */
+  publicKey: string;
+  /** The signature counter last seen (0: the authenticator keeps none). */
+  counter: number;
+  /** The transports reported at registration (known names only): a hint for the browser. */
+  transports: string[];
+  /** From the BE flag at registration; it never changes for a credential (WebAuthn 6.1.3). */
+  deviceType: PasskeyDeviceType;
+  /** The BS flag as last seen: whether the passkey is backed up (synced) right now. */
+  backedUp: boolean;
+  /** The user's name for it, 1–64 visible characters. */
+  name: string;
+  createdAt: number;
+  lastUsedAt: number | null;
+}
+
 export interface SecondFactorDocument {
   v: 1;
   totp: TotpFactor | null;
@@ -39,6 +62,8 @@ export interface SecondFactorDocument {
   /** SHA-256 hashes of the unused recovery codes. */
   recoveryCodes: string[];
   recoveryLink: RecoveryLinkState | null;
+  /** The user's passkeys (missing in documents written before passkeys: read as none). */
+  passkeys: PasskeyRecord[];
 }
 
 export const emptyDocument = (): SecondFactorDocument => ({
@@ -47,19 +72,42 @@ export const emptyDocument = (): SecondFactorDocument => ({
   enrolment: null,
   recoveryCodes: [],
   recoveryLink: null,
+  passkeys: [],
 });
 
-/** The document without its factor (TOTP, enrolment, codes); a recovery link stays. */
+/** The document without any factor (TOTP, enrolment, passkeys, codes); a recovery link stays. */
 export const withoutFactor = (doc: SecondFactorDocument): SecondFactorDocument => ({
   ...doc,
   totp: null,
   enrolment: null,
   recoveryCodes: [],
+  passkeys: [],
 });
+
+/**
+ * The document without TOTP (and an enrolment in progress). The passkeys stay, and so do the
+ * recovery codes while a passkey remains: they are that passkey's way back in.
+ */
+export const withoutTotp = (doc: SecondFactorDocument): SecondFactorDocument => ({
+  ...doc,
+  totp: null,
+  enrolment: null,
+  recoveryCodes: doc.passkeys.length > 0 ? doc.recoveryCodes : [],
+});
+
+/** Whether the document holds a factor a recovery code stands in for: TOTP or a passkey. */
+export const hasFactor = (doc: SecondFactorDocument): boolean => doc.totp !== null || doc.passkeys.length > 0;
 
 /** The stored text (`null` when there is nothing to keep). */
 export function serializeDocument(doc: SecondFactorDocument): string | null {
-  if (!doc.totp && !doc.enrolment && doc.recoveryCodes.length === 0 && !doc.recoveryLink) return null;
+  if (
+    !doc.totp &&
+    !doc.enrolment &&
+    doc.recoveryCodes.length === 0 &&
+    !doc.recoveryLink &&
+    doc.passkeys.length === 0
+  )
+    return null;
   return JSON.stringify(doc);
 }
 
@@ -79,6 +127,19 @@ const linkOk = (v: unknown) =>
     typeof v.clearSecondFactor === 'boolean' &&
     isText(v.issuedBy) &&
     isNumber(v.issuedAt));
+const passkeyOk = (v: unknown) =>
+  isObject(v) &&
+  isText(v.id) &&
+  isText(v.publicKey) &&
+  isNumber(v.counter) &&
+  Array.isArray(v.transports) &&
+  v.transports.every(isText) &&
+  (v.deviceType === 'singleDevice' || v.deviceType === 'multiDevice') &&
+  typeof v.backedUp === 'boolean' &&
+  isText(v.name) &&
+  isNumber(v.createdAt) &&
+  (v.lastUsedAt === null || isNumber(v.lastUsedAt));
+const passkeysOk = (v: unknown) => v === undefined || (Array.isArray(v) && v.every(passkeyOk));
 
 /**
  * Reads the stored text (`null`: nothing stored). An unreadable document throws: treating it as
@@ -99,14 +160,21 @@ export function parseDocument(text: string | null | undefined): SecondFactorDocu
     !enrolmentOk(value.enrolment) ||
     !Array.isArray(value.recoveryCodes) ||
     !value.recoveryCodes.every(isText) ||
-    !linkOk(value.recoveryLink)
+    !linkOk(value.recoveryLink) ||
+    !passkeysOk(value.passkeys)
   ) {
     throw new Error('a stored second-factor document is unreadable (version or shape unknown)');
   }
-  return value as unknown as SecondFactorDocument;
+  // Documents from before passkeys have no list: still version 1, with no passkeys.
+  return { ...value, passkeys: value.passkeys ?? [] } as unknown as SecondFactorDocument;
 }
 
-/** Whether the stored text holds an enrolled TOTP factor. */
-export function isTotpEnrolled(text: string | null | undefined): boolean {
-  return parseDocument(text).totp !== null;
+/**
+ * Whether the stored text (`UserRecord.secondFactor`) holds a second factor: TOTP, or at least
+ * one passkey. Such a user signs in in two steps and re-authenticates with more than a password.
+ * @example
+ * if (hasSecondFactor(user.secondFactor)) showTwoStepBadge();
+ */
+export function hasSecondFactor(text: string | null | undefined): boolean {
+  return hasFactor(parseDocument(text));
 }

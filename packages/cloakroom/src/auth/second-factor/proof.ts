@@ -4,7 +4,7 @@ import type { AccountDeps, AccountFailure } from '../accounts/deps.js';
 import { invalid } from '../accounts/deps.js';
 import type { UserRecord } from '../types.js';
 import { changeDocument } from './change.js';
-import type { SecondFactorDocument } from './document.js';
+import { hasFactor, type SecondFactorDocument } from './document.js';
 import type { SecondFactor } from './factor.js';
 import { findHash, hashRecoveryCode, normalizeRecoveryCode } from './recovery-codes.js';
 import { matchTotp, normalizeTotpCode } from './totp.js';
@@ -78,7 +78,10 @@ export function openKey(factor: SecondFactor, sealed: string, userId: string): U
   return key;
 }
 
-/** The document with the proof used up, or `null` if the proof does not hold. */
+/**
+ * The document with the proof used up, or `null` if the proof does not hold. A recovery code
+ * stands in for any factor (TOTP or a passkey); a TOTP code needs TOTP.
+ */
 export function consume(
   factor: SecondFactor,
   user: UserRecord,
@@ -86,12 +89,13 @@ export function consume(
   proof: Proof,
   now: number,
 ): SecondFactorDocument | null {
-  if (!doc.totp || proof.code === null) return null;
+  if (!hasFactor(doc) || proof.code === null) return null;
   if (proof.kind === 'recovery-code') {
     const index = findHash(doc.recoveryCodes, hashRecoveryCode(proof.code));
     if (index === -1) return null;
     return { ...doc, recoveryCodes: doc.recoveryCodes.filter((_, i) => i !== index) };
   }
+  if (!doc.totp) return null;
   const step = matchTotp(openKey(factor, doc.totp.secret, user.id), proof.code, now);
   // A step at or before the last one accepted is a replay (RFC 6238 section 5.2).
   if (step === null || step <= doc.totp.lastStep) return null;
@@ -144,7 +148,7 @@ export async function proveSecondFactor(
   const result = await changeDocument(deps, userId, (user, doc) => {
     const refusal = options.refuseUser?.(user);
     if (refusal) return { refuse: refusal };
-    if (!doc.totp) return { refuse: notEnrolled };
+    if (!hasFactor(doc)) return { refuse: notEnrolled };
     const next = consume(factor, user, doc, proof, (deps.clock ?? systemClock).now());
     wrongCode = next === null;
     if (!next) return { refuse: invalidCode };
