@@ -1,6 +1,14 @@
-import type { Session } from 'cloakroom';
-import { type Clock, createSecondFactor, createSessions, createThrottle, systemClock } from 'cloakroom';
+import type { CounterStore, Session } from 'cloakroom';
+import {
+  type Clock,
+  ConfigError,
+  createSecondFactor,
+  createSessions,
+  createThrottle,
+  systemClock,
+} from 'cloakroom';
 import { createHonoAuth, type Refusal } from 'cloakroom/hono';
+import { createPasskeys, type Passkeys } from 'cloakroom/passkeys';
 import { createPasswordHasher, limitPasswordHasher, type PasswordHasher } from 'cloakroom/passwords';
 import type { Logger } from 'pino';
 import { busyReporter } from '../http/busy.js';
@@ -39,6 +47,13 @@ export async function createDeps(
   // One line, before the stores open: a server that starts without passkeys says why.
   if (config.passkeysWarning) logger.warn({ event: 'passkeys.off' }, config.passkeysWarning);
   const store = await openStores(config, logger, clock);
+  let passkeys: { passkeys?: Passkeys };
+  try {
+    passkeys = passkeysFor(config, store.counters);
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
   const metrics = createMetrics();
   registerCacheMetrics(metrics.registry, store.caches);
   const sessions = createSessions({
@@ -122,6 +137,9 @@ export async function createDeps(
       // TOTP keys sealed with keys derived from the same keyring, so they stay readable across a
       // rotation; single use of codes and pending sign-ins counted in the shared counter store.
       secondFactor: createSecondFactor({ secrets: config.secrets, counters: store.counters }),
+      // Challenges in the same shared counter store: a ceremony begun on one instance finishes
+      // on any other. Absent when passkeys are off, and then no passkey route is mounted.
+      ...passkeys,
     },
     auth,
     logger,
@@ -131,4 +149,19 @@ export async function createDeps(
     ping: () => store.ping(),
     close: () => store.close(),
   };
+}
+
+/**
+ * The relying party of `config.passkeys`, or nothing. The configuration has already checked what
+ * `createPasskeys` checks; should it still refuse, the error names the variable to fix.
+ */
+function passkeysFor(config: ServerConfig, counters: CounterStore): { passkeys?: Passkeys } {
+  if (!config.passkeys) return {};
+  try {
+    return { passkeys: createPasskeys({ ...config.passkeys, counters }) };
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    const variable = error.option === 'rpId' ? 'CLOAKROOM_PASSKEY_RP_ID' : 'CLOAKROOM_PUBLIC_URL';
+    throw new ConfigError(variable, error.message.slice(error.option.length + 2), { cause: error });
+  }
 }

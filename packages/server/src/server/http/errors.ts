@@ -8,6 +8,8 @@ export type ErrorCode =
   | 'invalid_credentials'
   | 'invalid_code'
   | 'pending_expired'
+  | 'invalid_passkey'
+  | 'ceremony_expired'
   | 'forbidden'
   | 'second_factor_required'
   | 'reauth_required'
@@ -25,6 +27,9 @@ const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   invalid_credentials: 401,
   invalid_code: 401,
   pending_expired: 401,
+  // 401 at the sign-in and re-auth steps; a registration answers its own 400 (api/passkeys.ts).
+  invalid_passkey: 401,
+  ceremony_expired: 401,
   forbidden: 403,
   // 403 for a signed-in user who must enrol and at /auth/verify?mfa=1; /api/login answers its
   // own 401 (no one is signed in yet: the password step is done, the second is to come).
@@ -78,6 +83,8 @@ const ACCOUNT_ERRORS: Record<AccountFailure['error'], ErrorCode> = {
   pending_expired: 'pending_expired',
   not_enrolled: 'conflict',
   already_enrolled: 'conflict',
+  invalid_passkey: 'invalid_passkey',
+  ceremony_expired: 'ceremony_expired',
 };
 
 /** The API's answer to a refused account action (its message, its status, `Retry-After`). */
