@@ -61,6 +61,8 @@ export {
   codeThrottleKey,
   createSecondFactor,
   createSecretBox,
+  hasSecondFactor,
+  type PasskeyDeviceType,
   RECOVERY_CODE_COUNT,
   RECOVERY_LINK_MS,
   type SecondFactor,

@@ -1,3 +1,4 @@
+export { hasSecondFactor, type PasskeyDeviceType } from './document.js';
 export { createSecondFactor, type SecondFactor, type SecondFactorOptions } from './factor.js';
 export { type CodeInput, codeThrottleKey } from './proof.js';
 export { RECOVERY_CODE_COUNT } from './recovery-codes.js';
