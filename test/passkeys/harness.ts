@@ -50,7 +50,7 @@ export interface PasskeyHarness extends Harness {
   post(): IncomingRequest;
 }
 
-/** Puts a relying party into an instance's deps (over its own counter store). */
+/** Puts a relying party into an instance's deps, over the counter store given (the instance's own). */
 export function withRelyingParty(
   into: Instance,
   counters: PasskeysOptions['counters'],

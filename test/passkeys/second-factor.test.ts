@@ -90,7 +90,8 @@ describe.each(BACKENDS)('passkey as a second factor on %s', (backend) => {
     expect(await completeSignIn(h.deps, request, { recoveryCode: recoveryCodes[0] })).toMatchObject({
       error: 'pending_expired',
     });
-    const other = withRelyingParty(instance(h.stores.reopen(), h.clock), h.stores.counters);
+    const reopened = h.stores.reopen();
+    const other = withRelyingParty(instance(reopened, h.clock), reopened.counters);
     expect(await beginPasskeySecondFactor(other.deps, request)).toMatchObject({ error: 'pending_expired' });
   });
 
