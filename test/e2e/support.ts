@@ -7,6 +7,7 @@ import {
   type Browser,
   type BrowserContext,
   type BrowserContextOptions,
+  type CDPSession,
   chromium,
   type Locator,
   type Page,
@@ -19,6 +20,7 @@ import { type Env, loadConfig } from '../../packages/server/src/server/boot/conf
 import { startServer } from '../../packages/server/src/server/boot/serve.js';
 import type { ServerDeps } from '../../packages/server/src/server/http/context.js';
 import { createLogger } from '../../packages/server/src/server/http/logger.js';
+import { freePort } from '../support/services.js';
 
 /** Debian's Chromium; the e2e suite fails (never skips) without it. */
 export const CHROMIUM = '/usr/bin/chromium';
@@ -282,4 +284,232 @@ export async function cardOverflow(page: Page): Promise<number> {
   return page.evaluate<number>(
     "Math.max(0, ...[...document.querySelectorAll('.card')].map((card) => card.scrollWidth - card.clientWidth))",
   );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Passkeys (WebAuthn) in real Chromium: a server on http://localhost (a browser runs WebAuthn
+// only on a secure context for an RP ID that is a domain, and http://localhost is both), a
+// virtual authenticator through the DevTools protocol, and a way to steer the sign-in page's
+// autofill offer.
+
+/** A server for passkey tests: `url` is its public origin, `http://localhost:PORT`. */
+export interface PasskeyServer extends E2EServer {
+  /** Where the instance itself listens (`http://127.0.0.1:PORT`): differs from `url` behind a proxy. */
+  direct: string;
+  /** With `requestLog`: the text log (LOG_FORMAT=pretty), one line per request and per event. */
+  text: string[];
+}
+
+/**
+ * Starts the real server in-process like {@link startE2EServer}, with passkeys on
+ * (`CLOAKROOM_PASSKEYS=on`) for `CLOAKROOM_PUBLIC_URL` = `publicUrl` (default
+ * `http://localhost:PORT` of a free port). `requestLog`: the text log a person reads, which has a
+ * line for every request (method, path, status): what shows which instance served what.
+ */
+export async function startPasskeyServer(
+  overrides: Env = {},
+  options: { clock?: Clock; publicUrl?: string; requestLog?: boolean } = {},
+): Promise<PasskeyServer> {
+  const port = await freePort();
+  const publicUrl = options.publicUrl ?? `http://localhost:${port}`;
+  const dataDir = mkdtempSync(join(tmpdir(), 'cloakroom-e2e-'));
+  const env: Env = {
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    CLOAKROOM_PUBLIC_URL: publicUrl,
+    CLOAKROOM_PASSKEYS: 'on',
+    CLOAKROOM_DATA_DIR: dataDir,
+    CLOAKROOM_SECRETS: E2E_SECRET,
+    LOG_LEVEL: 'info',
+    ...overrides,
+  };
+  const logs: LogLine[] = [];
+  const text: string[] = [];
+  const destination = {
+    write(chunk: string) {
+      for (const line of chunk.split('\n')) {
+        if (line.trim() === '') continue;
+        if (options.requestLog) text.push(line);
+        else logs.push(JSON.parse(line) as LogLine);
+      }
+    },
+  };
+  let server: Awaited<ReturnType<typeof startServer>>;
+  try {
+    const config = loadConfig(env);
+    const logger = createLogger(config.logLevel, destination, options.requestLog ? 'pretty' : 'json');
+    server = await startServer(config, logger, options.clock);
+  } catch (error) {
+    rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  }
+  let closed = false;
+  return {
+    url: publicUrl,
+    origin: publicUrl,
+    direct: server.url,
+    deps: server.deps,
+    logs,
+    text,
+    setupUrl: null,
+    dataDir,
+    async close() {
+      if (closed) return;
+      closed = true;
+      try {
+        await server.close(1_000);
+      } finally {
+        rmSync(dataDir, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+/** A credential a virtual authenticator holds (base64 as the DevTools protocol gives it). */
+export interface HeldCredential {
+  credentialId: string;
+  isResidentCredential: boolean;
+  rpId?: string;
+  userHandle?: string;
+  signCount: number;
+}
+
+/** A virtual authenticator on one page (the DevTools protocol attaches it to that page only). */
+export interface VirtualAuthenticator {
+  cdp: CDPSession;
+  id: string;
+  /** The passkeys it holds (resident credentials: rpId, user handle, sign count). */
+  credentials(): Promise<HeldCredential[]>;
+}
+
+/**
+ * A platform authenticator with user verification (a fingerprint that always matches), as
+ * Chromium's virtual authenticator: it answers `navigator.credentials.create()/get()` at once,
+ * with no prompt. `synced`: its passkeys are backup eligible and backed up (BE and BS set), like
+ * a password manager's; otherwise they are bound to it.
+ */
+export async function addVirtualAuthenticator(
+  page: Page,
+  options: { synced?: boolean } = {},
+): Promise<VirtualAuthenticator> {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('WebAuthn.enable');
+  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: {
+      protocol: 'ctap2',
+      transport: 'internal',
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+      automaticPresenceSimulation: true,
+      ...(options.synced ? { defaultBackupEligibility: true, defaultBackupState: true } : {}),
+    },
+  });
+  return {
+    cdp,
+    id: authenticatorId,
+    async credentials() {
+      const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
+      return credentials;
+    },
+  };
+}
+
+/**
+ * The sign-in page offers passkeys in the username field's autofill (conditional mediation).
+ * Chromium's virtual authenticator answers such a request at once, as if the person had picked
+ * the first passkey: a page of a browser holding a passkey would sign in as soon as /login loads.
+ * This init script lets a test choose, per origin, with `localStorage['e2e-autofill']` (until
+ * set: `initial`, by default `off`):
+ *   `off`:  `isConditionalMediationAvailable()` resolves false (a browser without autofill);
+ *   `hold`: a conditional request waits until it is aborted (a person who has not picked one);
+ *   `real`: the browser's own behaviour.
+ * Every `navigator.credentials.get()` is noted in `sessionStorage['e2e-webauthn']`: `modal`,
+ * `conditional`, or `conditional-aborted` when a held one was aborted.
+ */
+export async function steerAutofill(page: Page, initial: 'off' | 'hold' | 'real' = 'off'): Promise<void> {
+  await page.addInitScript((initialMode) => {
+    const w = globalThis as unknown as {
+      localStorage: { getItem(k: string): string | null };
+      sessionStorage: { getItem(k: string): string | null; setItem(k: string, v: string): void };
+      PublicKeyCredential?: { isConditionalMediationAvailable?: () => Promise<boolean> };
+      navigator: { credentials?: { get(o?: unknown): Promise<unknown> } };
+      DOMException: new (message: string, name: string) => Error;
+    };
+    const note = (what: string) => {
+      const list = JSON.parse(w.sessionStorage.getItem('e2e-webauthn') ?? '[]') as string[];
+      list.push(what);
+      w.sessionStorage.setItem('e2e-webauthn', JSON.stringify(list));
+    };
+    const mode = w.localStorage.getItem('e2e-autofill') ?? initialMode;
+    if (mode === 'off' && w.PublicKeyCredential)
+      w.PublicKeyCredential.isConditionalMediationAvailable = async () => false;
+    const credentials = w.navigator.credentials;
+    if (!credentials) return;
+    const real = credentials.get.bind(credentials);
+    credentials.get = (options?: unknown) => {
+      const o = (options ?? {}) as {
+        mediation?: string;
+        signal?: { aborted: boolean; addEventListener(e: string, f: () => void): void };
+      };
+      const conditional = o.mediation === 'conditional';
+      note(conditional ? 'conditional' : 'modal');
+      if (conditional && mode === 'hold') {
+        return new Promise((_, reject) => {
+          o.signal?.addEventListener('abort', () => {
+            note('conditional-aborted');
+            reject(new w.DOMException('aborted', 'AbortError'));
+          });
+        });
+      }
+      return real(options);
+    };
+  }, initial);
+}
+
+/** The part of the Web Storage API the helpers use (the test's types have no DOM). */
+interface WebStorage {
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+  removeItem(key: string): void;
+}
+
+/** Sets the autofill mode of {@link steerAutofill} for the page's origin (the page must be on it). */
+export async function setAutofill(page: Page, mode: 'off' | 'hold' | 'real'): Promise<void> {
+  await page.evaluate((m) => {
+    (globalThis as unknown as { localStorage: WebStorage }).localStorage.setItem('e2e-autofill', m);
+  }, mode);
+}
+
+/** What {@link steerAutofill} noted about the page's WebAuthn requests (this tab), then clears it. */
+export async function webauthnCalls(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const storage = (globalThis as unknown as { sessionStorage: WebStorage }).sessionStorage;
+    const list = JSON.parse(storage.getItem('e2e-webauthn') ?? '[]') as string[];
+    storage.removeItem('e2e-webauthn');
+    return list;
+  });
+}
+
+/**
+ * Collects what the console says about CSP or Trusted Types (a blocked script, fetch or sink),
+ * and every uncaught error of the page. A refused fetch's "Failed to load resource: 401" is
+ * expected in some tests and not collected.
+ */
+export function watchPolicyErrors(page: Page): string[] {
+  const problems: string[] = [];
+  page.on('console', (message) => {
+    const text = message.text();
+    if (/content security policy|trusted type|refused to/i.test(text)) problems.push(text);
+  });
+  page.on('pageerror', (error) => problems.push(`uncaught: ${error.message}`));
+  return problems;
+}
+
+/** The `Content-Security-Policy` headers of a response (there must be exactly one). */
+export async function cspOf(response: Response | null): Promise<string[]> {
+  if (!response) throw new Error('no response');
+  return (await response.headersArray())
+    .filter((h) => h.name.toLowerCase() === 'content-security-policy')
+    .map((h) => h.value);
 }

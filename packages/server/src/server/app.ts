@@ -17,6 +17,8 @@ import { accountPages } from './web/account/routes.js';
 import { adminPages } from './web/admin/routes.js';
 import { loginPages } from './web/login/routes.js';
 import { secondStepPages } from './web/login-second-factor/routes.js';
+import { passkeysModule } from './web/passkeys/module.js';
+import { passkeyPages } from './web/passkeys/routes.js';
 import { reauthPages } from './web/reauth/routes.js';
 import { recoverPages } from './web/recover/routes.js';
 import { isApiPath, pageError } from './web/refusals.js';
@@ -69,6 +71,7 @@ export function createApp(deps: ServerDeps, setup: SetupToken | null = null): Ap
       'Cache-Control': 'public, max-age=3600',
     }),
   );
+  passkeysModule(app, deps);
 
   // Health and metrics never depend on the session store: /healthz stays 200 during an outage.
   opsRoutes(app, deps);
@@ -109,6 +112,7 @@ export function createApp(deps: ServerDeps, setup: SetupToken | null = null): Ap
   accountPages(app, deps);
   reauthPages(app, deps);
   secondFactorPages(app, deps);
+  passkeyPages(app, deps);
   adminPages(app, deps);
 
   app.notFound((c) =>

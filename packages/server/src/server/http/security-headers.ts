@@ -3,6 +3,23 @@ const CSP =
   "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /**
+ * The pages that offer passkeys (web/passkey-ui.tsx) run one script: /assets/passkeys.js,
+ * which fetches our own JSON API. So they, and only they, get `script-src 'self'` and
+ * `connect-src 'self'`: no inline script, no other origin, no eval, and Trusted Types on
+ * (the module writes no HTML), so even an injected string cannot become script.
+ */
+const SCRIPT_PAGE_CSP = `${CSP}; script-src 'self'; connect-src 'self'; require-trusted-types-for 'script'; trusted-types 'none'`;
+
+/**
+ * What a page with the passkey module sets on its own response, over {@link SECURITY_HEADERS}
+ * (the node adapter's `writeHead` merges a route's headers over the ones set up front, so the
+ * page sends one CSP, this one). Chosen per route: every other answer costs nothing more.
+ */
+export const SCRIPT_PAGE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  'Content-Security-Policy': SCRIPT_PAGE_CSP,
+});
+
+/**
  * Headers on every answer of the server, error pages and 404s included. A route may override
  * one (the stylesheet is cacheable) by setting it on its own response.
  */

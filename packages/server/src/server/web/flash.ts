@@ -31,6 +31,9 @@ const MESSAGES = {
   'second-factor-off': ['ok', 'Two-step sign-in is off.'],
   'second-factor-reset': ['ok', 'Two-step sign-in removed; the user was signed out everywhere.'],
   'password-set': ['ok', 'Password set; sign in with it.'],
+  'passkey-renamed': ['ok', 'Passkey renamed.'],
+  'passkey-removed': ['ok', 'Passkey removed. It no longer signs you in.'],
+  'passkey-missing': ['warn', 'That passkey had already been removed.'],
 } as const satisfies Record<string, readonly ['ok' | 'error' | 'warn', string]>;
 
 export type FlashCode = keyof typeof MESSAGES;

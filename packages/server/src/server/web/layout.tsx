@@ -1,6 +1,7 @@
 import type { User } from 'cloakroom';
 import type { Child } from 'hono/jsx';
 import type { Flash } from './flash.js';
+import { PASSKEYS_SCRIPT } from './passkeys/module.js';
 
 export interface LayoutProps {
   title: string;
@@ -12,11 +13,16 @@ export interface LayoutProps {
   narrow?: boolean;
   /** Wider than the default: the admin page's table. */
   wide?: boolean;
+  /**
+   * Loads /assets/passkeys.js (the page has passkey parts). The route must answer with
+   * `allowPasskeyScript(c)`: every other page's CSP allows no script.
+   */
+  script?: boolean;
   children?: Child;
 }
 
 /** The page shell: header with navigation and a sign-out form, the flash, the content. */
-export function Layout({ title, user, csrf, flash, current, narrow, wide, children }: LayoutProps) {
+export function Layout({ title, user, csrf, flash, current, narrow, wide, script, children }: LayoutProps) {
   return (
     <html lang="en">
       <head>
@@ -25,6 +31,7 @@ export function Layout({ title, user, csrf, flash, current, narrow, wide, childr
         <link rel="icon" href="data:," />
         <title>{`${title} · cloakroom`}</title>
         <link rel="stylesheet" href="/assets/cloakroom.css" />
+        {script ? <script type="module" src={PASSKEYS_SCRIPT} /> : null}
       </head>
       <body>
         <header class="top">

@@ -121,6 +121,12 @@ details.menu[open] > form { position: absolute; right: 0; top: calc(100% + .35re
   padding: .75rem; background: var(--card); border: 1px solid var(--line); border-radius: var(--radius); box-shadow: var(--shadow); }
 details.menu .check { margin: .6rem 0; font-size: .875rem; }
 form.cancel { margin-top: 1rem; text-align: center; }
+/* Passkey parts are rendered hidden and shown by /assets/passkeys.js: nothing may show them sooner. */
+[hidden] { display: none !important; }
+.or { display: flex; align-items: center; gap: .75rem; margin: 1.25rem 0 0; color: var(--muted); font-size: .875rem; }
+.or::before, .or::after { content: ""; flex: 1; border-top: 1px solid var(--line); }
+.passkey-status.flash { margin: .75rem 0 0; }
+details.menu label:first-of-type { margin-top: 0; }
 .enrol-key { display: flex; gap: 1.5rem; align-items: flex-start; flex-wrap: wrap; }
 .enrol-key > div { flex: 1 1 16rem; min-width: 0; }
 figure.qr { margin: 0; flex: 0 0 auto; width: 13rem; max-width: 100%; padding: .25rem; background: var(--qr-bg); border-radius: 8px; }

@@ -10,12 +10,14 @@ export interface AccountProps {
   sessions: SessionInfo[];
   now: number;
   flash: Flash | null;
-  /** Two-step sign-in: on or off, recovery codes left. */
+  /** Two-step sign-in: on or off, recovery codes left, passkeys. */
   factor: FactorStatus;
+  /** Passkeys are on (`CLOAKROOM_PASSKEYS`): the Passkeys section. */
+  passkeysOn: boolean;
 }
 
-/** Who I am, my profile, my password, my sessions. */
-export function AccountPage({ user, csrf, sessions, now, flash, factor }: AccountProps) {
+/** Who I am, my profile, my password, my second factors, my sessions. */
+export function AccountPage({ user, csrf, sessions, now, flash, factor, passkeysOn }: AccountProps) {
   const others = sessions.filter((s) => !s.current).length;
   return (
     <Layout title="Your account" user={user} csrf={csrf} flash={flash} current="account">
@@ -88,29 +90,44 @@ export function AccountPage({ user, csrf, sessions, now, flash, factor }: Accoun
           </form>
         </section>
       </div>
-      <section class="card" aria-labelledby="factor-h">
-        <h2 id="factor-h">Two-step sign-in</h2>
-        <div class="split">
-          <p>
-            {factor.enabled ? (
-              <>
-                <span class="tag here">on</span> Signing in asks for a code from your authenticator app.{' '}
-                <span class="muted">
-                  {factor.recoveryCodesLeft} recovery code{factor.recoveryCodesLeft === 1 ? '' : 's'} left.
-                </span>
-              </>
-            ) : (
-              <>
-                <span class="tag">off</span> Your password alone signs you in. Add a code from an
-                authenticator app for a second step.
-              </>
-            )}
-          </p>
-          <a class="button quiet" href="/account/second-factor">
-            {factor.enabled ? 'Manage' : 'Set up'}
-          </a>
-        </div>
-      </section>
+      <div class="grid">
+        <section class="card" aria-labelledby="factor-h">
+          <h2 id="factor-h">Two-step sign-in</h2>
+          <div class="split">
+            <p>
+              <TwoStepStatus factor={factor} />
+            </p>
+            <a class="button quiet" href="/account/second-factor">
+              {factor.enabled ? 'Manage' : 'Set up'}
+            </a>
+          </div>
+        </section>
+        {passkeysOn ? (
+          <section class="card" aria-labelledby="passkeys-h">
+            <h2 id="passkeys-h">Passkeys</h2>
+            <div class="split">
+              <p>
+                {factor.passkeys > 0 ? (
+                  <>
+                    <span class="tag here">
+                      {factor.passkeys} passkey{factor.passkeys === 1 ? '' : 's'}
+                    </span>{' '}
+                    Sign in with your fingerprint, face or screen lock instead of a password.
+                  </>
+                ) : (
+                  <>
+                    <span class="tag">none</span> Sign in with your fingerprint, face or screen lock instead
+                    of a password.
+                  </>
+                )}
+              </p>
+              <a class="button quiet" href="/account/passkeys">
+                {factor.passkeys > 0 ? 'Manage' : 'Add a passkey'}
+              </a>
+            </div>
+          </section>
+        ) : null}
+      </div>
       <section class="card" aria-labelledby="sessions-h">
         <h2 id="sessions-h">Where you are signed in</h2>
         <table class="responsive">
@@ -183,5 +200,33 @@ export function AccountPage({ user, csrf, sessions, now, flash, factor }: Accoun
         </form>
       </section>
     </Layout>
+  );
+}
+
+/** The authenticator app's state, and what a password sign-in asks for besides. */
+function TwoStepStatus({ factor }: { factor: FactorStatus }) {
+  const codesLeft = (
+    <span class="muted">
+      {factor.recoveryCodesLeft} recovery code{factor.recoveryCodesLeft === 1 ? '' : 's'} left.
+    </span>
+  );
+  if (factor.enabled)
+    return (
+      <>
+        <span class="tag here">on</span> Signing in asks for a code from your authenticator app. {codesLeft}
+      </>
+    );
+  if (factor.passkeys > 0)
+    return (
+      <>
+        <span class="tag here">on</span> Signing in with your password asks for one of your passkeys.{' '}
+        {codesLeft}
+      </>
+    );
+  return (
+    <>
+      <span class="tag">off</span> Your password alone signs you in. Add a code from an authenticator app for
+      a second step.
+    </>
   );
 }

@@ -38,7 +38,7 @@ export function accountPages(app: App, deps: ServerDeps): void {
     const record = await users.getById(c.get('user')!.id);
     const factor = record
       ? secondFactorStatus(record)
-      : { enabled: false, recoveryCodesLeft: 0, enrolledAt: null };
+      : { enabled: false, recoveryCodesLeft: 0, enrolledAt: null, passkeys: 0 };
     return c.html(
       <AccountPage
         user={c.get('user')!}
@@ -46,6 +46,7 @@ export function accountPages(app: App, deps: ServerDeps): void {
         sessions={list}
         now={deps.clock.now()}
         factor={factor}
+        passkeysOn={deps.config.passkeys !== null}
         flash={refusal ? { kind: 'error', text: refusal.message } : takeFlash(c)}
       />,
       refusal ? accountStatus(refusal) : 200,

@@ -1,10 +1,11 @@
-import { completeSignIn } from 'cloakroom';
+import { completeSignIn, secondFactorStatus } from 'cloakroom';
 import type { CloakroomEnv } from 'cloakroom/hono';
 import type { Context } from 'hono';
 import type { App, ServerDeps } from '../../http/context.js';
 import { setFlash, takeFlash } from '../flash.js';
 import { formText, safeNext } from '../helpers.js';
 import { checkLoginForm } from '../login-csrf.js';
+import { allowPasskeyScript } from '../passkey-ui.js';
 import { SecondStepPage } from './page.js';
 
 /**
@@ -36,12 +37,17 @@ export function secondStepPages(app: App, deps: ServerDeps): void {
     const { token, setCookie } = sessions.issueLoginToken(req);
     auth.setCookies(c, setCookie);
     const minutesLeft = Math.max(1, Math.ceil((pending.expiresAt - clock.now()) / 60_000));
+    const factors = secondFactorStatus(user);
+    const passkeys = deps.config.passkeys !== null && factors.passkeys > 0;
+    if (passkeys) allowPasskeyScript(c);
     return c.html(
       <SecondStepPage
         token={token}
         next={next}
         username={user.username}
         minutesLeft={minutesLeft}
+        totp={factors.enabled}
+        passkeys={passkeys}
         flash={takeFlash(c)}
         {...extra}
       />,

@@ -1,5 +1,6 @@
 import type { Flash } from '../flash.js';
 import { Layout } from '../layout.js';
+import { PasskeyButton } from '../passkey-ui.js';
 
 export interface LoginProps {
   token: string;
@@ -7,14 +8,22 @@ export interface LoginProps {
   username?: string;
   error?: string | null;
   flash?: Flash | null;
+  /**
+   * Passkeys are on: the "Sign in with a passkey" button (shown by the module), and the browser
+   * may offer passkeys in the username field's autofill (`webauthn`).
+   */
+  passkeys?: boolean;
 }
 
-/** The sign-in form: works without JavaScript; CSRF-protected by the login token. */
-export function LoginPage({ token, next, username, error, flash }: LoginProps) {
+/**
+ * The sign-in form: works without JavaScript; CSRF-protected by the login token. With passkeys
+ * on, a passkey signs in without the form (the button, or the username field's autofill).
+ */
+export function LoginPage({ token, next, username, error, flash, passkeys }: LoginProps) {
   // After a failed sign-in the username is still there: the password is what to type again.
   const focusPassword = Boolean(error && username);
   return (
-    <Layout title="Sign in" flash={flash ?? null} narrow>
+    <Layout title="Sign in" flash={flash ?? null} narrow script={passkeys ?? false}>
       <div class="card">
         <h1>Sign in</h1>
         {error ? (
@@ -30,7 +39,7 @@ export function LoginPage({ token, next, username, error, flash }: LoginProps) {
             id="username"
             name="username"
             type="text"
-            autocomplete="username"
+            autocomplete={passkeys ? 'username webauthn' : 'username'}
             autocapitalize="none"
             spellcheck={false}
             required
@@ -54,6 +63,9 @@ export function LoginPage({ token, next, username, error, flash }: LoginProps) {
             Sign in
           </button>
         </form>
+        {passkeys ? (
+          <PasskeyButton ceremony="signin" label="Sign in with a passkey" next={next} quiet separator="or" />
+        ) : null}
       </div>
       <p class="hint center">
         Sessions end after a period of inactivity unless you choose to stay signed in.

@@ -6,6 +6,7 @@ import { audit } from '../../http/logger.js';
 import { takeFlash } from '../flash.js';
 import { formText, safeNext } from '../helpers.js';
 import { checkLoginForm } from '../login-csrf.js';
+import { allowPasskeyScript } from '../passkey-ui.js';
 import { LoginPage } from './page.js';
 
 /** GET/POST /login (its own login-CSRF checks: there is no session yet). */
@@ -20,7 +21,12 @@ export function loginPages(app: App, deps: ServerDeps): void {
   ) => {
     const { token, setCookie } = sessions.issueLoginToken(c.get('cloakroomRequest'));
     auth.setCookies(c, setCookie);
-    return c.html(<LoginPage token={token} next={next} flash={takeFlash(c)} {...extra} />, status);
+    const passkeys = deps.config.passkeys !== null;
+    if (passkeys) allowPasskeyScript(c);
+    return c.html(
+      <LoginPage token={token} next={next} flash={takeFlash(c)} passkeys={passkeys} {...extra} />,
+      status,
+    );
   };
 
   app.get('/login', (c) => {

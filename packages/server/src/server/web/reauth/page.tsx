@@ -1,6 +1,7 @@
 import type { User } from 'cloakroom';
-import { SecondFactorFields } from '../code-fields.js';
+import { RecoveryCodeInput, SecondFactorFields } from '../code-fields.js';
 import { Layout } from '../layout.js';
+import { PasskeyButton } from '../passkey-ui.js';
 
 export interface ReauthProps {
   user: User;
@@ -9,22 +10,29 @@ export interface ReauthProps {
   error?: string | null;
   /** The field the error is about: it gets the focus. */
   focus?: 'password' | 'code';
+  /** The user has an authenticator app: the password wants its code (or a recovery code). */
+  totp: boolean;
+  /** The user has a passkey and passkeys are on: "Confirm with a passkey" (the page loads the module). */
+  passkeys: boolean;
 }
 
 /**
  * "Confirm it's you": a sensitive change (password, second factor, sessions elsewhere, any
- * admin change) wants a proof of the password (and the code, when the user has one) within the
- * re-authentication window; afterwards the browser goes back to the page it came from.
+ * admin change) wants a proof of the factors within the re-authentication window: a passkey
+ * alone, or the password with the code (or a recovery code) when the user has a second factor;
+ * afterwards the browser goes back to the page it came from.
  */
-export function ReauthPage({ user, csrf, next, error, focus }: ReauthProps) {
+export function ReauthPage({ user, csrf, next, error, focus, totp, passkeys }: ReauthProps) {
+  // A second factor without an authenticator app (passkeys only): the password wants a recovery code.
+  const recoveryOnly = user.secondFactor && !totp;
   return (
-    <Layout title="Confirm it’s you" user={user} csrf={csrf} narrow>
+    <Layout title="Confirm it’s you" user={user} csrf={csrf} narrow script={passkeys}>
       <div class="card">
         <h1>Confirm it’s you</h1>
         <p class="muted">
           This change needs a recent sign-in. Enter your password
-          {user.secondFactor ? ' and a code from your authenticator app' : ''} to continue as{' '}
-          <strong>{user.username}</strong>.
+          {totp ? ' and a code from your authenticator app' : recoveryOnly ? ' and a recovery code' : ''}
+          {passkeys ? ', or use a passkey,' : ''} to continue as <strong>{user.username}</strong>.
         </p>
         {error ? (
           <div class="flash error" role="alert" id="reauth-error">
@@ -44,11 +52,22 @@ export function ReauthPage({ user, csrf, next, error, focus }: ReauthProps) {
             required
             autofocus={focus !== 'code'}
           />
-          {user.secondFactor ? <SecondFactorFields autofocus={focus === 'code'} /> : null}
+          {totp ? <SecondFactorFields autofocus={focus === 'code'} /> : null}
+          {recoveryOnly ? <RecoveryCodeInput required /> : null}
           <button type="submit" class="wide">
             Confirm
           </button>
         </form>
+        {passkeys ? (
+          <PasskeyButton
+            ceremony="reauth"
+            label="Confirm with a passkey"
+            next={next}
+            csrf={csrf}
+            quiet
+            separator="or"
+          />
+        ) : null}
         <p class="center">
           <a href={next}>Cancel</a>
         </p>

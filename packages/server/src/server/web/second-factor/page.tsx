@@ -7,9 +7,12 @@ import { Layout } from '../layout.js';
 
 /** What `secondFactorStatus` says about the signed-in user. */
 export interface FactorStatus {
+  /** The authenticator app (TOTP) is on. */
   enabled: boolean;
   recoveryCodesLeft: number;
   enrolledAt: number | null;
+  /** How many passkeys the user has (they are a second factor too). */
+  passkeys: number;
 }
 
 interface Common {
@@ -42,13 +45,17 @@ export function SecondFactorPage(
           {error}
         </div>
       ) : null}
-      {status.enabled ? <Enabled {...props} /> : <Disabled user={user} csrf={csrf} required={required} />}
+      {status.enabled ? (
+        <Enabled {...props} />
+      ) : (
+        <Disabled user={user} csrf={csrf} required={required} status={status} />
+      )}
     </Layout>
   );
 }
 
-function Disabled({ csrf, required }: Common & { required: boolean }) {
-  return (
+function Disabled({ csrf, required, status }: Common & { required: boolean; status: FactorStatus }) {
+  const setUp = (
     <section class="card" aria-labelledby="setup-h">
       <h2 id="setup-h">
         Status: <span class="tag">off</span>
@@ -66,6 +73,45 @@ function Disabled({ csrf, required }: Common & { required: boolean }) {
         <button type="submit">Set up two-step sign-in</button>
       </form>
     </section>
+  );
+  if (status.passkeys === 0) return setUp;
+  // Passkeys are a second step already; their recovery codes are managed here too.
+  return (
+    <div class="grid">
+      {setUp}
+      <section class="card" aria-labelledby="codes-status-h">
+        <h2 id="codes-status-h">Your passkeys</h2>
+        <p>
+          Signing in with your password already asks for one of your passkeys (
+          <a href="/account/passkeys">manage them</a>). An authenticator app adds another way.
+        </p>
+        <RecoveryCodesBox csrf={csrf} left={status.recoveryCodesLeft} />
+      </section>
+    </div>
+  );
+}
+
+/** Recovery codes left, and a new set (replacing the old one). */
+function RecoveryCodesBox({ csrf, left }: { csrf: string; left: number }) {
+  return (
+    <>
+      <dl class="facts">
+        <dt>Recovery codes</dt>
+        <dd>
+          {left} left
+          {left <= FEW_CODES ? <span class="tag locked">running low</span> : null}
+        </dd>
+      </dl>
+      <form method="post" action="/account/second-factor/recovery-codes">
+        <input type="hidden" name="_csrf" value={csrf} />
+        <p class="hint">A new set replaces the old one: the old codes stop working.</p>
+        <div class="actions">
+          <button type="submit" class="quiet">
+            Make new recovery codes
+          </button>
+        </div>
+      </form>
+    </>
   );
 }
 
@@ -98,7 +144,12 @@ function Enabled({ csrf, status, required }: Common & { status: FactorStatus; re
       </section>
       <section class="card" aria-labelledby="off-h">
         <h2 id="off-h">Turn off</h2>
-        {required ? (
+        {status.passkeys > 0 ? (
+          <p class="hint">
+            This turns off the authenticator app only: your passkeys and recovery codes stay, and signing in
+            with your password still asks for a passkey.
+          </p>
+        ) : required ? (
           <p class="hint">Your role requires two-step sign-in: once it is off, you must set it up again.</p>
         ) : null}
         <form method="post" action="/account/second-factor/disable">
@@ -106,7 +157,7 @@ function Enabled({ csrf, status, required }: Common & { status: FactorStatus; re
           <SecondFactorFields idPrefix="off-" />
           <div class="actions">
             <button type="submit" class="danger">
-              Turn off two-step sign-in
+              {status.passkeys > 0 ? 'Turn off the authenticator app' : 'Turn off two-step sign-in'}
             </button>
           </div>
         </form>
