@@ -86,7 +86,17 @@ describe('GET /api/admin/users', () => {
     const alice = users.find((u) => u.username === 'alice')!;
     expect(alice).toMatchObject({ id: h.ids.alice, roles: ['admin'], locked: false, displayName: 'alice' });
     expect(Object.keys(alice).sort()).toEqual(
-      ['createdAt', 'displayName', 'id', 'locked', 'roles', 'secondFactor', 'updatedAt', 'username'].sort(),
+      [
+        'createdAt',
+        'displayName',
+        'id',
+        'locked',
+        'passkeys',
+        'roles',
+        'secondFactor',
+        'updatedAt',
+        'username',
+      ].sort(),
     );
   });
 });
@@ -110,6 +120,7 @@ describe('POST /api/admin/users', () => {
       roles: ['ops'],
       locked: false,
       secondFactor: false,
+      passkeys: 0,
       createdAt: new Date(stored!.createdAt).toISOString(),
       updatedAt: new Date(stored!.updatedAt).toISOString(),
     });

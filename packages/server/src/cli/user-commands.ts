@@ -120,6 +120,11 @@ async function changeRole(account: AccountDeps, user: UserRecord, flags: Flags):
 
 async function listUsers(store: OpenStores, flags: Flags): Promise<void> {
   const users = await store.users.list();
+  // Any factor counts as two-step sign-in, as in the admin API; passkeys are counted too.
+  const factors = (u: (typeof users)[number]) => {
+    const status = secondFactorStatus(u);
+    return { secondFactor: status.enabled || status.passkeys > 0, passkeys: status.passkeys };
+  };
   if (flags.json) {
     // Same shape as the admin API: roles as an array, never the hash.
     const rows = users.map((u) => ({
@@ -128,7 +133,7 @@ async function listUsers(store: OpenStores, flags: Flags): Promise<void> {
       displayName: u.displayName,
       roles: u.roles,
       locked: u.locked,
-      secondFactor: secondFactorStatus(u).enabled,
+      ...factors(u),
       createdAt: iso(u.createdAt),
       updatedAt: iso(u.updatedAt),
     }));
@@ -136,15 +141,19 @@ async function listUsers(store: OpenStores, flags: Flags): Promise<void> {
     return;
   }
   printTable(
-    users.map((u) => ({
-      id: u.id,
-      username: u.username,
-      displayName: u.displayName,
-      roles: u.roles.join(','),
-      locked: u.locked,
-      '2fa': secondFactorStatus(u).enabled,
-      createdAt: iso(u.createdAt),
-    })),
+    users.map((u) => {
+      const { secondFactor, passkeys } = factors(u);
+      return {
+        id: u.id,
+        username: u.username,
+        displayName: u.displayName,
+        roles: u.roles.join(','),
+        locked: u.locked,
+        '2fa': secondFactor,
+        passkeys,
+        createdAt: iso(u.createdAt),
+      };
+    }),
     false,
   );
 }

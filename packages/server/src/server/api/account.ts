@@ -4,11 +4,12 @@ import { type App, type ServerDeps, sessionInfoJson, sessionJson } from '../http
 import { accepted } from '../http/errors.js';
 import { audit } from '../http/logger.js';
 import { sessionIdParam } from '../http/params.js';
+import { passkeyAccountRoutes } from './passkeys.js';
 import { secondFactorRoutes } from './second-factor.js';
 
 /**
- * Sign-out, the current session, profile, password, the user's own sessions, re-authentication
- * and the second factor.
+ * Sign-out, the current session, profile, password, the user's own sessions, re-authentication,
+ * the second factor and passkeys.
  */
 export function accountRoutes(app: App, deps: ServerDeps): void {
   const { sessions, auth, logger, account } = deps;
@@ -69,4 +70,5 @@ export function accountRoutes(app: App, deps: ServerDeps): void {
   });
 
   secondFactorRoutes(app, deps);
+  passkeyAccountRoutes(app, deps);
 }

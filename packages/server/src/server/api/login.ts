@@ -1,10 +1,24 @@
-import { completeSignIn, signIn } from 'cloakroom';
+import { completeSignIn, secondFactorStatus, signIn } from 'cloakroom';
 import { booleanField } from '../http/body.js';
 import type { App, ServerDeps } from '../http/context.js';
 import { ApiError, accepted, busyError } from '../http/errors.js';
 import { audit } from '../http/logger.js';
 import { loginCsrfInput } from '../http/login-csrf.js';
+import { passkeyLoginRoutes } from './passkeys.js';
 import { recoverRoutes } from './recover.js';
+
+/**
+ * Which second factors can finish a user's sign-in (`totp`, `passkey`; a recovery code always
+ * can), for the client to offer the right one. Told only after the right password.
+ */
+async function secondFactorsOf(deps: ServerDeps, userId: string): Promise<Array<'totp' | 'passkey'>> {
+  const record = await deps.users.getById(userId);
+  if (!record) return [];
+  const status = secondFactorStatus(record);
+  const factors: Array<'totp' | 'passkey'> = status.enabled ? ['totp'] : [];
+  if (status.passkeys > 0 && deps.account.passkeys) factors.push('passkey');
+  return factors;
+}
 
 /** One answer for unknown user, wrong password and locked account: nothing to enumerate. */
 const WRONG = 'Wrong username or password.';
@@ -42,11 +56,17 @@ export function loginRoutes(app: App, deps: ServerDeps): void {
         // in, and a client that only knows one step must not take this for success.
         auth.setCookies(c, result.setCookie);
         audit(logger, 'login.second-factor-required', { userId: result.user.id, ip: req.ip });
+        const factors = await secondFactorsOf(deps, result.user.id);
         return c.json(
           {
             error: 'second_factor_required',
-            message: 'Enter the code from your authenticator app (or a recovery code).',
+            message: factors.includes('totp')
+              ? 'Enter the code from your authenticator app (or a recovery code).'
+              : factors.includes('passkey')
+                ? 'Confirm with your passkey (or enter a recovery code).'
+                : 'Enter a recovery code.',
             next: '/api/login/second-factor',
+            factors,
             expiresAt: new Date(result.pending.expiresAt).toISOString(),
           },
           401,
@@ -90,5 +110,6 @@ export function loginRoutes(app: App, deps: ServerDeps): void {
     return c.json({ user, csrfToken: issued.csrfToken, recoveryCodesLeft });
   });
 
+  passkeyLoginRoutes(app, deps);
   recoverRoutes(app, deps);
 }

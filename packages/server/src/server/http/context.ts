@@ -81,15 +81,20 @@ export function sessionInfoJson(info: SessionInfo) {
   };
 }
 
-/** A user as admins see it: status and times too, never the hash or any second-factor secret. */
+/**
+ * A user as admins see it: status and times too, never the hash or any second-factor secret.
+ * `secondFactor` is any factor (TOTP or a passkey), as in the user object; `passkeys` how many.
+ */
 export function adminUserJson(user: UserRecord) {
+  const status = secondFactorStatus(user);
   return {
     id: user.id,
     username: user.username,
     displayName: user.displayName,
     roles: [...user.roles],
     locked: user.locked,
-    secondFactor: secondFactorStatus(user).enabled,
+    secondFactor: status.enabled || status.passkeys > 0,
+    passkeys: status.passkeys,
     createdAt: iso(user.createdAt),
     updatedAt: iso(user.updatedAt),
   };

@@ -7,15 +7,18 @@ import { audit } from './logger.js';
 
 /**
  * Login CSRF for the routes that act without a session (`/api/login`, its second step,
- * `/api/recover`), covered without a server-side state per visitor: the origin gate refuses
- * foreign origins, and an HTML form must also carry the login page's signed double-submit token.
- * A JSON client without Origin (curl, a server) needs neither. `route` names it in the audit.
+ * `/api/recover`, the passkey sign-in steps), covered without a server-side state per visitor:
+ * the origin gate refuses foreign origins, and an HTML form must also carry the login page's
+ * signed double-submit token.
+ * A JSON client without Origin (curl, a server) needs neither. `route` names it in the audit;
+ * `read` reads the body (a begin step takes none).
  */
 export async function loginCsrfInput(
   deps: ServerDeps,
   req: IncomingRequest,
   c: Context,
   route: string,
+  read: (c: Context) => Promise<Input> = readInput,
 ): Promise<Input> {
   const { sessions, logger, metrics } = deps;
   // First gate: a request that says it comes from another origin is refused.
@@ -25,7 +28,7 @@ export async function loginCsrfInput(
     audit(logger, 'csrf.refused', { route, reason: refusal, ip: req.ip });
     throw new ApiError('csrf', 'This request came from another site and was refused.');
   }
-  const input = await readInput(c);
+  const input = await read(c);
   // Second gate for HTML forms: the signed double-submit token of the sign-in pages.
   if (input.form && !sessions.checkLoginToken(req, input.fields._csrf as string | undefined)) {
     metrics.csrfRefusals.inc({ reason: 'login-token' });

@@ -27,3 +27,13 @@ export function sessionIdParam(c: Context): string {
   if (!isPublicId(id)) throw new ApiError('not_found', 'No such session.');
   return id;
 }
+
+/** A credential id: base64url of at most 1,023 bytes (WebAuthn), as the browser reports it. */
+const PASSKEY_ID = /^[A-Za-z0-9_-]{1,1364}$/;
+
+/** The `:id` of a passkey route; `404 not_found` for anything that cannot be a credential id. */
+export function passkeyIdParam(c: Context): string {
+  const id = c.req.param('id');
+  if (id === undefined || !PASSKEY_ID.test(id)) throw new ApiError('not_found', 'No such passkey.');
+  return id;
+}

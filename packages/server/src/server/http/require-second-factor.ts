@@ -6,6 +6,8 @@ import { errorResponse } from './errors.js';
 
 /** Where a user who must enrol is sent, and the page that enrols. */
 export const ENROL_PAGE = '/account/second-factor';
+/** The page that registers passkeys: it enrols as well. */
+const PASSKEYS_PAGE = '/account/passkeys';
 
 /** RFC 8176 method names that prove a second factor: a one-time password, a hardware key. */
 const SECOND_FACTORS: ReadonlySet<string> = new Set(['otp', 'hwk']);
@@ -21,14 +23,18 @@ export function provesSecondFactor(methods: readonly string[]): boolean {
 }
 
 /**
- * Paths a user who must enrol may still use: what enrols (the second-factor page and its forms,
- * the API behind them), what confirms a password for it (`/reauth`), what signs out, what shows
- * who is signed in (`GET /api/session`, so a single-page app can tell why it is refused), the
- * stylesheet, and the sign-in and recovery steps, which act on no session (they replace it).
+ * Paths a user who must enrol may still use: what enrols (the second-factor and passkey pages and
+ * their forms, the API behind them), what re-authenticates (`/reauth`, with a password or a
+ * passkey), what signs out, what shows who is signed in (`GET /api/session`, so a single-page app
+ * can tell why it is refused), the stylesheet, and the sign-in and recovery steps, which act on
+ * no session (they replace it).
  */
 function mayUse(method: string, path: string): boolean {
   if (path === ENROL_PAGE || path.startsWith(`${ENROL_PAGE}/`)) return true;
   if (path === '/api/account/second-factor' || path.startsWith('/api/account/second-factor/')) return true;
+  // A passkey is a second factor too: registering one enrols, and it re-authenticates.
+  if (path === PASSKEYS_PAGE || path.startsWith(`${PASSKEYS_PAGE}/`)) return true;
+  if (path === '/api/account/passkeys' || path.startsWith('/api/account/passkeys/')) return true;
   if (path === '/api/session') return method === 'GET' || method === 'HEAD';
   switch (path) {
     case '/logout':
@@ -39,6 +45,12 @@ function mayUse(method: string, path: string): boolean {
     case '/login/second-factor':
     case '/api/login':
     case '/api/login/second-factor':
+    case '/api/login/passkey':
+    case '/api/login/passkey/options':
+    case '/api/login/second-factor/passkey':
+    case '/api/login/second-factor/passkey/options':
+    case '/api/reauth/passkey':
+    case '/api/reauth/passkey/options':
     case '/recover':
     case '/api/recover':
       return true;
