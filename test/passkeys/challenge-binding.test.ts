@@ -81,6 +81,21 @@ describe.each(BACKENDS)('challenges are bound on %s', (backend) => {
     expect((await finishPasskeySecondFactor(h.deps, first, { response })).ok).toBe(true);
   });
 
+  test("a session's registration challenge does not finish its re-authentication (same binding, other purpose)", async () => {
+    h = passkeyHarness(backend);
+    const { session } = await h.withPasskey('alice');
+    const registration = await beginPasskeyRegistration(h.deps, h.post(), session);
+    const reauth = await beginPasskeyReauth(h.deps, h.post(), session);
+    if (!registration.ok || !reauth.ok) throw new Error('begin');
+    // A real assertion whose clientDataJSON carries the registration's challenge.
+    const response = h.authenticator.authenticate(reauth.options as RequestOptionsJSON, {
+      challenge: registration.options.challenge,
+    });
+    expect(await finishPasskeyReauth(h.deps, h.post(), session, { response })).toMatchObject({
+      error: 'ceremony_expired',
+    });
+  });
+
   test('a challenge issued for one ceremony does not finish another', async () => {
     h = passkeyHarness(backend);
     const { session } = await h.withPasskey('alice');

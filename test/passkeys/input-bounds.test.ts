@@ -25,7 +25,13 @@ describe('passkey responses as input', () => {
     const begun = await beginPasskeySignIn(h.deps, h.post());
     const request = h.withCookies(begun.setCookie);
     const good = h.authenticator.authenticate(begun.options as RequestOptionsJSON);
-    const big = 'A'.repeat(5000);
+    // Well-formed but too long: it carries the real challenge, so only the size bound stops it
+    // from using the challenge up.
+    const clientData = JSON.parse(Buffer.from(good.response.clientDataJSON, 'base64url').toString());
+    const big = Buffer.from(JSON.stringify({ ...clientData, padding: 'x'.repeat(4000) })).toString(
+      'base64url',
+    );
+    const bigBytes = 'A'.repeat(5000);
     const bad: unknown[] = [
       undefined,
       null,
@@ -43,7 +49,7 @@ describe('passkey responses as input', () => {
         ...good,
         response: { ...good.response, clientDataJSON: Buffer.from('{"challenge":1}').toString('base64url') },
       },
-      { ...good, response: { ...good.response, authenticatorData: big } },
+      { ...good, response: { ...good.response, authenticatorData: bigBytes } },
       { ...good, response: { ...good.response, signature: 'A'.repeat(4097) } },
       { ...good, response: { ...good.response, signature: 42 } },
       { ...good, response: { ...good.response, userHandle: 'A'.repeat(87) } },
