@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -512,4 +513,77 @@ export async function cspOf(response: Response | null): Promise<string[]> {
   return (await response.headersArray())
     .filter((h) => h.name.toLowerCase() === 'content-security-policy')
     .map((h) => h.value);
+}
+
+/** A `cloakroom serve` process of its own (what a second machine behind a load balancer is). */
+export interface ServerInstance {
+  /** Where it listens: `http://127.0.0.1:PORT`. */
+  direct: string;
+  /** Its output, line by line (LOG_FORMAT=pretty: one line per request, one per audit event). */
+  text: string[];
+  /** SIGTERM, then waits for the exit. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Spawns `node packages/server/dist/cli/main.js serve` (run `npm run build` first) with passkeys
+ * on for `publicUrl`, the e2e keyring, `LOG_FORMAT=pretty` and `env`, on a free port; resolves
+ * once it answers /healthz. Separate processes share nothing but the stores named in `env`.
+ */
+export async function spawnPasskeyServer(
+  publicUrl: string,
+  env: Record<string, string>,
+): Promise<ServerInstance> {
+  const port = await freePort();
+  const dataDir = mkdtempSync(join(tmpdir(), 'cloakroom-e2e-'));
+  const child = spawn(process.execPath, ['packages/server/dist/cli/main.js', 'serve'], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/tmp',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      CLOAKROOM_PUBLIC_URL: publicUrl,
+      CLOAKROOM_PASSKEYS: 'on',
+      CLOAKROOM_SECRETS: E2E_SECRET,
+      CLOAKROOM_DATA_DIR: dataDir,
+      LOG_FORMAT: 'pretty',
+      LOG_LEVEL: 'info',
+      NO_COLOR: '1',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const text: string[] = [];
+  let partial = '';
+  const onData = (chunk: Buffer) => {
+    const lines = (partial + chunk.toString()).split('\n');
+    partial = lines.pop() ?? '';
+    text.push(...lines.filter((l) => l.trim() !== ''));
+  };
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const direct = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    if (child.exitCode !== null) {
+      await stop();
+      throw new Error(`cloakroom serve exited with ${child.exitCode}:\n${text.join('\n')}`);
+    }
+    const up = await fetch(`${direct}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (up) return { direct, text, stop };
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`cloakroom serve did not answer /healthz in 20 s:\n${text.join('\n')}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }

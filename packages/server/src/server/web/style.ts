@@ -127,6 +127,7 @@ form.cancel { margin-top: 1rem; text-align: center; }
 .or::before, .or::after { content: ""; flex: 1; border-top: 1px solid var(--line); }
 .passkey-status.flash { margin: .75rem 0 0; }
 details.menu label:first-of-type { margin-top: 0; }
+details.menu form .actions { margin-top: .6rem; }
 .enrol-key { display: flex; gap: 1.5rem; align-items: flex-start; flex-wrap: wrap; }
 .enrol-key > div { flex: 1 1 16rem; min-width: 0; }
 figure.qr { margin: 0; flex: 0 0 auto; width: 13rem; max-width: 100%; padding: .25rem; background: var(--qr-bg); border-radius: 8px; }

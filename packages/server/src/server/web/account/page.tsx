@@ -98,7 +98,7 @@ export function AccountPage({ user, csrf, sessions, now, flash, factor, passkeys
               <TwoStepStatus factor={factor} />
             </p>
             <a class="button quiet" href="/account/second-factor">
-              {factor.enabled ? 'Manage' : 'Set up'}
+              {factor.enabled || factor.passkeys > 0 ? 'Manage' : 'Set up'}
             </a>
           </div>
         </section>

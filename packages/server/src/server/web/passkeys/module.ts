@@ -133,7 +133,7 @@ function part(root) {
     }
     say('', '');
     const codes = done.body.recoveryCodes;
-    if (Array.isArray(codes) && codes.length > 0) showCodes(root, codes);
+    if (Array.isArray(codes) && codes.length > 0) showCodes(codes);
     else go(root.dataset.next);
     return false;
   }
@@ -176,8 +176,8 @@ function part(root) {
     );
 }
 
-// The recovery codes of a first passkey: shown once, in place of the form.
-function showCodes(form, codes) {
+// The recovery codes of a first passkey: shown once, in place of the page's sections.
+function showCodes(codes) {
   const section = document.querySelector('[data-passkey-codes]');
   const list = section.querySelector('ol');
   for (const code of codes) {
@@ -187,8 +187,8 @@ function showCodes(form, codes) {
     item.append(text);
     list.append(item);
   }
-  form.closest('section').hidden = true;
-  section.hidden = false;
+  // In place of the page: the list there does not show the new passkey yet ("Done" reloads it).
+  for (const other of document.querySelectorAll('main section')) other.hidden = other !== section;
   section.querySelector('h2').focus();
 }
 

@@ -105,9 +105,8 @@ export function PasskeysPage(props: PasskeysProps) {
         <h2 id="codes-h" tabindex={-1}>
           Your recovery codes
         </h2>
-        <div class="flash warn" role="status">
-          Save these codes now: this is the only time they are shown.
-        </div>
+        <div class="flash ok">Your passkey is added. It can sign you in from now on.</div>
+        <div class="flash warn">Save these codes now: this is the only time they are shown.</div>
         <p>
           If you cannot use any of your passkeys, each code signs you in once instead. Keep them somewhere
           safe: a password manager, or printed on paper.

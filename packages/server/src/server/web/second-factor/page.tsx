@@ -58,7 +58,7 @@ function Disabled({ csrf, required, status }: Common & { required: boolean; stat
   const setUp = (
     <section class="card" aria-labelledby="setup-h">
       <h2 id="setup-h">
-        Status: <span class="tag">off</span>
+        {status.passkeys > 0 ? 'Authenticator app' : 'Status'}: <span class="tag">off</span>
       </h2>
       {required ? (
         <p class="flash warn">Your role requires two-step sign-in. Set it up to use anything else.</p>
