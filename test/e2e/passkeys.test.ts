@@ -178,6 +178,15 @@ describe('passkeys in real Chromium (SQLite)', () => {
     expect(await page.locator('[data-passkey="signin"]').getAttribute('data-next')).toBe('/account');
     await submit(page, () => button.click());
     expect(page.url()).toBe(`${server.url}/account`);
+    // And the module checks once more what it navigates to: a tampered data-next goes nowhere else.
+    for (const evil of ['https://evil.example/', '//evil.example/', '/\\evil.example/']) {
+      await signOut(page);
+      await page
+        .locator('[data-passkey="signin"]')
+        .evaluate((el, to) => ((el as unknown as { dataset: { next: string } }).dataset.next = to), evil);
+      await submit(page, () => button.click());
+      expect(page.url(), evil).toBe(`${server.url}/account`);
+    }
     await webauthnCalls(page);
 
     // 5. Autofill (conditional mediation): Chromium's virtual authenticator answers it at once,
@@ -429,6 +438,31 @@ describe('passkeys in real Chromium (SQLite)', () => {
     expect(module.headers()['content-type']).toBe('text/javascript; charset=utf-8');
     expect(problems).toEqual([]);
     await context.close();
+  });
+
+  it('a browser without WebAuthn, or without its JSON helpers, keeps every passkey part hidden', async () => {
+    await createUser(server, 'uma');
+    for (const without of ['PublicKeyCredential', 'PublicKeyCredential.parseRequestOptionsFromJSON']) {
+      const context = await newContext(browser);
+      const page = await context.newPage();
+      const problems = watchPolicyErrors(page);
+      await page.addInitScript((name) => {
+        const w = globalThis as unknown as Record<string, Record<string, unknown> | undefined>;
+        if (name === 'PublicKeyCredential') delete w.PublicKeyCredential;
+        else delete w.PublicKeyCredential?.parseRequestOptionsFromJSON;
+      }, without);
+      await page.goto(`${server.url}/login`);
+      // The module has run (it is the page's last script): its parts are still hidden.
+      await page.waitForLoadState('load');
+      expect(await page.locator('[data-passkey="signin"]').isHidden(), without).toBe(true);
+      await signIn(page, server.url, 'uma', PASSWORD, { navigate: false });
+      await page.goto(`${server.url}/account/passkeys`);
+      await page.waitForLoadState('load');
+      expect(await page.locator('form[data-passkey="register"]').isHidden(), without).toBe(true);
+      expect(await page.locator('[data-passkey-fallback]').isVisible(), without).toBe(true);
+      expect(problems).toEqual([]);
+      await context.close();
+    }
   });
 
   it('passkeys off: no passkey UI, no script, /account/passkeys and the module are 404', async () => {
