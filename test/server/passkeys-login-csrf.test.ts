@@ -113,6 +113,9 @@ describe('what passes', () => {
     const { cookie, token } = h.loginFormToken();
     const res = await h.fetch('/api/login/passkey', { form: { _csrf: token, response: '{}' }, cookie });
     expect(res.status).toBe(400);
-    expect(await jsonOf(res)).toMatchObject({ error: 'bad_request' });
+    expect(await jsonOf(res)).toEqual({
+      error: 'bad_request',
+      message: 'Send the passkey response as application/json.',
+    });
   });
 });
