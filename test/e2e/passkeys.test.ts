@@ -415,6 +415,9 @@ describe('passkeys in real Chromium (SQLite)', () => {
       false,
       '/reauth without a passkey',
     );
+    // Two-step sign-in offers a passkey as the other way to a second step.
+    await expectPage(await page.goto(`${server.url}/account/second-factor`), false, '/account/second-factor');
+    expect(await page.locator('main a[href="/account/passkeys"]').count()).toBe(1);
     await expectPage(await page.goto(`${server.url}/account/passkeys`), true, '/account/passkeys');
     await page.locator('#passkey-name').fill('Cora’s laptop');
     await page.locator('form[data-passkey="register"] button[type="submit"]').click();
@@ -479,6 +482,8 @@ describe('passkeys in real Chromium (SQLite)', () => {
       await signIn(page, off.url, 'olga', PASSWORD, { navigate: false });
       expect(path(page)).toBe('/account');
       expect(await page.locator('section[aria-labelledby="passkeys-h"]').count()).toBe(0);
+      await page.goto(`${off.url}/account/second-factor`);
+      expect(await page.locator('a[href="/account/passkeys"]').count()).toBe(0);
       expect((await page.goto(`${off.url}/account/passkeys`))?.status()).toBe(404);
       expect(
         (await context.request.get(`${off.url}/assets/passkeys.js`, { failOnStatusCode: false })).status(),

@@ -30,10 +30,12 @@ export function SecondFactorPage(
     flash: Flash | null;
     /** The user's role requires a second factor and none is set up yet. */
     required: boolean;
+    /** Passkeys are on: a passkey is offered as the other way to a second step. */
+    passkeysOn?: boolean;
     error?: string | null;
   },
 ) {
-  const { user, csrf, status, flash, required, error } = props;
+  const { user, csrf, status, flash, required, error, passkeysOn } = props;
   return (
     <Layout title="Two-step sign-in" user={user} csrf={csrf} flash={flash} current="account">
       <p class="crumbs">
@@ -48,13 +50,24 @@ export function SecondFactorPage(
       {status.enabled ? (
         <Enabled {...props} />
       ) : (
-        <Disabled user={user} csrf={csrf} required={required} status={status} />
+        <Disabled
+          user={user}
+          csrf={csrf}
+          required={required}
+          status={status}
+          passkeysOn={passkeysOn ?? false}
+        />
       )}
     </Layout>
   );
 }
 
-function Disabled({ csrf, required, status }: Common & { required: boolean; status: FactorStatus }) {
+function Disabled({
+  csrf,
+  required,
+  status,
+  passkeysOn,
+}: Common & { required: boolean; status: FactorStatus; passkeysOn: boolean }) {
   const setUp = (
     <section class="card" aria-labelledby="setup-h">
       <h2 id="setup-h">
@@ -72,6 +85,11 @@ function Disabled({ csrf, required, status }: Common & { required: boolean; stat
         <input type="hidden" name="_csrf" value={csrf} />
         <button type="submit">Set up two-step sign-in</button>
       </form>
+      {passkeysOn && status.passkeys === 0 ? (
+        <p class="hint">
+          Or <a href="/account/passkeys">add a passkey</a>: signing in with your password then asks for it.
+        </p>
+      ) : null}
     </section>
   );
   if (status.passkeys === 0) return setUp;

@@ -49,6 +49,7 @@ export function secondFactorPages(app: App, deps: ServerDeps): void {
         csrf={csrf(c)}
         status={secondFactorStatus(record)}
         required={mustEnrol(deps.config.require2faRoles, user)}
+        passkeysOn={deps.config.passkeys !== null}
         flash={refusal ? null : takeFlash(c)}
         error={refusal?.message ?? null}
       />,
