@@ -233,6 +233,16 @@ describe('passkeys in real Chromium (SQLite)', () => {
     await submit(page, () => confirm.click());
     expect(path(page)).toBe('/account/passkeys');
     await form.waitFor({ state: 'visible' });
+    // The window closes while the page is open: "Add a passkey" goes through /reauth itself.
+    clock.advance(LATER);
+    await page.locator('#passkey-name').fill('Too late');
+    await submit(page, () => form.locator('button[type="submit"]').click());
+    expect(path(page)).toBe('/reauth');
+    expect(new URL(page.url()).searchParams.get('next')).toBe('/account/passkeys');
+    await confirm.waitFor({ state: 'visible' });
+    await submit(page, () => confirm.click());
+    await form.waitFor({ state: 'visible' });
+    expect(await laptop.credentials()).toHaveLength(1);
 
     // 9. A phone with a synced passkey (a password manager's: backed up), signed in with the
     //    password and a recovery code; its first page is recent, so it adds one at once, and no
@@ -466,6 +476,24 @@ describe('passkeys in real Chromium (SQLite)', () => {
       expect(problems).toEqual([]);
       await context.close();
     }
+  });
+
+  it('a second step whose pending sign-in is gone goes back to /login and says why', async () => {
+    const context = await newContext(browser);
+    const page = await context.newPage();
+    await steerAutofill(page);
+    // cora has a passkey (the CSP test added it); this browser does not need it.
+    await signIn(page, server.url, 'cora');
+    expect(path(page)).toBe('/login/second-factor');
+    await context.clearCookies({ name: 'cloakroom-pending' });
+    const second = page.locator('[data-passkey="second-factor"] button');
+    await second.waitFor({ state: 'visible' });
+    await submit(page, () => second.click());
+    expect(path(page)).toBe('/login');
+    expect(await flashText(page)).toBe(
+      'That sign-in took too long or was already finished. Please sign in again.',
+    );
+    await context.close();
   });
 
   it('passkeys off: no passkey UI, no script, /account/passkeys and the module are 404', async () => {
