@@ -206,7 +206,7 @@ export function createSoftAuthenticator(origin = 'http://localhost:3000'): SoftA
       const attestationObject = encodeCBOR(
         new Map<string, string | Uint8Array | Map<string, never>>([
           ['fmt', 'none'],
-          ['attStmt', new Map()],
+          ['attStmt', new Map<string, never>()],
           ['authData', authData],
         ]),
       );
