@@ -2,7 +2,13 @@ import {
   generateAuthenticationOptions,
   type PublicKeyCredentialRequestOptionsJSON,
 } from '@simplewebauthn/server';
-import { changedSince, pendingExpired, usedKey, usePending } from '../auth/accounts/complete-sign-in.js';
+import {
+  changedSince,
+  issueAfterPending,
+  pendingExpired,
+  usedKey,
+  usePending,
+} from '../auth/accounts/complete-sign-in.js';
 import type { AccountDeps, AccountFailure } from '../auth/accounts/deps.js';
 import { parseDocument } from '../auth/second-factor/document.js';
 import { toUser, type User } from '../auth/users.js';
@@ -119,18 +125,9 @@ export async function finishPasskeySecondFactor(
   if (!verified.ok) return verified;
   if (!(await usePending(pendingCounters(deps, passkeys), pending, now))) return pendingExpired;
 
-  const issued = await deps.sessions.create(request, {
-    userId: pending.userId,
-    remember: pending.remember,
-    epoch: pending.epoch,
-    methods: ['pwd', 'hwk'],
-  });
-  const after = await deps.users.getById(pending.userId);
-  if (!after || changedSince(pending)(after)) {
-    await deps.sessions.end(issued.session);
-    return pendingExpired;
-  }
-  issued.setCookie.push(...deps.sessions.clearPending(request));
+  const done = await issueAfterPending(deps, request, pending, ['pwd', 'hwk']);
+  if (!done) return pendingExpired;
+  const { issued, user: after } = done;
   deps.audit('login.second-factor', {
     userId: after.id,
     session: issued.session.id,

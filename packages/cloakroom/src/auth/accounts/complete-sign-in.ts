@@ -55,6 +55,33 @@ export async function usePending(
 }
 
 /**
+ * The end every second factor shares once the pending state is used: the session (with the
+ * pending state's epoch and `remember`, and the methods proved), one more look at the account
+ * like `signIn` takes (a lock or password change that landed meanwhile ends it at once), and the
+ * pending cookie cleared. `null` when the account changed: the caller answers `pendingExpired`.
+ */
+export async function issueAfterPending(
+  deps: AccountDeps,
+  request: IncomingRequest,
+  pending: PendingSignIn,
+  methods: string[],
+): Promise<{ issued: Issued; user: UserRecord } | null> {
+  const issued = await deps.sessions.create(request, {
+    userId: pending.userId,
+    remember: pending.remember,
+    epoch: pending.epoch,
+    methods,
+  });
+  const after = await deps.users.getById(pending.userId);
+  if (!after || changedSince(pending)(after)) {
+    await deps.sessions.end(issued.session);
+    return null;
+  }
+  issued.setCookie.push(...deps.sessions.clearPending(request));
+  return { issued, user: after };
+}
+
+/**
  * The second step of a sign-in: the pending state `signIn` issued (its own signed cookie, five
  * minutes), then a TOTP code or a recovery code. In this order: the pending state (MAC, expiry,
  * not used yet); the code throttle of the account; the account as it is now (unlocked, same epoch
@@ -86,18 +113,9 @@ export async function completeSignIn(
 
   if (!(await usePending(counters, pending, now))) return pendingExpired;
 
-  const issued = await deps.sessions.create(request, {
-    userId: pending.userId,
-    remember: pending.remember,
-    epoch: pending.epoch,
-    methods: ['pwd', 'otp'],
-  });
-  const after = await deps.users.getById(pending.userId);
-  if (!after || changedSince(pending)(after)) {
-    await deps.sessions.end(issued.session);
-    return pendingExpired;
-  }
-  issued.setCookie.push(...deps.sessions.clearPending(request));
+  const done = await issueAfterPending(deps, request, pending, ['pwd', 'otp']);
+  if (!done) return pendingExpired;
+  const { issued, user: after } = done;
   deps.audit('login.second-factor', {
     userId: after.id,
     session: issued.session.id,
