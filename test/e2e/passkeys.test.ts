@@ -14,6 +14,7 @@ import {
   newContext,
   PASSWORD,
   type PasskeyServer,
+  peekWebauthnCalls,
   setAutofill,
   signIn,
   startPasskeyServer,
@@ -201,7 +202,9 @@ describe('passkeys in real Chromium (SQLite)', () => {
     //    request at a time): held open here, as while a person has not picked a passkey yet.
     await setAutofill(page, 'hold');
     await signOut(page);
-    await page.waitForFunction("(sessionStorage.getItem('e2e-webauthn') ?? '').includes('conditional')");
+    // Polled with page.evaluate (DevTools' own evaluation): page.waitForFunction evaluates its
+    // predicate with eval inside the page, which the page's CSP (script-src 'self') refuses.
+    await expect.poll(() => peekWebauthnCalls(page)).toContain('conditional');
     await submit(page, () => button.click());
     expect(path(page)).toBe('/account');
     expect(await webauthnCalls(page)).toEqual(['conditional', 'conditional-aborted', 'modal']);

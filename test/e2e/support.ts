@@ -482,6 +482,14 @@ export async function setAutofill(page: Page, mode: 'off' | 'hold' | 'real'): Pr
   }, mode);
 }
 
+/** What {@link steerAutofill} has noted so far about the page's WebAuthn requests (this tab). */
+export async function peekWebauthnCalls(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const storage = (globalThis as unknown as { sessionStorage: WebStorage }).sessionStorage;
+    return JSON.parse(storage.getItem('e2e-webauthn') ?? '[]') as string[];
+  });
+}
+
 /** What {@link steerAutofill} noted about the page's WebAuthn requests (this tab), then clears it. */
 export async function webauthnCalls(page: Page): Promise<string[]> {
   return page.evaluate(() => {
