@@ -404,6 +404,12 @@ describe('cloakroom sessions …', () => {
       const unknown = await cli(['sessions', 'revoke', 'AAAAAAAAAAAAAAAAAAAAAA'], { env });
       expect(unknown.code).toBe(1);
       expect(lines(unknown.stderr)).toHaveLength(1);
+      // One id in 64 begins with '-': it is still the id, not an unknown option (nor after --).
+      for (const args of [['-AAAAAAAAAAAAAAAAAAAAA'], ['--', '-AAAAAAAAAAAAAAAAAAAAA']]) {
+        const dashed = await cli(['sessions', 'revoke', ...args], { env });
+        expect(dashed.code).toBe(1);
+        expect(dashed.stderr).toBe('cloakroom: no live session with id "-AAAAAAAAAAAAAAAAAAAAA"\n');
+      }
 
       const revokeAll = await cli(['sessions', 'revoke', '--user', 'root'], { env });
       expect(revokeAll.code).toBe(0);

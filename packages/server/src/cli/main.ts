@@ -32,9 +32,24 @@ CLOAKROOM_PUBLIC_URL for the links, …).
 See docs/cli.md and docs/configuration.md.
 `;
 
+/**
+ * A session id is base64url, so one in 64 begins with `-` and would read as a short option:
+ * the argument after `sessions revoke` that is not a known option is the id, whatever it starts
+ * with. (`--` before it works as well.)
+ */
+function withSessionIdKept(argv: string[]): { args: string[]; id: string | undefined } {
+  const at = argv[0] === 'sessions' && argv[1] === 'revoke' ? 2 : -1;
+  const candidate = at < 0 ? undefined : argv[at];
+  if (candidate === undefined || !/^-[^-]/.test(candidate) || candidate.length <= 2) {
+    return { args: argv, id: undefined };
+  }
+  return { args: [...argv.slice(0, at), ...argv.slice(at + 1)], id: candidate };
+}
+
 async function main(argv: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args: argv,
+  const kept = withSessionIdKept(argv);
+  const parsed = parseArgs({
+    args: kept.args,
     allowPositionals: true,
     strict: true,
     options: {
@@ -50,6 +65,11 @@ async function main(argv: string[]): Promise<void> {
       version: { type: 'boolean', short: 'v' },
     },
   });
+  const { values } = parsed;
+  const positionals =
+    kept.id === undefined
+      ? parsed.positionals
+      : ['sessions', 'revoke', kept.id, ...parsed.positionals.slice(2)];
   const [command, ...rest] = positionals;
   if (values.version) {
     const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
