@@ -9,7 +9,9 @@
  * and SQLite with 100k sessions in the table), then prints validate / (HMAC + SHA-256 + read)
  * per store. The target is ≤ 1.5x: the glue must not cost more than half the real work.
  * It also measures an awaited `crypto.subtle` HMAC and digest, the reason the core calls
- * synchronous `node:crypto` through `SessionCrypto` (docs/performance.md).
+ * synchronous `node:crypto` through `SessionCrypto` (docs/performance.md). And `toUser()`, what
+ * the adapters add after validate(), for a user with three passkeys: its second-factor document
+ * is parsed once per text and remembered.
  *
  * Method: tinybench, tasks run one after another (never concurrently). Each task gets ~1 s of
  * samples in total, taken in 4 interleaved rounds of 250 ms (all tasks, then all tasks again),
@@ -31,6 +33,8 @@ import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Bench, type Task } from 'tinybench';
+import type { UserRecord } from '../packages/cloakroom/src/auth/types.js';
+import { toUser } from '../packages/cloakroom/src/auth/users.js';
 import { manualClock } from '../packages/cloakroom/src/core/clock.js';
 import { nodeCrypto } from '../packages/cloakroom/src/core/node-crypto.js';
 import type { IncomingRequest } from '../packages/cloakroom/src/core/request.js';
@@ -119,6 +123,42 @@ async function setUp(store: SessionStore, inTransaction?: (run: () => Promise<vo
   return { sessions, everyTime, req, id: nodeCrypto.sha256Base64url(token), token };
 }
 
+/** A user record whose second-factor document holds `n` passkeys and ten recovery codes. */
+function userWithPasskeys(n: number): UserRecord {
+  const hash = () => randomBytes(32).toString('base64url');
+  const passkeys = Array.from({ length: n }, (_, i) => ({
+    id: randomBytes(32).toString('base64url'),
+    publicKey: randomBytes(77).toString('base64url'),
+    counter: 0,
+    transports: ['internal', 'hybrid'],
+    deviceType: 'multiDevice',
+    backedUp: true,
+    name: `Passkey ${i + 1}`,
+    createdAt: 1,
+    lastUsedAt: 2,
+  }));
+  const document = {
+    v: 1,
+    totp: null,
+    enrolment: null,
+    recoveryCodes: Array.from({ length: 10 }, hash),
+    recoveryLink: null,
+    passkeys,
+  };
+  return {
+    id: 'alice',
+    username: 'alice',
+    displayName: 'Alice',
+    passwordHash: 'unused',
+    roles: ['user'],
+    locked: false,
+    epoch: 0,
+    createdAt: 1,
+    updatedAt: 1,
+    secondFactor: JSON.stringify(document),
+  };
+}
+
 function request(cookie: string): IncomingRequest {
   const headers = new Headers({ 'user-agent': 'bench' });
   if (cookie) headers.set('cookie', cookie);
@@ -144,6 +184,11 @@ try {
   const subtleKey = await crypto.subtle.importKey('raw', hmacKey, { name: 'HMAC', hash: 'SHA-256' }, false, [
     'sign',
   ]);
+
+  // What the adapters do after validate(): the user's view, which asks whether the user has a
+  // second factor (their document parsed, or remembered by its text).
+  const withPasskeys = userWithPasskeys(3);
+  const fresh = (text: string) => Buffer.from(text, 'utf8').toString('utf8'); // a new string, same text
 
   const tasks: Array<[string, () => unknown]> = [
     [
@@ -192,6 +237,18 @@ try {
       `validate(): sqlite store (${rowCount} rows), cookie seen before`,
       async () => {
         sink = await sql.sessions.validate(sql.req);
+      },
+    ],
+    [
+      "toUser(): a user with three passkeys and ten recovery codes (a cache's same text)",
+      () => {
+        sink = toUser(withPasskeys);
+      },
+    ],
+    [
+      'toUser(): the same user, its document read anew (as from a store without a cache)',
+      () => {
+        sink = toUser({ ...withPasskeys, secondFactor: fresh(withPasskeys.secondFactor!) });
       },
     ],
     [

@@ -53,4 +53,24 @@ describe('passkeys in the second-factor document', () => {
       expect(() => hasSecondFactor(JSON.stringify({ ...before, passkeys }))).toThrow(/unreadable/);
     }
   });
+
+  test('the answer is remembered by the text: each text keeps its own, a bad one throws every time', () => {
+    const one = JSON.stringify({ ...before, passkeys: [passkey] });
+    const none = JSON.stringify({ ...before, passkeys: [] });
+    const bad = JSON.stringify({ ...before, passkeys: [null] });
+    for (let round = 0; round < 3; round++) {
+      expect(hasSecondFactor(one)).toBe(true);
+      expect(hasSecondFactor(none)).toBe(false);
+      expect(() => hasSecondFactor(bad)).toThrow(/unreadable/);
+    }
+    // More texts than it remembers: the answers stay right after it is cleared.
+    for (let i = 0; i < 600; i++) {
+      const named = JSON.stringify({
+        ...before,
+        passkeys: i % 2 === 0 ? [] : [{ ...passkey, name: `Key ${i}` }],
+      });
+      expect(hasSecondFactor(named)).toBe(i % 2 === 1);
+    }
+    expect(hasSecondFactor(one)).toBe(true);
+  });
 });

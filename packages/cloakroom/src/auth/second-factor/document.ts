@@ -176,5 +176,21 @@ export function parseDocument(text: string | null | undefined): SecondFactorDocu
  * if (hasSecondFactor(user.secondFactor)) showTwoStepBadge();
  */
 export function hasSecondFactor(text: string | null | undefined): boolean {
-  return hasFactor(parseDocument(text));
+  if (!text) return false;
+  const known = factorMemo.get(text);
+  if (known !== undefined) return known;
+  const has = hasFactor(parseDocument(text));
+  if (factorMemo.size >= FACTOR_MEMO_SIZE) factorMemo.clear();
+  factorMemo.set(text, has);
+  return has;
 }
+
+/*
+ * `toUser` asks {@link hasSecondFactor} on every authenticated request, and a document with a few
+ * passkeys takes microseconds to parse and check (tens with twenty). The answer depends on the
+ * text alone, so it is remembered by the text: a user store's read cache hands back the same
+ * string, and a hit is one Map lookup. Bounded (a few MB at most); cleared when full. An
+ * unreadable document throws every time, as before.
+ */
+const FACTOR_MEMO_SIZE = 256;
+const factorMemo = new Map<string, boolean>();
