@@ -1,6 +1,6 @@
 // @ts-check
 /**
- * Mutation testing of the session core and the auth use cases: `npm run mutation`.
+ * Mutation testing of the session core, the auth use cases and passkeys: `npm run mutation`.
  * What the score means and how to read the report: docs/mutation.md.
  * @type {import('@stryker-mutator/api/core').PartialStrykerOptions}
  */
@@ -13,6 +13,7 @@ export default {
   mutate: [
     'packages/cloakroom/src/core/**/*.ts',
     'packages/cloakroom/src/auth/**/*.ts',
+    'packages/cloakroom/src/passkeys/**/*.ts',
     '!packages/cloakroom/src/**/index.ts',
   ],
   // Each mutant runs only the tests that reached it: a mutant in cookie.ts does not pay for the

@@ -24,9 +24,10 @@ class QuickestFirst extends BaseSequencer {
 }
 
 /**
- * The tests `npm run mutation` (Stryker) runs against mutated `packages/cloakroom/src/core` and `packages/cloakroom/src/auth`: the unit
- * tests of those directories and the memory store's conformance suite. They run on in-process
- * stores (memory, SQLite `:memory:`) and real crypto, and none of them starts `dist/`, so unlike
+ * The tests `npm run mutation` (Stryker) runs against mutated `packages/cloakroom/src/core`,
+ * `packages/cloakroom/src/auth` and `packages/cloakroom/src/passkeys`: the unit tests of those
+ * directories and the memory store's conformance suite. They run on in-process stores (memory,
+ * SQLite `:memory:`) and real crypto, and none of them starts `dist/`, so unlike
  * `vitest.config.ts` there is no global setup that builds it: a mutant is tested against the
  * sources Stryker instrumented, never against a build. One exception to "in-process":
  * test/auth/credential-races.test.ts also runs against the local Redis and PostgreSQL (it is the
@@ -35,7 +36,14 @@ class QuickestFirst extends BaseSequencer {
 export default defineConfig({
   resolve: { alias },
   test: {
-    include: ['test/core/**/*.test.ts', 'test/auth/**/*.test.ts', 'test/conformance/memory.test.ts'],
+    include: [
+      'test/core/**/*.test.ts',
+      'test/auth/**/*.test.ts',
+      'test/passkeys/**/*.test.ts',
+      'test/conformance/memory.test.ts',
+    ],
+    // It imports the built package in a child process: it tests the published entries, not a mutant.
+    exclude: ['test/passkeys/entry-points.test.ts'],
     // Real argon2id at OWASP parameters: a test that hashes a few dozen passwords takes seconds.
     testTimeout: 20_000,
     hookTimeout: 30_000,
