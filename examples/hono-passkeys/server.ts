@@ -173,7 +173,8 @@ function signedIn(c: Context<CloakroomEnv>, done: { user: User; issued: Issued }
 
 // The sign-in routes come before csrf() (there is no session yet; they replace any), each behind
 // loginCsrf(): refused when Origin or Sec-Fetch-Site shows another site, and for a body that is
-// not JSON. The page only ever sends JSON.
+// not JSON (a form or text/plain, which any site can post). The page only ever sends JSON: `{}`
+// to a begin step, whose body is otherwise unused.
 
 // Step one, the password. A user with a passkey gets no session from it, only a pending cookie.
 app.post('/api/login', auth.loginCsrf(), async (c) => {
