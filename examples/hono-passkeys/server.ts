@@ -69,7 +69,8 @@ const account: AccountDeps = {
   throttle: createThrottle({ counters: store.counters }),
   // One JSON line per event: login.passkey, passkey.registered, passkey.failure, …
   audit: (event, fields) => console.log(JSON.stringify({ time: new Date().toISOString(), event, ...fields })),
-  // The recovery codes a first passkey comes with are checked here.
+  // completeSignIn needs it to take the recovery codes a first passkey comes with: passkeys alone
+  // work without it, but those codes would then be useless.
   secondFactor: createSecondFactor({ secrets, counters: store.counters, issuer: 'cloakroom example' }),
   // The relying party: where a passkey may be used. Its challenges live in the counter store,
   // single use, so any instance could finish a ceremony another began.
