@@ -57,3 +57,42 @@ export async function claimChallenge(
   if (claimed.count === 1) await passkeys.counters.reset(key);
   return claimed.count === 2;
 }
+
+/**
+ * How long a used-up sign-in challenge is remembered beyond its ceremony's lifetime: instances
+ * whose clocks differ a little must not find it free again while its cookie still reads as live.
+ */
+const CLOCK_SKEW_MS = 60_000;
+
+/**
+ * The challenge of a passwordless sign-in, derived from its ceremony id (the random id in the
+ * signed, `HttpOnly` ceremony cookie): SHA-256 of the id under a label of its own. Beginning a
+ * sign-in is open to anyone, so it writes nothing to the store; the challenge is as
+ * unpredictable as the id, bound to the cookie, and lives as long as the cookie does. Any
+ * instance derives the same challenge from the same cookie.
+ */
+export function ceremonyChallenge(ceremonyId: string): { bytes: Uint8Array<ArrayBuffer>; text: string } {
+  const digest = createHash('sha256').update(`webauthn-signin-challenge:${ceremonyId}`).digest();
+  const bytes = new Uint8Array(digest);
+  return { bytes, text: digest.toString('base64url') };
+}
+
+/**
+ * Uses up the challenge of a passwordless sign-in, before anything else about the response is
+ * verified: it holds only if it is the one derived from this request's ceremony id (a live,
+ * signed ceremony cookie: the caller has read it) and this call is the first to count it — of N
+ * parallel finishes of one response exactly one goes on. A challenge that is not this
+ * ceremony's is refused without a write.
+ */
+export async function claimCeremonyChallenge(
+  passkeys: Passkeys,
+  ceremonyId: string,
+  challenge: string,
+  now: number,
+): Promise<boolean> {
+  const expected = ceremonyChallenge(ceremonyId).text;
+  if (challenge !== expected) return false;
+  const key = keyOf('signin', 'ceremony', expected);
+  const claimed = await passkeys.counters.increment(key, passkeys.challengeMs + CLOCK_SKEW_MS, now);
+  return claimed.count === 1;
+}

@@ -10,7 +10,7 @@ import { systemClock } from '../core/clock.js';
 import type { IncomingRequest } from '../core/request.js';
 import type { Issued } from '../core/sessions.js';
 import { verifyAssertion } from './assertion.js';
-import { claimChallenge, issueChallenge } from './challenges.js';
+import { ceremonyChallenge, claimCeremonyChallenge } from './challenges.js';
 import { ceremonyExpired, invalidPasskey, requirePasskeys } from './records.js';
 import { readAuthentication, userIdOf } from './response.js';
 
@@ -26,7 +26,8 @@ export interface PasskeySignedIn {
  * Begins a passwordless sign-in: options for `navigator.credentials.get()` that name no
  * credential (the browser offers the passkeys it holds for this site: discoverable credentials,
  * and conditional UI), user verification required, and a challenge bound to a new ceremony
- * cookie (send `setCookie`), so only this browser can finish it.
+ * cookie (send `setCookie`), so only this browser can finish it. It writes nothing to the store
+ * (anyone may call it): the challenge is derived from the cookie's random id.
  * @example
  * const begun = await beginPasskeySignIn(deps, request);
  * // send begun.setCookie and { options: begun.options }
@@ -37,7 +38,7 @@ export async function beginPasskeySignIn(
 ): Promise<{ ok: true; options: PublicKeyCredentialRequestOptionsJSON; setCookie: string[] }> {
   const passkeys = requirePasskeys(deps);
   const ceremony = deps.sessions.issueCeremony(request, passkeys.challengeMs);
-  const challenge = await issueChallenge(passkeys, 'signin', ceremony.id, (deps.clock ?? systemClock).now());
+  const challenge = ceremonyChallenge(ceremony.id);
   const options = await generateAuthenticationOptions({
     rpID: passkeys.rpId,
     allowCredentials: [],
@@ -85,7 +86,7 @@ export async function finishPasskeySignIn(
   };
   if (!read) return refuse(null);
   const now = (deps.clock ?? systemClock).now();
-  if (!(await claimChallenge(passkeys, 'signin', ceremony, read.challenge, now))) return ceremonyExpired;
+  if (!(await claimCeremonyChallenge(passkeys, ceremony, read.challenge, now))) return ceremonyExpired;
   // A discoverable credential names its user; without a handle there is nobody to look up.
   const userId = read.userHandle === null ? null : userIdOf(read.userHandle);
   if (userId === null) return refuse(null);
