@@ -1,7 +1,12 @@
 import { describe, expect, test } from 'vitest';
 import { ConfigError } from '../../packages/cloakroom/src/core/errors.js';
-import { createPasskeys, type PasskeysOptions } from '../../packages/cloakroom/src/passkeys/index.js';
+import {
+  beginPasskeySignIn,
+  createPasskeys,
+  type PasskeysOptions,
+} from '../../packages/cloakroom/src/passkeys/index.js';
 import { createMemoryStore } from '../../packages/cloakroom/src/stores/memory/index.js';
+import { passkeyHarness } from './harness.js';
 
 /*
  * The relying party is checked once, at start-up, with an error that names the option: passkeys
@@ -79,5 +84,22 @@ describe('createPasskeys', () => {
     refused({ challengeTimeout: '11m' }, 'challengeTimeout');
     refused({ challengeTimeout: '5s' }, 'challengeTimeout');
     refused({ challengeTimeout: 'soon' }, 'challengeTimeout');
+  });
+});
+
+describe('the use cases refuse to run half-configured', () => {
+  test('without deps.passkeys, or without deps.secondFactor (which takes a first passkey’s recovery codes): a TypeError saying what to pass', async () => {
+    const h = passkeyHarness('memory');
+    try {
+      const { passkeys, secondFactor, ...bare } = h.deps;
+      expect(passkeys && secondFactor).toBeTruthy();
+      await expect(beginPasskeySignIn(bare, h.post())).rejects.toThrow(/deps\.passkeys \(createPasskeys/);
+      await expect(beginPasskeySignIn({ ...bare, passkeys }, h.post())).rejects.toThrow(
+        /deps\.secondFactor as well \(createSecondFactor/,
+      );
+      expect((await beginPasskeySignIn({ ...bare, passkeys, secondFactor }, h.post())).ok).toBe(true);
+    } finally {
+      await h.close();
+    }
   });
 });

@@ -58,10 +58,19 @@ export const noPasskeys: AccountFailure = {
   message: 'This account has no passkey.',
 };
 
-/** The relying party, or a TypeError: a use case that needs it was called without it (misuse). */
+/**
+ * The relying party, or a TypeError: a use case that needs it was called without it (misuse).
+ * `deps.secondFactor` is required as well: a user's first passkey comes with recovery codes, and
+ * only `completeSignIn` with it can take one; without it they would be handed out unusable.
+ */
 export function requirePasskeys(deps: AccountDeps): Passkeys {
   if (!deps.passkeys) {
     throw new TypeError('this account action needs deps.passkeys (createPasskeys({ origins, counters }))');
+  }
+  if (!deps.secondFactor) {
+    throw new TypeError(
+      'passkeys need deps.secondFactor as well (createSecondFactor({ secrets, counters })): it takes the recovery codes a first passkey comes with',
+    );
   }
   return deps.passkeys;
 }
