@@ -92,7 +92,7 @@ describe('the use cases refuse to run half-configured', () => {
     const h = passkeyHarness('memory');
     try {
       const { passkeys, secondFactor, ...bare } = h.deps;
-      expect(passkeys && secondFactor).toBeTruthy();
+      if (!passkeys || !secondFactor) throw new Error('the harness gives both');
       await expect(beginPasskeySignIn(bare, h.post())).rejects.toThrow(/deps\.passkeys \(createPasskeys/);
       await expect(beginPasskeySignIn({ ...bare, passkeys }, h.post())).rejects.toThrow(
         /deps\.secondFactor as well \(createSecondFactor/,

@@ -1,5 +1,6 @@
 import type { User } from 'cloakroom';
 import { raw } from 'hono/html';
+import type { Child } from 'hono/jsx';
 import { CodeInput, SecondFactorFields } from '../code-fields.js';
 import type { Flash } from '../flash.js';
 import { formatDate } from '../helpers.js';
@@ -109,11 +110,12 @@ function Disabled({
   );
 }
 
-/** Recovery codes left, and a new set (replacing the old one). */
-function RecoveryCodesBox({ csrf, left }: { csrf: string; left: number }) {
+/** Recovery codes left, and a new set (replacing the old one); `children`: facts listed before. */
+function RecoveryCodesBox({ csrf, left, children }: { csrf: string; left: number; children?: Child }) {
   return (
     <>
       <dl class="facts">
+        {children}
         <dt>Recovery codes</dt>
         <dd>
           {left} left
@@ -134,31 +136,16 @@ function RecoveryCodesBox({ csrf, left }: { csrf: string; left: number }) {
 }
 
 function Enabled({ csrf, status, required }: Common & { status: FactorStatus; required: boolean }) {
-  const left = status.recoveryCodesLeft;
   return (
     <div class="grid">
       <section class="card" aria-labelledby="status-h">
         <h2 id="status-h">
           Status: <span class="tag here">on</span>
         </h2>
-        <dl class="facts">
+        <RecoveryCodesBox csrf={csrf} left={status.recoveryCodesLeft}>
           <dt>Authenticator</dt>
           <dd>{status.enrolledAt ? `set up ${formatDate(status.enrolledAt)}` : 'set up'}</dd>
-          <dt>Recovery codes</dt>
-          <dd>
-            {left} left
-            {left <= FEW_CODES ? <span class="tag locked">running low</span> : null}
-          </dd>
-        </dl>
-        <form method="post" action="/account/second-factor/recovery-codes">
-          <input type="hidden" name="_csrf" value={csrf} />
-          <p class="hint">A new set replaces the old one: the old codes stop working.</p>
-          <div class="actions">
-            <button type="submit" class="quiet">
-              Make new recovery codes
-            </button>
-          </div>
-        </form>
+        </RecoveryCodesBox>
       </section>
       <section class="card" aria-labelledby="off-h">
         <h2 id="off-h">Turn off</h2>
