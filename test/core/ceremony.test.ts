@@ -102,11 +102,13 @@ describe('the passkey ceremony cookie', () => {
     expect(retired.readCeremony(withCeremony(value))).toBeNull();
   });
 
-  test('a ttl outside 1 s to 10 min is a misuse (TypeError)', () => {
+  test('a ttl outside 1 s to 10 min is a misuse (TypeError); both ends are allowed', () => {
     const { sessions } = coreHarness();
     for (const ttl of [0, 999, 600_001, 1.5, Number.NaN]) {
       expect(() => sessions.issueCeremony(incoming(), ttl)).toThrow(TypeError);
     }
+    expect(sessions.issueCeremony(incoming(), 1000).setCookie[0]).toMatch(/; Max-Age=1$/);
+    expect(sessions.issueCeremony(incoming(), 600_000).setCookie[0]).toMatch(/; Max-Age=600$/);
   });
 
   test('no cookie of another purpose passes for it, and it passes for none', () => {
