@@ -7,6 +7,7 @@ import {
   finishPasskeySecondFactor,
   finishPasskeySignIn,
   listPasskeys,
+  removePasskey,
 } from '../../packages/cloakroom/src/passkeys/index.js';
 import { BACKENDS } from '../auth/second-factor-harness.js';
 import { createSoftAuthenticator, type RequestOptionsJSON } from '../support/soft-authenticator.js';
@@ -116,5 +117,36 @@ describe.each(BACKENDS)('which passkey, whose account on %s', (backend) => {
     expect(h.events.filter((e) => e.event === 'passkey.failure')).toEqual([
       { event: 'passkey.failure', userId: user.id, route: 'signin', ip: '203.0.113.10' },
     ]);
+  });
+
+  // Read 1 of the user is the epoch's, 2 finds the passkey, 3 is the compare-and-set's.
+  test('a passkey removed while its assertion is checked signs nobody in, and is no clone', async () => {
+    h = passkeyHarness(backend);
+    const { user, session } = await h.withPasskey('alice');
+    const id = h.authenticator.credentials[0]!.id;
+    const begun = await beginPasskeySignIn(h.deps, h.post());
+    const response = h.authenticator.authenticate(begun.options as RequestOptionsJSON);
+    const users = h.deps.users;
+    let reads = 0;
+    h.deps.users = Object.create(users, {
+      getById: {
+        value: async (userId: string) => {
+          reads += 1;
+          if (reads === 3) {
+            const removed = await removePasskey({ ...h.deps, users }, session, id);
+            if (!removed.ok) throw new Error(removed.error);
+          }
+          return users.getById(userId);
+        },
+      },
+    });
+    expect(await finishPasskeySignIn(h.deps, h.withCookies(begun.setCookie), { response })).toMatchObject({
+      error: 'invalid_passkey',
+    });
+    const sessions = await h.stores.sessions.listByUser(user.id, h.clock.now());
+    expect(sessions.filter((s) => s.methods?.includes('hwk'))).toEqual([]);
+    expect(
+      h.events.map((e) => e.event).filter((e) => e.startsWith('passkey.') || e === 'login.passkey'),
+    ).toEqual(['passkey.registered', 'passkey.removed', 'passkey.failure']);
   });
 });
