@@ -128,6 +128,13 @@ describe('cloakroom serve on Redis Cluster', () => {
       promotedAt = load.now();
       await cluster.waitOk();
       await waitUntil('readyz 200 again', async () => (await status('/readyz')) === 200);
+      // Readiness pings every primary; the session's own slot may answer a moment later (the
+      // slot map is refreshed every 250 ms). The window is asserted below, not assumed here.
+      await waitUntil(
+        'the signed-in cookie answered 200 again',
+        async () => (await status('/api/session', live.cookie)) === 200,
+        10_000,
+      );
       await load.answeredSince(load.now(), 20);
     } finally {
       samples = await load.stop();
