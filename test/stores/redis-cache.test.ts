@@ -330,7 +330,8 @@ describe('redis session cache: another instance', () => {
     };
     console.log(`redis: revoke acknowledged on A → refused on B, ms over ${windows.length} trials`, figures);
     expect(windows.at(-1)!).toBeLessThan(1_000);
-    expect(b.store.cacheStats()!.sessions.hits).toBeGreaterThan(1_000);
+    // Each trial read the session from B's cache once (cached() waits for that hit): 1,000 at least.
+    expect(b.store.cacheStats()!.sessions.hits).toBeGreaterThanOrEqual(1_000);
   }, 120_000);
 });
 
