@@ -38,5 +38,14 @@ export {
   type Sessions,
   type Validation,
 } from './sessions.js';
-export type { DataChange, JsonValue, SessionRecord, SessionStore } from './store.js';
+export {
+  type BindingKey,
+  type DataChange,
+  decodeBinding,
+  encodeBinding,
+  type JsonValue,
+  type SessionBinding,
+  type SessionRecord,
+  type SessionStore,
+} from './store.js';
 export { isPublicId } from './token.js';

@@ -3,7 +3,13 @@ import { ConfigError } from './errors.js';
 import { secretWeakness } from './secret-strength.js';
 
 /** Purposes get separate keys (ASVS 11.1): a session MAC is never a valid CSRF MAC. */
-export type KeyPurpose = 'session' | 'login-csrf' | 'pending-sign-in' | 'passkey-ceremony';
+export type KeyPurpose =
+  | 'session'
+  | 'login-csrf'
+  | 'pending-sign-in'
+  | 'passkey-ceremony'
+  | 'dbsc-registration'
+  | 'dbsc-bound';
 
 /** How many secrets the keyring holds at most: verification tries each, so the list stays short. */
 export const MAX_SECRETS = 8;
@@ -29,6 +35,8 @@ const LABELS: Record<KeyPurpose, string> = {
   'login-csrf': 'cloakroom/v1/login-csrf',
   'pending-sign-in': 'cloakroom/v1/pending-sign-in',
   'passkey-ceremony': 'cloakroom/v1/passkey-ceremony',
+  'dbsc-registration': 'cloakroom/v1/dbsc-registration',
+  'dbsc-bound': 'cloakroom/v1/dbsc-bound-cookie',
 };
 
 /**
@@ -73,6 +81,8 @@ export function createKeyring(
     'login-csrf': derive('login-csrf'),
     'pending-sign-in': derive('pending-sign-in'),
     'passkey-ceremony': derive('passkey-ceremony'),
+    'dbsc-registration': derive('dbsc-registration'),
+    'dbsc-bound': derive('dbsc-bound'),
   };
 
   return {

@@ -20,6 +20,44 @@ const LOGIN_SUFFIX = '-login';
 const PENDING_SUFFIX = '-pending';
 /** Appended to the session cookie's name for the passkey ceremony cookie (a sign-in without a session). */
 const CEREMONY_SUFFIX = '-passkey';
+/** Appended to the session cookie's name for the bound cookie of a device-bound session. */
+const BOUND_SUFFIX = '-bound';
+
+/**
+ * Device Bound Session Credentials: sessions a browser binds to a key in the device's hardware.
+ * Durations accept `'90s'`, `'10m'` or seconds.
+ */
+export interface DbscOptions {
+  /** Where browsers post their registration proof. Default `/auth/dbsc/register`. */
+  registrationPath?: string;
+  /** Where browsers trade a proof for a new bound cookie. Default `/auth/dbsc/refresh`. */
+  refreshPath?: string;
+  /**
+   * Lifetime of the bound cookie: how long a copied cookie pair keeps working elsewhere, and how
+   * often the device signs a challenge. Default `10m`; from `10s` to `1h`.
+   */
+  boundCookieTimeout?: Duration;
+  /** How long a challenge can be signed. Default `5m`; from `10s` to `10m`. */
+  challengeTimeout?: Duration;
+  /**
+   * Paths the bound cookie is not needed for (static assets, the sign-in page): the browser sends
+   * them without waiting for a refresh. The default is none: the whole origin is bound.
+   */
+  excludePaths?: readonly string[];
+  /** Signature algorithms offered, in order of preference. Default `['ES256', 'RS256']`. */
+  algorithms?: readonly ('ES256' | 'RS256')[];
+}
+
+/** {@link DbscOptions} after validation. */
+export interface ResolvedDbsc {
+  readonly registrationPath: string;
+  readonly refreshPath: string;
+  readonly boundMs: number;
+  readonly challengeMs: number;
+  readonly excludePaths: readonly string[];
+  readonly algorithms: readonly ('ES256' | 'RS256')[];
+  readonly cookie: CookiePolicy;
+}
 
 /** Options of {@link createSessions}. Durations accept `'30m'`, `'12h'`, `'30d'` or seconds. */
 export interface SessionsOptions {
@@ -61,6 +99,13 @@ export interface SessionsOptions {
    * skips its HMAC. Nothing replayable is kept (docs/security.md). Default 10,000; `0` turns it off.
    */
   rememberVerified?: number;
+  /**
+   * Device Bound Session Credentials: `true` or options turn them on (off by default). After
+   * sign-in, browsers that support them bind the session to a device key; a bound session then
+   * also needs a short-lived bound cookie only that device can renew. The store must implement
+   * `bind` (every cloakroom store does).
+   */
+  dbsc?: boolean | DbscOptions;
 }
 
 /** Options after validation: what the per-request path reads. */
@@ -83,6 +128,7 @@ export interface ResolvedOptions {
   readonly clock: Clock;
   readonly crypto: SessionCrypto;
   readonly rememberVerified: number;
+  readonly dbsc: ResolvedDbsc | null;
 }
 
 /** Validates every option once, so the per-request path does no option handling; throws {@link ConfigError} naming the option. */
@@ -148,6 +194,68 @@ export function resolveOptions(options: SessionsOptions): ResolvedOptions {
     clock: options.clock ?? systemClock,
     crypto,
     rememberVerified,
+    dbsc: resolveDbsc(options, cookieName),
+  };
+}
+
+/** A path browsers post to: absolute, no query, nothing that needs quoting in a header. */
+const ENDPOINT_PATH = /^\/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$/;
+
+function resolveDbsc(options: SessionsOptions, cookieName: string): ResolvedDbsc | null {
+  const dbsc = options.dbsc;
+  if (dbsc === undefined || dbsc === false) return null;
+  if (dbsc !== true && (typeof dbsc !== 'object' || dbsc === null)) {
+    throw new ConfigError('dbsc', 'must be true, false or an options object');
+  }
+  const d: DbscOptions = dbsc === true ? {} : dbsc;
+  if (typeof options.store.bind !== 'function') {
+    throw new ConfigError(
+      'dbsc',
+      'the session store does not implement bind(), which device-bound sessions need',
+    );
+  }
+  const path = (value: string | undefined, fallback: string, option: string) => {
+    const p = value ?? fallback;
+    if (typeof p !== 'string' || !ENDPOINT_PATH.test(p) || p.includes('"')) {
+      throw new ConfigError(
+        option,
+        `must be an absolute path such as ${fallback} (no query), got ${JSON.stringify(p)}`,
+      );
+    }
+    return p;
+  };
+  const registrationPath = path(d.registrationPath, '/auth/dbsc/register', 'dbsc.registrationPath');
+  const refreshPath = path(d.refreshPath, '/auth/dbsc/refresh', 'dbsc.refreshPath');
+  if (registrationPath === refreshPath) {
+    throw new ConfigError('dbsc.refreshPath', 'must differ from dbsc.registrationPath');
+  }
+  const boundMs = parseDuration(d.boundCookieTimeout ?? '10m', 'dbsc.boundCookieTimeout');
+  if (boundMs < 10_000 || boundMs > 3_600_000) {
+    throw new ConfigError('dbsc.boundCookieTimeout', 'must be from 10s to 1h');
+  }
+  const challengeMs = parseDuration(d.challengeTimeout ?? '5m', 'dbsc.challengeTimeout');
+  if (challengeMs < 10_000 || challengeMs > 600_000) {
+    throw new ConfigError('dbsc.challengeTimeout', 'must be from 10s to 10m');
+  }
+  const excludePaths = [...(d.excludePaths ?? [])].map((p, i) =>
+    path(p, '/assets', `dbsc.excludePaths[${i}]`),
+  );
+  const algorithms = [...(d.algorithms ?? ['ES256', 'RS256'])];
+  if (algorithms.length === 0 || algorithms.some((a) => a !== 'ES256' && a !== 'RS256')) {
+    throw new ConfigError('dbsc.algorithms', 'must list ES256 and/or RS256 (never none)');
+  }
+  return {
+    registrationPath,
+    refreshPath,
+    boundMs,
+    challengeMs,
+    excludePaths,
+    algorithms: [...new Set(algorithms)],
+    cookie: createCookiePolicy(
+      { ...options.cookie, name: `${cookieName}${BOUND_SUFFIX}` },
+      'cookie',
+      MAX_COOKIE_NAME_LENGTH + BOUND_SUFFIX.length,
+    ),
   };
 }
 

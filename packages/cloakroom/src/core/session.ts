@@ -8,7 +8,9 @@ export type NoSessionReason =
   | 'bad-signature'
   | 'not-found'
   | 'idle-timeout'
-  | 'absolute-timeout';
+  | 'absolute-timeout'
+  /** A device-bound session without a valid bound cookie (the browser has not refreshed it). */
+  | 'device-unproven';
 
 /**
  * A validated session as the application sees it. `id` is the public id: safe to show and
@@ -28,6 +30,11 @@ export interface Session {
   readonly authenticatedAt: number;
   /** How the user signed in (RFC 8176 names: `pwd`, `otp`, `hwk`), e.g. `['pwd', 'otp']`. */
   readonly methods: readonly string[];
+  /**
+   * Whether a browser bound this session to a device key (DBSC, with `dbsc` on): every request
+   * of it then proved the device with a bound cookie.
+   */
+  readonly bound: boolean;
   readonly ip: string | null;
   readonly userAgent: string | null;
   readonly data: Readonly<Record<string, JsonValue>>;
@@ -46,6 +53,8 @@ export interface SessionInfo {
   epoch: number;
   /** How the user signed in (RFC 8176 names). */
   methods: string[];
+  /** Bound to a device key (DBSC, with `dbsc` on). */
+  bound: boolean;
   ip: string | null;
   userAgent: string | null;
 }
@@ -73,12 +82,13 @@ class ValidatedSession implements Session {
   readonly epoch: number;
   readonly authenticatedAt: number;
   readonly methods: readonly string[];
+  readonly bound: boolean;
   readonly ip: string | null;
   readonly userAgent: string | null;
   readonly data: Readonly<Record<string, JsonValue>>;
   readonly #internals: SessionInternals;
 
-  constructor(record: SessionRecord, token: string) {
+  constructor(record: SessionRecord, token: string, bindings: boolean) {
     this.id = publicIdOf(record.id);
     this.userId = record.userId;
     this.createdAt = record.createdAt;
@@ -93,6 +103,8 @@ class ValidatedSession implements Session {
     // nothing is known of how that went.
     this.authenticatedAt = record.authenticatedAt ?? record.createdAt;
     this.methods = Object.freeze(record.methods ?? []);
+    // A binding only counts while device-bound sessions are on: off, nothing enforces it.
+    this.bound = bindings && record.binding != null;
     this.ip = record.ip;
     this.userAgent = record.userAgent;
     // Stores hand out fresh copies (a conformance rule), so the record's data can be frozen as is.
@@ -107,8 +119,8 @@ class ValidatedSession implements Session {
 }
 
 /** Builds the public view of a record and keeps its internals out of the application's reach. */
-export function toSession(record: SessionRecord, token: string): Session {
-  return new ValidatedSession(record, token);
+export function toSession(record: SessionRecord, token: string, bindings = false): Session {
+  return new ValidatedSession(record, token, bindings);
 }
 
 /** The internals of a session this core created; throws on a look-alike object. */
@@ -120,7 +132,11 @@ export function internalsOf(session: Session): SessionInternals {
 }
 
 /** The list entry for a record. */
-export function toSessionInfo(record: SessionRecord, currentStoreKey: string | null): SessionInfo {
+export function toSessionInfo(
+  record: SessionRecord,
+  currentStoreKey: string | null,
+  bindings = false,
+): SessionInfo {
   return {
     id: publicIdOf(record.id),
     current: record.id === currentStoreKey,
@@ -131,6 +147,7 @@ export function toSessionInfo(record: SessionRecord, currentStoreKey: string | n
     remember: record.remember,
     epoch: record.epoch,
     methods: [...(record.methods ?? [])],
+    bound: bindings && record.binding != null,
     ip: record.ip,
     userAgent: record.userAgent,
   };

@@ -1,6 +1,7 @@
 import { type Ceremonies, createCeremonies } from './ceremony.js';
 import { findCookie, serializeCookie } from './cookie.js';
 import { maskCsrfToken, newCsrfSecret, verifyCsrfToken } from './csrf.js';
+import { createDeviceBinding, type DeviceBoundSessions, type LiveSession } from './dbsc.js';
 import { StoreError, toStoreError } from './errors.js';
 import { createLoginCsrf, type LoginCsrf } from './login-csrf.js';
 import { type ResolvedOptions, resolveOptions, type SessionsOptions } from './options.js';
@@ -29,6 +30,11 @@ export interface Issued {
   session: Session;
   setCookie: string[];
   csrfToken: string;
+  /**
+   * Other headers the answer must carry: after sign-in with device-bound sessions on, the
+   * registration offer (`Secure-Session-Registration`). The adapters send them.
+   */
+  headers?: Readonly<Record<string, string>>;
 }
 
 /** Why an unsafe request failed the CSRF check. */
@@ -113,6 +119,11 @@ export interface Sessions extends LoginCsrf, PendingSignIns, Ceremonies {
   checkOrigin(request: IncomingRequest): OriginRefusal | null;
   /** The session cookie's name for this request (`__Host-cloakroom` over HTTPS). */
   cookieName(request: IncomingRequest): string;
+  /**
+   * Device-bound sessions (DBSC) when `dbsc` is on, else `null`: the registration and refresh
+   * endpoints every adapter mounts.
+   */
+  readonly dbsc: DeviceBoundSessions | null;
   /** The resolved settings (durations in ms), for servers that show or log them. */
   readonly settings: Omit<ResolvedOptions, 'keyring' | 'store' | 'crypto'>;
 }
@@ -172,7 +183,7 @@ export function createSessions(options: SessionsOptions): Sessions {
         if (error instanceof StoreError && error.code === 'conflict' && tries === 0) continue;
         throw toStoreError('create', error);
       }
-      const session = toSession(record, token);
+      const session = toSession(record, token, dbsc !== null);
       return {
         session,
         // `lastSeenAt` is now, at creation and at rotation alike: a rotated "remember me" cookie
@@ -182,6 +193,17 @@ export function createSessions(options: SessionsOptions): Sessions {
       };
     }
   }
+
+  /** The request's session if its cookie is signed, its record exists and no deadline has passed. */
+  async function readLive(req: IncomingRequest): Promise<LiveSession | null> {
+    const storeKey = signedStoreKey(req);
+    if (!storeKey) return null;
+    const record = await attempt('get', () => store.get(storeKey));
+    if (!record) return null;
+    const now = clock.now();
+    return now < record.absoluteExpiresAt && now < record.idleExpiresAt ? { record, storeKey } : null;
+  }
+  const dbsc = o.dbsc ? createDeviceBinding(o, o.dbsc, { readLive }) : null;
 
   const loginCsrf = createLoginCsrf(o);
   const pending = createPendingSignIns(o);
@@ -221,6 +243,7 @@ export function createSessions(options: SessionsOptions): Sessions {
     ...pending,
     ...ceremonies,
     settings: o,
+    dbsc,
 
     async validate(req) {
       const found = findCookie(req.headers.get('cookie'), o.cookie.variant(req.https).name);
@@ -251,6 +274,10 @@ export function createSessions(options: SessionsOptions): Sessions {
         store.delete(id).catch(() => {});
         return { session: null, reason: expired, setCookie: clear(req) };
       }
+      // A device-bound session needs its bound cookie too: without it the request is refused as
+      // if it had no session, but the session cookie stays (the browser refreshes and retries).
+      if (dbsc && record.binding && !dbsc.hasBoundCookie(req, record.binding))
+        return { session: null, reason: 'device-unproven', setCookie: [] };
       const setCookie: string[] = [];
       if (now - record.lastSeenAt >= o.touchMs) {
         // Sliding renewal, written at most once per touch interval so reads stay reads.
@@ -262,7 +289,7 @@ export function createSessions(options: SessionsOptions): Sessions {
         // A cookie signed by an older key is re-signed with the newest one at renewal.
         if (parsed.keyIndex > 0) setCookie.push(cookieFor(req, parsed.token, record, now));
       }
-      return { session: toSession(record, parsed.token), reason: null, setCookie };
+      return { session: toSession(record, parsed.token, dbsc !== null), reason: null, setCookie };
     },
 
     async create(req, { userId, remember = false, epoch = 0, methods = [], data = {} }) {
@@ -277,7 +304,7 @@ export function createSessions(options: SessionsOptions): Sessions {
       const absoluteExpiresAt = now + (remember ? o.rememberMs : o.absoluteMs);
       const idleTimeoutMs = remember ? o.rememberIdleMs : o.idleMs;
       const userAgent = req.headers.get('user-agent');
-      return issue(req, {
+      const issued = await issue(req, {
         userId,
         createdAt: now,
         lastSeenAt: now,
@@ -291,13 +318,18 @@ export function createSessions(options: SessionsOptions): Sessions {
         ip: req.ip,
         userAgent: userAgent ? userAgent.slice(0, 512) : null,
         data: checkedData(data, o.maxDataBytes),
+        binding: null,
       });
+      if (dbsc) issued.headers = dbsc.offer(req, internalsOf(issued.session).storeKey);
+      return issued;
     },
 
     async destroy(req) {
       const id = signedStoreKey(req);
       const destroyed = id ? await attempt('delete', () => store.delete(id)) : false;
-      return { destroyed, setCookie: clear(req) };
+      const setCookie = clear(req);
+      if (dbsc) setCookie.push(dbsc.clearBoundCookie(req));
+      return { destroyed, setCookie };
     },
 
     async rotate(req, session, { epoch, keepCsrfSecret = false } = {}) {
@@ -337,7 +369,9 @@ export function createSessions(options: SessionsOptions): Sessions {
     async list(userId, current = null) {
       const currentKey = current ? internalsOf(current).storeKey : null;
       const records = await attempt('listByUser', () => store.listByUser(userId, clock.now()));
-      return records.map((r) => toSessionInfo(r, currentKey)).sort((a, b) => b.lastSeenAt - a.lastSeenAt);
+      return records
+        .map((r) => toSessionInfo(r, currentKey, dbsc !== null))
+        .sort((a, b) => b.lastSeenAt - a.lastSeenAt);
     },
 
     async updateData(session, change) {

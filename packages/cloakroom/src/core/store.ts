@@ -42,9 +42,67 @@ export interface SessionRecord {
   methods: string[];
   /** Per-session CSRF secret, base64url of 32 random bytes. */
   csrfSecret: string;
+  /**
+   * The device key this session is bound to (Device Bound Session Credentials), or `null` for a
+   * session bound to nothing (every session until a browser registers a key). Stores keep it as
+   * the text of {@link encodeBinding} and hand it back decoded; a store written before this field
+   * existed returns none: read as `null`.
+   */
+  binding: SessionBinding | null;
   ip: string | null;
   userAgent: string | null;
   data: Record<string, JsonValue>;
+}
+
+/** The public half of a device key, as a JSON Web Key with nothing but its public members. */
+export type BindingKey =
+  | { kty: 'EC'; crv: 'P-256'; x: string; y: string }
+  | { kty: 'RSA'; n: string; e: string };
+
+/**
+ * A session's binding to a key in the browser's device (DBSC). Times are ms since the epoch.
+ */
+export interface SessionBinding {
+  /** The DBSC session identifier the browser names in `Sec-Secure-Session-Id` (random, base64url). */
+  id: string;
+  /** How the device signs its proofs. */
+  alg: 'ES256' | 'RS256';
+  /** The device's public key. */
+  jwk: BindingKey;
+  /** When the browser registered the key. */
+  boundAt: number;
+  /** When a bound cookie was last issued (registration or refresh). */
+  refreshedAt: number;
+  /** The one challenge the next refresh proof must sign, or `null` when none is out. */
+  challenge: string | null;
+  /** When `challenge` stops being accepted. */
+  challengeExpiresAt: number;
+}
+
+/**
+ * The canonical text of a binding: fixed key order, so two equal bindings give equal text and a
+ * store can compare-and-set on the text alone (`SessionStore.bind`).
+ */
+export function encodeBinding(binding: SessionBinding): string {
+  const { jwk } = binding;
+  const key =
+    jwk.kty === 'EC'
+      ? { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y }
+      : { kty: jwk.kty, n: jwk.n, e: jwk.e };
+  return JSON.stringify({
+    id: binding.id,
+    alg: binding.alg,
+    jwk: key,
+    boundAt: binding.boundAt,
+    refreshedAt: binding.refreshedAt,
+    challenge: binding.challenge,
+    challengeExpiresAt: binding.challengeExpiresAt,
+  });
+}
+
+/** The binding of {@link encodeBinding}'s text (`null` for `null`: an unbound session). */
+export function decodeBinding(text: string | null | undefined): SessionBinding | null {
+  return text === null || text === undefined || text === '' ? null : (JSON.parse(text) as SessionBinding);
 }
 
 /**
@@ -92,6 +150,15 @@ export interface SessionStore {
   deleteByUser(userId: string, exceptId?: string): Promise<number>;
   /** Required. Every unexpired record of a user (order unspecified). */
   listByUser(userId: string, now: number): Promise<SessionRecord[]>;
+  /**
+   * Optional; required for device-bound sessions (`createSessions({ dbsc })` refuses a store
+   * without it). Replaces the record's binding with `next` only if the record is live (as for
+   * `touch`) and its binding is still `expected` (`null`: unbound), compared as
+   * {@link encodeBinding} text; writes nothing else. Returns whether it wrote: of many parallel
+   * calls with the same `expected`, exactly one succeeds (registration once, each refresh
+   * challenge once).
+   */
+  bind?(id: string, expected: SessionBinding | null, next: SessionBinding): Promise<boolean>;
   /** Optional. Removes up to `limit` records expired at `now`; returns how many. */
   sweep?(now: number, limit: number): Promise<number>;
   /** Optional. Resolves when the backend answers; rejects with `StoreError` otherwise (readiness). */
