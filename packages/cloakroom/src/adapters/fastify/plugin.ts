@@ -78,6 +78,7 @@ const plugin: FastifyPluginAsync<FastifyAuthOptions> = async (fastify, options) 
       },
       setCookies,
       noStore: (reply) => void reply.header('cache-control', 'no-store'),
+      setHeader: (reply, name, value) => void reply.header(name, value),
     }),
   };
 

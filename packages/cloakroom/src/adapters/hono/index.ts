@@ -1,6 +1,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import type { UserStore } from '../../auth/types.js';
 import type { User } from '../../auth/users.js';
+import type { DbscAnswer, DbscEvent } from '../../core/dbsc.js';
 import type { Duration } from '../../core/duration.js';
 import { StoreError } from '../../core/errors.js';
 import {
@@ -59,9 +60,21 @@ export interface HonoAuthOptions {
    * place). Answers that set a cookie are always `no-store`.
    */
   noStore?: boolean;
+  /**
+   * Called with what each device-bound-session registration or refresh did (for audit logs and
+   * metrics); never with a token, key or challenge. Only with `createSessions({ dbsc })`.
+   */
+  onDbsc?: (event: DbscEvent) => void;
 }
 
 export type { Refusal };
+
+/** A DBSC answer as a Web Response. */
+function dbscResponse(answer: DbscAnswer): Response {
+  const headers = new Headers(answer.headers);
+  for (const cookie of answer.setCookie) headers.append('Set-Cookie', cookie);
+  return new Response(answer.body, { status: answer.status, headers });
+}
 
 function defaultRemote(c: Context): string | null {
   const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
@@ -96,6 +109,7 @@ const binding: Binding<Ctx, Ctx> = {
     for (const cookie of cookies) queue.set(cookieNameOf(cookie), cookie);
   },
   noStore: (c) => c.header('Cache-Control', 'no-store'),
+  setHeader: (c, name, value) => c.header(name, value),
 };
 
 /**
@@ -140,6 +154,7 @@ export function createHonoAuth(options: HonoAuthOptions) {
   const refused = options.onRefused ?? ((c: Context, r: Refusal) => c.json(refusalBody(r), r.status));
   // One options object, refilled per request: fromWebRequest reads it at once and keeps nothing.
   const from: FromWebRequestOptions = { trustProxy: options.trustProxy ?? false, remoteAddress: null };
+  const dbscOn = options.sessions.dbsc !== null;
 
   const guard =
     (decide: (c: Ctx) => Refusal | null): MiddlewareHandler<CloakroomEnv> =>
@@ -156,7 +171,11 @@ export function createHonoAuth(options: HonoAuthOptions) {
     c.set('cloakroomCookies', new Map());
     c.set('session', null);
     c.set('user', null);
+    // With device-bound sessions on, their two endpoints are answered here, before validation:
+    // a refresh comes exactly when the bound cookie is missing.
+    const endpoint = dbscOn ? engine.dbscEndpoint(request.method, c.req.path) : null;
     try {
+      if (endpoint) return dbscResponse(await engine.answerDbsc(request, endpoint));
       await engine.authenticate(c, request);
     } catch (error) {
       if (error instanceof StoreError) return unavailable(c, error);

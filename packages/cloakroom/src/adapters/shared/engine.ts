@@ -1,5 +1,6 @@
 import type { UserStore } from '../../auth/types.js';
 import type { User } from '../../auth/users.js';
+import type { DbscAnswer, DbscEvent } from '../../core/dbsc.js';
 import { type IncomingRequest, isSafeMethod } from '../../core/request.js';
 import type { Session } from '../../core/session.js';
 import type { CreateOptions, Issued, ReauthenticateOptions, Sessions } from '../../core/sessions.js';
@@ -41,6 +42,8 @@ export interface Binding<S, R> {
   setCookies(res: R, cookies: readonly string[]): void;
   /** `Cache-Control: no-store` on the answer. */
   noStore(res: R): void;
+  /** Sets one response header (the DBSC registration offer after sign-in). */
+  setHeader(res: R, name: string, value: string): void;
 }
 
 /** The state accessors of a binding whose handle is a plain {@link AuthState}. */
@@ -66,7 +69,15 @@ export interface EngineOptions {
   sessions: Sessions;
   /** Loads the user on every request, so role changes and locks apply at once. */
   users?: UserStore | undefined;
+  /**
+   * Called with what each device-bound-session registration or refresh did (audit it, count it);
+   * never with a token, key or challenge. Only with `createSessions({ dbsc })`.
+   */
+  onDbsc?: ((event: DbscEvent) => void) | undefined;
 }
+
+/** Which DBSC endpoint a request is for, if any. */
+export type DbscEndpoint = 'register' | 'refresh';
 
 /**
  * One request-auth engine for every adapter: it decides, the binding reads and writes its
@@ -120,6 +131,17 @@ export interface Engine<S, R> {
   reauthenticate(state: S, res: R, options?: ReauthenticateOptions): Promise<Issued>;
   /** Queues other Set-Cookie values (e.g. the login nonce) under the same last-wins rule. */
   setCookies(res: R, cookies: readonly string[]): void;
+  /**
+   * The DBSC endpoint a `POST` to `path` is for, or `null` (always `null` with `dbsc` off). The
+   * adapters answer these before validating the session: a refresh comes exactly when the
+   * request's bound cookie is missing.
+   */
+  dbscEndpoint(method: string, path: string): DbscEndpoint | null;
+  /**
+   * The answer to a DBSC registration or refresh, reported to `onDbsc`. Throws `StoreError` when
+   * the store is down.
+   */
+  answerDbsc(request: IncomingRequest, endpoint: DbscEndpoint): Promise<DbscAnswer>;
 }
 
 /**
@@ -147,6 +169,8 @@ export function createEngine<S, R>(options: EngineOptions, binding: Binding<S, R
    */
   const takeOver = (state: S, res: R, issued: Issued): void => {
     b.setCookies(res, issued.setCookie);
+    if (issued.headers)
+      for (const [name, value] of Object.entries(issued.headers)) b.setHeader(res, name, value);
     const user = b.user(state);
     b.adopted(state, issued.session, user && user.id !== issued.session.userId ? null : user);
   };
@@ -227,5 +251,17 @@ export function createEngine<S, R>(options: EngineOptions, binding: Binding<S, R
       return issued;
     },
     setCookies: (res, cookies) => b.setCookies(res, cookies),
+    dbscEndpoint(method, path) {
+      const dbsc = sessions.dbsc;
+      if (!dbsc || method !== 'POST') return null;
+      return path === dbsc.registrationPath ? 'register' : path === dbsc.refreshPath ? 'refresh' : null;
+    },
+    async answerDbsc(request, endpoint) {
+      const dbsc = sessions.dbsc;
+      if (!dbsc) throw new TypeError('answerDbsc: createSessions({ dbsc }) is off');
+      const answer = endpoint === 'register' ? await dbsc.register(request) : await dbsc.refresh(request);
+      options.onDbsc?.(answer.event);
+      return answer;
+    },
   };
 }

@@ -21,6 +21,9 @@ export const nodeBinding: Binding<AuthState, HeaderSink> = {
   noStore(res) {
     res.setHeader('Cache-Control', 'no-store');
   },
+  setHeader(res, name, value) {
+    res.setHeader(name, value);
+  },
 };
 
 /**
