@@ -11,12 +11,18 @@ export {
   serializeCookie,
 } from './cookie.js';
 export type { SessionCrypto } from './crypto.js';
+export type {
+  DbscAnswer,
+  DbscEvent,
+  DbscRefusal,
+  DeviceBoundSessions,
+} from './dbsc.js';
 export { type Duration, parseDuration } from './duration.js';
 export { ConfigError, StoreError, toStoreError } from './errors.js';
 export { createKeyring, type Keyring, MAX_SECRETS } from './keyring.js';
 export type { LoginCsrf } from './login-csrf.js';
 export { nodeCrypto } from './node-crypto.js';
-export type { SessionsOptions } from './options.js';
+export type { DbscOptions, SessionsOptions } from './options.js';
 export { checkOrigin, normalizeTrustedOrigins, type OriginRefusal, ownOrigin } from './origin.js';
 export type { PendingSignIn, PendingSignIns } from './pending.js';
 export {

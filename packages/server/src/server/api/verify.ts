@@ -33,10 +33,11 @@ function signInUrl(c: Context): string {
  * 400 too: a misspelt `mfa=true` that quietly demanded nothing would open the service to
  * password-only sessions.
  */
-function demandsSecondFactor(values: string[] | undefined): boolean {
+function demands(name: 'mfa' | 'bound', values: string[] | undefined): boolean {
   if (values === undefined) return false;
-  if (values.length > 1) throw new ApiError('bad_request', 'Send mfa once per request; mfa is repeated.');
-  if (values[0] !== '1') throw new ApiError('bad_request', 'mfa must be 1 (or left out).');
+  if (values.length > 1)
+    throw new ApiError('bad_request', `Send ${name} once per request; ${name} is repeated.`);
+  if (values[0] !== '1') throw new ApiError('bad_request', `${name} must be 1 (or left out).`);
   return true;
 }
 
@@ -45,7 +46,8 @@ function demandsSecondFactor(values: string[] | undefined): boolean {
  * 200 with identity headers when the session is valid (and has the one role asked for), 401
  * without one (with `X-Auth-Redirect`, the sign-in URL for a browser), 403 without the role.
  * Identity headers come from a fixed set and only on 200. `?mfa=1` asks for a session signed in
- * with a second factor (403 `second_factor_required` otherwise); `X-Auth-Methods` names how the
+ * with a second factor (403 `second_factor_required` otherwise), `?bound=1` a session bound to the
+ * device by DBSC (403 `device_binding_required`); `X-Auth-Methods` names how the
  * session was signed in (RFC 8176: `pwd,otp`) so a service can decide for itself.
  * If the proxy says the original request was unsafe (`X-Forwarded-Method` /
  * `X-Original-Method`), the CSRF origin gate runs on it too: the upstream service gets no
@@ -66,7 +68,11 @@ export function verifyRoutes(app: App, deps: ServerDeps): void {
     const role = roles?.[0];
     if (role !== undefined && !isValidRole(role))
       throw new ApiError('bad_request', 'role must be a role name.');
-    const mfa = demandsSecondFactor(query.mfa);
+    const mfa = demands('mfa', query.mfa);
+    const bound = demands('bound', query.bound);
+    // Asking for a device-bound session where none can exist would refuse everyone: say why.
+    if (bound && !sessions.dbsc)
+      throw new ApiError('bad_request', 'bound=1 needs device-bound sessions: set CLOAKROOM_DBSC=on.');
     const user = c.get('user');
     const session = c.get('session');
     if (!session || !user) {
@@ -101,6 +107,16 @@ export function verifyRoutes(app: App, deps: ServerDeps): void {
       throw new ApiError(
         'second_factor_required',
         'This service needs a sign-in with a second factor; sign out and in again with your code.',
+      );
+    }
+    // A bound session got here with its bound cookie (validation refuses one without it); an
+    // unbound one (a browser without DBSC, or a client that never registered) does not qualify.
+    if (bound && !session.bound) {
+      metrics.forwardAuth.inc({ result: 'device_binding' });
+      audit(logger, 'forward-auth.denied', { userId: user.id, reason: 'device-binding' });
+      throw new ApiError(
+        'device_binding_required',
+        'This service needs a session bound to your device; sign in again with a browser that supports device-bound sessions.',
       );
     }
     metrics.forwardAuth.inc({ result: 'ok' });

@@ -59,6 +59,8 @@ export interface ServerConfig {
   require2faRoles: string[];
   /** `CLOAKROOM_REAUTH_WINDOW`: how recent a proof of a factor must be for a sensitive action. */
   reauthWindowMs: number;
+  /** `CLOAKROOM_DBSC`: offer Device Bound Session Credentials to browsers that support them. */
+  dbsc: boolean;
   throttleAccount: { failures: number; windowMs: number };
   throttleIp: { failures: number; windowMs: number };
   /** Password checks at once, waiting, and the longest wait (`CLOAKROOM_SIGNIN_*`). */
@@ -124,6 +126,7 @@ export function loadConfig(env: Env, options: { needSecrets?: boolean } = {}): S
     ...loadPasskeyConfig(env, { port: listenPort, production, publicUrl: origin }),
     require2faRoles: roleList(env, 'CLOAKROOM_REQUIRE_2FA_ROLES'),
     reauthWindowMs: reauthWindow(env),
+    dbsc: choice(env, 'CLOAKROOM_DBSC', { on: true, off: false }, false),
     throttleAccount: limit(env, 'CLOAKROOM_THROTTLE_ACCOUNT', '5/15m'),
     throttleIp: limit(env, 'CLOAKROOM_THROTTLE_IP', '100/15m'),
     ...loadSigninLimit(env),

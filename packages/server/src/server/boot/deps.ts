@@ -13,6 +13,7 @@ import { createPasswordHasher, limitPasswordHasher, type PasswordHasher } from '
 import type { Logger } from 'pino';
 import { busyReporter } from '../http/busy.js';
 import type { ServerDeps } from '../http/context.js';
+import { recordDbsc } from '../http/dbsc-events.js';
 import { errorResponse } from '../http/errors.js';
 import { audit } from '../http/logger.js';
 import { createMetrics, registerCacheMetrics } from '../http/metrics.js';
@@ -68,6 +69,9 @@ export async function createDeps(
     reauthWindow: config.reauthWindowMs / 1000,
     cookie: { secure: config.cookieSecure, sameSite: config.cookieSameSite },
     trustedOrigins: config.trustedOrigins,
+    // The stylesheet needs no proof of the device: the browser fetches it without waiting for a
+    // refresh of the bound cookie.
+    ...(config.dbsc ? { dbsc: { excludePaths: ['/assets/'] } } : {}),
   });
   const auth = createHonoAuth({
     sessions,
@@ -75,6 +79,7 @@ export async function createDeps(
     trustProxy: config.trustProxy,
     // Every answer of the server is already no-store (security-headers.ts).
     noStore: false,
+    onDbsc: (event) => recordDbsc(logger, metrics, event),
     onUnavailable: (c, error) => {
       metrics.storeErrors.inc();
       audit(logger, 'store.unavailable', { route: c.req.path, cause: error.message });

@@ -76,6 +76,7 @@ export function sessionInfoJson(info: SessionInfo) {
     current: info.current,
     createdAt: iso(info.createdAt),
     lastSeenAt: iso(info.lastSeenAt),
+    bound: info.bound,
     ip: info.ip,
     userAgent: info.userAgent,
   };

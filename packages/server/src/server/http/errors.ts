@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'ceremony_expired'
   | 'forbidden'
   | 'second_factor_required'
+  | 'device_binding_required'
   | 'reauth_required'
   | 'csrf'
   | 'throttled'
@@ -34,6 +35,8 @@ const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   // 403 for a signed-in user who must enrol and at /auth/verify?mfa=1; /api/login answers its
   // own 401 (no one is signed in yet: the password step is done, the second is to come).
   second_factor_required: 403,
+  // /auth/verify?bound=1 for a session no device key is bound to (CLOAKROOM_DBSC).
+  device_binding_required: 403,
   reauth_required: 403,
   csrf: 403,
   throttled: 429,

@@ -26,7 +26,10 @@ export type AuditEvent =
   | 'profile.updated'
   | 'forward-auth.denied'
   | 'store.unavailable'
-  | 'admin.bootstrapped';
+  | 'admin.bootstrapped'
+  | 'dbsc.registered'
+  | 'dbsc.refreshed'
+  | 'dbsc.refused';
 
 export type AuditFields = Record<string, string | number | boolean | null | undefined | string[]>;
 
@@ -102,6 +105,7 @@ export function audit(logger: Logger, event: AuditEvent, fields: AuditFields = {
     event === 'lockout' ||
     event === 'login.throttled' ||
     event === 'second-factor.failure' ||
+    event === 'dbsc.refused' ||
     event === 'store.unavailable';
   logger[refusal ? 'warn' : 'info']({ event, ...fields }, event);
 }

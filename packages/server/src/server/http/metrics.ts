@@ -10,6 +10,8 @@ export interface Metrics {
   storeErrors: Counter;
   forwardAuth: Counter<'result'>;
   passwordRefusals: Counter<'reason'>;
+  dbscRegistrations: Counter<'result'>;
+  dbscRefreshes: Counter<'result'>;
 }
 
 export function createMetrics(): Metrics {
@@ -50,6 +52,18 @@ export function createMetrics(): Metrics {
       name: 'cloakroom_password_checks_refused_total',
       help: 'Password checks (sign-in, password change, new password) refused as busy (503) before they started, by reason (queue_full, timeout).',
       labelNames: ['reason'],
+      registers: [registry],
+    }),
+    dbscRegistrations: new Counter({
+      name: 'cloakroom_dbsc_registrations_total',
+      help: 'Device-bound session registrations (CLOAKROOM_DBSC=on) by result: bound, or the reason it was refused.',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
+    dbscRefreshes: new Counter({
+      name: 'cloakroom_dbsc_refreshes_total',
+      help: 'Device-bound session refreshes by result: refreshed, challenged, ended, or the reason it was refused.',
+      labelNames: ['result'],
       registers: [registry],
     }),
   };

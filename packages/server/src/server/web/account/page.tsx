@@ -148,7 +148,15 @@ export function AccountPage({ user, csrf, sessions, now, flash, factor, passkeys
                 <td data-label="Device">
                   <span>
                     {describeDevice(s.userAgent)}{' '}
-                    {s.current ? <span class="tag here">this device</span> : null}
+                    {s.current ? <span class="tag here">this device</span> : null}{' '}
+                    {s.bound ? (
+                      <span
+                        class="tag"
+                        title="Bound to a key in this device: a copied cookie does not work elsewhere"
+                      >
+                        device-bound
+                      </span>
+                    ) : null}
                   </span>
                 </td>
                 <td data-label="IP address">{s.ip ?? 'unknown'}</td>
