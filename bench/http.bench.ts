@@ -27,14 +27,14 @@
  *
  * Run: `npm run bench`. Knobs (env): BENCH_ROUNDS (5), BENCH_ROUND_SECONDS (3),
  * BENCH_WARMUP_SECONDS (2), BENCH_CONNECTIONS (32), BENCH_ONLY (comma-separated target ids:
- * cloakroom, cloakroom-redis, cloakroom-redis-pg (the server), cloakroom-FRAMEWORK-STORE (the
+ * cloakroom, cloakroom-dbsc (CLOAKROOM_DBSC=on, a bound session), cloakroom-redis, cloakroom-redis-pg (the server), cloakroom-FRAMEWORK-STORE (the
  * library through an adapter: FRAMEWORK hono, express, fastify or node; STORE memory, sqlite or
  * redis), express-session-STORE, fastify-session-STORE, better-auth, calibration), BENCH_LOAD=autocannon (force the fallback), BENCH_NO_BUILD=1 (use dist/
  * as it is). Needs `redis-server` on PATH for the Redis targets. Raw results go to
  * .bench/results-<date>.json.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, randomUUID, sign } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { availableParallelism, cpus, loadavg, release, tmpdir } from 'node:os';
@@ -581,6 +581,30 @@ function cookieHeader(res: Response): string {
   return pairs.join('; ');
 }
 
+/**
+ * Signs in and registers a device key as a DBSC browser would (CLOAKROOM_DBSC=on): the answer to
+ * the sign-in offers registration, a node:crypto P-256 key signs its challenge. Returns the session
+ * cookie and the bound cookie (10 minutes: longer than the target's rounds).
+ */
+async function signInBound(base: string): Promise<string> {
+  const res = await postJson(`${base}/api/login`, ADMIN);
+  const session = cookieHeader(res);
+  const offer = /path="([^"]+)";challenge="([^"]+)"/.exec(
+    res.headers.get('secure-session-registration') ?? '',
+  );
+  if (!offer) throw new Error('CLOAKROOM_DBSC=on, but the sign-in offered no registration');
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const enc = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+  const input = `${enc({ typ: 'dbsc+jwt', alg: 'ES256', jwk: publicKey.export({ format: 'jwk' }) })}.${enc({ jti: offer[2] })}`;
+  const signature = sign('sha256', Buffer.from(input), { key: privateKey, dsaEncoding: 'ieee-p1363' });
+  const registered = await fetch(`${base}${offer[1]}`, {
+    method: 'POST',
+    headers: { cookie: session, 'secure-session-response': `"${input}.${signature.toString('base64url')}"` },
+  });
+  if (registered.status !== 200) throw new Error(`DBSC registration answered ${registered.status}`);
+  return `${session}; ${cookieHeader(registered)}`;
+}
+
 async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
   const res = await fetch(url, {
     method: 'POST',
@@ -754,6 +778,26 @@ const TARGETS: Target[] = [
     async signIn(base) {
       return cookieHeader(await postJson(`${base}/api/login`, ADMIN));
     },
+  },
+  {
+    id: 'cloakroom-dbsc',
+    label: 'cloakroom server, device-bound',
+    store: 'SQLite (better-sqlite3), 100k sessions; CLOAKROOM_DBSC=on, a registered key',
+    routes: [{ path: '/healthz', bare: true }, { path: '/auth/verify' }, { path: '/api/session' }],
+    note: 'a bound session: every request also checks the bound cookie (one more cookie lookup and HMAC)',
+    prepare: prefillCloakroom,
+    start(port, dir) {
+      const [command, args] = pinned(SERVER_CPU, process.execPath, [
+        join(ROOT, 'packages/server/dist/cli/main.js'),
+        'serve',
+      ]);
+      return startProcess(command, args, {
+        ...process.env,
+        ...cloakroomEnv(port, dir),
+        CLOAKROOM_DBSC: 'on',
+      });
+    },
+    signIn: signInBound,
   },
   {
     id: 'cloakroom-redis',
@@ -1081,6 +1125,15 @@ function targetVerdicts(results: TargetResult[], floor: Floor | null): string[] 
         );
       }
     }
+  }
+  const plain = cost('cloakroom', '/api/session');
+  const bound = cost('cloakroom-dbsc', '/api/session');
+  if (plain != null && bound != null) {
+    out.push(
+      '',
+      'Device-bound sessions (CLOAKROOM_DBSC=on) on GET /api/session: ' +
+        `${f1(bound)} µs for a bound session vs ${f1(plain)} µs with DBSC off (${bound - plain >= 0 ? '+' : ''}${f1(bound - plain)} µs)`,
+    );
   }
   const adapterRows: string[] = [];
   for (const framework of FRAMEWORKS) {
