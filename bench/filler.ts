@@ -28,6 +28,7 @@ export function fillerSession(
     csrfSecret: newCsrfSecret(nodeCrypto),
     ip: extra.ip ?? '203.0.113.7',
     userAgent: extra.userAgent ?? 'Mozilla/5.0 (X11; Linux x86_64)',
+    binding: null,
     data: extra.data ?? {},
   };
 }

@@ -99,6 +99,7 @@ describe('postgres store: a schema from version 1 opens upgraded', () => {
       csrfSecret: 'csrf',
       ip: '203.0.113.7',
       userAgent: 'UA',
+      binding: null,
       data: { k: [1] },
     });
     expect((await store.sessions.listByUser('u-ada', now)).map((s) => s.epoch)).toEqual([0]);
@@ -148,6 +149,7 @@ describe('postgres store: a schema from version 3 opens upgraded', () => {
       csrfSecret: 'csrf',
       ip: null,
       userAgent: null,
+      binding: null,
       data: {},
     };
     expect(await store.sessions.get('s-old')).toEqual(expected);

@@ -48,6 +48,7 @@ test('a session hash written before sessions had an epoch reads as epoch 0, and 
     csrfSecret: 'csrf-secret',
     ip: '203.0.113.7',
     userAgent: 'UA',
+    binding: null,
     data: { cart: ['book'] },
   };
   expect(await store.sessions.get('old-session')).toEqual(expected);
@@ -99,6 +100,7 @@ test('a session hash written before sessions had authenticatedAt and methods rea
     csrfSecret: 'csrf-secret',
     ip: null,
     userAgent: null,
+    binding: null,
     data: {},
   };
   expect(await store.sessions.get('old-session')).toEqual(expected);

@@ -98,6 +98,7 @@ describe('sqlite store: a database from schema version 1 opens upgraded', () => 
       csrfSecret: 'csrf',
       ip: '203.0.113.7',
       userAgent: 'UA',
+      binding: null,
       data: { k: [1] },
     });
     expect((await store.sessions.listByUser('u-ada', now)).map((s) => s.epoch)).toEqual([0]);
@@ -153,6 +154,7 @@ describe('sqlite store: a database from schema version 2 opens upgraded', () => 
       csrfSecret: 'csrf',
       ip: null,
       userAgent: null,
+      binding: null,
       data: {},
     };
     expect(await store.sessions.get('s-old')).toEqual(expected);

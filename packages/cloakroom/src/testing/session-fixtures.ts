@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { SessionRecord } from '../core/store.js';
+import type { SessionBinding, SessionRecord } from '../core/store.js';
 
 /** One minute in ms. */
 export const MINUTE = 60_000;
@@ -33,7 +33,38 @@ export function sessionRecord(overrides: Partial<SessionRecord> = {}): SessionRe
     csrfSecret: randomId(),
     ip: '203.0.113.7',
     userAgent: 'Mozilla/5.0 (conformance suite)',
+    // Unbound, as every session is until a browser registers a device key.
+    binding: null,
     data: {},
+    ...overrides,
+  };
+}
+
+/**
+ * A device binding (DBSC) with every member set, to a made-up public key: an EC P-256 key by
+ * default, or an RSA one. Random key material and ids, so two calls never give equal bindings.
+ */
+export function sessionBinding(
+  kty: 'EC' | 'RSA' = 'EC',
+  overrides: Partial<SessionBinding> = {},
+): SessionBinding {
+  const now = Date.now();
+  return {
+    id: randomId(),
+    ...(kty === 'EC'
+      ? {
+          alg: 'ES256',
+          jwk: { kty: 'EC', crv: 'P-256', x: randomId(), y: randomId() },
+        }
+      : {
+          alg: 'RS256',
+          jwk: { kty: 'RSA', n: randomBytes(256).toString('base64url'), e: 'AQAB' },
+        }),
+    boundAt: now,
+    // Not boundAt: a store that mixed the two up would show.
+    refreshedAt: now + 1_234,
+    challenge: randomId(),
+    challengeExpiresAt: now + 5 * MINUTE,
     ...overrides,
   };
 }

@@ -3,6 +3,7 @@ import type { SessionRecord, SessionStore } from '../core/store.js';
 import { rejectsWithStoreError, type StoreFactory, type TestApi, withStore } from './harness.js';
 import { sessionRecord } from './session-fixtures.js';
 import { sessionStoreAuthCases } from './session-store-auth.js';
+import { sessionStoreBindingCases } from './session-store-binding.js';
 import { sessionStoreEpochCases } from './session-store-epoch.js';
 import { sessionStoreExpiredCases } from './session-store-expired.js';
 import { sessionStoreUserCases } from './session-store-users.js';
@@ -179,5 +180,6 @@ export function sessionStoreConformance(
     sessionStoreAuthCases(it);
     sessionStoreUserCases(it);
     sessionStoreExpiredCases(it);
+    sessionStoreBindingCases(it);
   });
 }

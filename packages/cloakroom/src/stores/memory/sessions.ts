@@ -1,7 +1,13 @@
 import type { Clock } from '../../core/clock.js';
 import { StoreError } from '../../core/errors.js';
-import type { DataChange, SessionRecord, SessionStore } from '../../core/store.js';
-import { copyRecord, setOwn } from './copy.js';
+import {
+  type DataChange,
+  encodeBinding,
+  type SessionBinding,
+  type SessionRecord,
+  type SessionStore,
+} from '../../core/store.js';
+import { canonicalBinding, copyRecord, setOwn } from './copy.js';
 import { ExpiryHeap, type HeapEntry } from './expiry-heap.js';
 
 /** The session half of the memory store, with what the bound and the sweep need. */
@@ -10,6 +16,7 @@ export interface MemorySessions extends SessionStore {
   readonly size: number;
   /** Removes up to `limit` records expired at `now`, nearest deadline first; returns how many. */
   sweep(now: number, limit?: number): Promise<number>;
+  bind(id: string, expected: SessionBinding | null, next: SessionBinding): Promise<boolean>;
 }
 
 const expiryOf = (record: SessionRecord): number => Math.min(record.idleExpiresAt, record.absoluteExpiresAt);
@@ -89,7 +96,9 @@ export function createMemorySessions(clock: Clock, maxSessions: number): MemoryS
         const victim = nearest();
         if (victim !== undefined) remove(victim.id);
       }
-      const stored = copyRecord(record);
+      // The binding as the other stores keep it (the fields of its canonical text), so that
+      // copyRecord's shallow copy of it is a whole one.
+      const stored = { ...copyRecord(record), binding: canonicalBinding(record.binding) };
       records.set(stored.id, stored);
       let ids = byUser.get(stored.userId);
       if (ids === undefined) {
@@ -119,6 +128,17 @@ export function createMemorySessions(clock: Clock, maxSessions: number): MemoryS
       }
       // Removals after sets: a key named in both ends up removed (the SQLite store agrees).
       for (const key of change.remove ?? []) Reflect.deleteProperty(record.data, key);
+      return true;
+    },
+
+    // Check and set in one synchronous step: no other call runs between them, so of parallel
+    // binds with the same `expected` exactly one finds it still there.
+    async bind(id, expected, next) {
+      const record = live(id);
+      if (record === undefined) return false;
+      const current = record.binding === null ? null : encodeBinding(record.binding);
+      if (current !== (expected === null ? null : encodeBinding(expected))) return false;
+      record.binding = canonicalBinding(next);
       return true;
     },
 

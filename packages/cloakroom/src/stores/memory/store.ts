@@ -1,7 +1,7 @@
 import type { CounterStore } from '../../auth/types.js';
 import { type Clock, systemClock } from '../../core/clock.js';
 import { ConfigError } from '../../core/errors.js';
-import type { SessionStore } from '../../core/store.js';
+import type { SessionBinding, SessionStore } from '../../core/store.js';
 import { createMemoryCounters } from './counters.js';
 import { createMemorySessions } from './sessions.js';
 
@@ -29,6 +29,8 @@ export interface MemoryStore extends SessionStore {
   readonly size: number;
   /** Removes up to `limit` (default: all) sessions expired at `now`; returns how many. */
   sweep(now: number, limit?: number): Promise<number>;
+  /** Replaces a live session's binding if it is still `expected` (see `SessionStore.bind`). */
+  bind(id: string, expected: SessionBinding | null, next: SessionBinding): Promise<boolean>;
   /** Stops the sweep timer. The data stays readable. */
   close(): Promise<void>;
 }
@@ -74,6 +76,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     create: sessions.create,
     touch: sessions.touch,
     updateData: sessions.updateData,
+    bind: sessions.bind,
     delete: sessions.delete,
     deleteByUser: sessions.deleteByUser,
     listByUser: sessions.listByUser,

@@ -104,6 +104,13 @@ export const MIGRATIONS: readonly string[] = [
   -- any UPDATE of a row, whatever the columns, so a change of this one alone is notified too.
   ALTER TABLE cloakroom_users ADD COLUMN second_factor text;
   `,
+  `
+  -- The device key a session is bound to (Device Bound Session Credentials), as the canonical
+  -- text of encodeBinding(): text, not jsonb, which would reorder its keys, and bind() compares
+  -- and sets it as that text. NULL for none (every session from before, and every one until a
+  -- browser registers a key). Nullable without default: no table rewrite.
+  ALTER TABLE cloakroom_sessions ADD COLUMN binding text;
+  `,
 ];
 
 /** The channel the users trigger notifies (payload `<schema>.<id>`, or `<schema>.` for all). */

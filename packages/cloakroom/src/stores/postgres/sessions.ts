@@ -1,5 +1,12 @@
 import type { Clock } from '../../core/clock.js';
-import type { JsonValue, SessionRecord, SessionStore } from '../../core/store.js';
+import {
+  decodeBinding,
+  encodeBinding,
+  type JsonValue,
+  type SessionBinding,
+  type SessionRecord,
+  type SessionStore,
+} from '../../core/store.js';
 import { guarded } from '../errors.js';
 import { execute, int, type PgPoolLike, statement } from './client.js';
 import type { Tables } from './tables.js';
@@ -9,13 +16,15 @@ export interface PostgresSessionStore extends SessionStore {
   /** Deletes up to `limit` rows expired at `now` (one indexed batch); returns how many. */
   sweep(now: number, limit: number): Promise<number>;
   ping(): Promise<void>;
+  bind(id: string, expected: SessionBinding | null, next: SessionBinding): Promise<boolean>;
 }
 
 // Column order shared by every SELECT below. A row from before schema version 4 has no
-// authenticated_at (NULL): it reads as its created_at, in the same statement.
+// authenticated_at (NULL): it reads as its created_at, in the same statement. One from before
+// version 5 has no binding (NULL): it reads as unbound.
 const COLUMNS = `user_id, created_at, last_seen_at, idle_expires_at, absolute_expires_at,
   idle_timeout_ms, remember, epoch, COALESCE(authenticated_at, created_at) AS authenticated_at, methods,
-  csrf_secret, ip, user_agent, data`;
+  csrf_secret, ip, user_agent, data, binding`;
 
 interface Row {
   id?: string;
@@ -33,6 +42,8 @@ interface Row {
   ip: string | null;
   user_agent: string | null;
   data: Record<string, JsonValue>;
+  /** encodeBinding() text, or NULL for none. */
+  binding: string | null;
 }
 
 // pg parses jsonb with JSON.parse, which keeps a `__proto__` key an own property, and hands
@@ -54,6 +65,7 @@ const toRecord = (id: string, row: Row): SessionRecord => ({
   ip: row.ip,
   userAgent: row.user_agent,
   data: row.data,
+  binding: decodeBinding(row.binding),
 });
 
 /**
@@ -67,8 +79,8 @@ export function createPostgresSessions(pool: PgPoolLike, tables: Tables, clock: 
   const get = statement(`SELECT ${COLUMNS} FROM ${t} WHERE id = $1`);
   const insert = statement(
     `INSERT INTO ${t} (id, user_id, created_at, last_seen_at, idle_expires_at, absolute_expires_at,
-      idle_timeout_ms, remember, epoch, authenticated_at, methods, csrf_secret, ip, user_agent, data)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::text[], $12, $13, $14, $15::jsonb)`,
+      idle_timeout_ms, remember, epoch, authenticated_at, methods, csrf_secret, ip, user_agent, data, binding)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::text[], $12, $13, $14, $15::jsonb, $16::text)`,
   );
   // GREATEST keeps both deadlines monotonic under out-of-order requests, and an UPDATE of a
   // missing row changes nothing: a touch never resurrects a deleted session. `expires_at > now`
@@ -83,6 +95,15 @@ export function createPostgresSessions(pool: PgPoolLike, tables: Tables, clock: 
   // changes, and each UPDATE re-reads the row it waited for: no change is ever lost.
   const updateData = statement(
     `UPDATE ${t} SET data = (data || $2::jsonb) - $3::text[] WHERE id = $1 AND expires_at > $4`,
+  );
+  // Compare-and-set in one statement. Parallel binds of one row queue on its row lock, and each
+  // re-checks the WHERE against the row as the one before it left it (READ COMMITTED), so of
+  // many with the same `expected` exactly one still finds it. IS NOT DISTINCT FROM compares NULL
+  // (unbound) as a value; the texts are canonical, so equal bindings are equal text. The
+  // liveness rule is updateData's.
+  const bind = statement(
+    `UPDATE ${t} SET binding = $3::text
+     WHERE id = $1 AND expires_at > $4 AND binding IS NOT DISTINCT FROM $2::text`,
   );
   const remove = statement(`DELETE FROM ${t} WHERE id = $1`);
   // Expired rows go too, but only the live ones count as revoked.
@@ -124,6 +145,8 @@ export function createPostgresSessions(pool: PgPoolLike, tables: Tables, clock: 
           record.ip,
           record.userAgent,
           JSON.stringify(record.data),
+          // A record from a caller that predates the field (no binding at all) is unbound.
+          record.binding ? encodeBinding(record.binding) : null,
         ]);
       },
 
@@ -135,6 +158,16 @@ export function createPostgresSessions(pool: PgPoolLike, tables: Tables, clock: 
       async updateData(id, change) {
         const values = [id, JSON.stringify(change.set ?? {}), change.remove ?? [], clock.now()];
         return ((await execute(pool, updateData, values)).rowCount ?? 0) > 0;
+      },
+
+      async bind(id, expected, next) {
+        const values = [
+          id,
+          expected === null ? null : encodeBinding(expected),
+          encodeBinding(next),
+          clock.now(),
+        ];
+        return ((await execute(pool, bind, values)).rowCount ?? 0) > 0;
       },
 
       async delete(id) {

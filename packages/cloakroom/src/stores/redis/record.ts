@@ -1,4 +1,4 @@
-import type { JsonValue, SessionRecord } from '../../core/store.js';
+import { decodeBinding, encodeBinding, type JsonValue, type SessionRecord } from '../../core/store.js';
 import { hashEntries } from './client.js';
 
 /**
@@ -20,6 +20,8 @@ export const FIELD = {
   csrfSecret: 'csrf',
   ip: 'ip',
   userAgent: 'ua',
+  /** The canonical text of the session's device binding (encodeBinding); absent when unbound. */
+  binding: 'dbsc',
 } as const;
 
 /**
@@ -33,10 +35,10 @@ export const expiryOf = (record: SessionRecord): number =>
   Math.min(record.idleExpiresAt, record.absoluteExpiresAt);
 
 /**
- * The record as HSET arguments: field, value, field, value, … A `null` ip or user agent is no
- * field; nor is an `authenticatedAt` equal to `createdAt` (a session fresh from its sign-in) or
- * an empty `methods`: a missing field reads as exactly that (as in a hash written before the two
- * existed), and most sessions save the bytes of one or two fields.
+ * The record as HSET arguments: field, value, field, value, … A `null` ip, user agent or
+ * binding is no field; nor is an `authenticatedAt` equal to `createdAt` (a session fresh from
+ * its sign-in) or an empty `methods`: a missing field reads as exactly that (as in a hash
+ * written before these fields existed), and most sessions save the bytes of a few fields.
  */
 export function toHashFields(record: SessionRecord): string[] {
   const fields = [
@@ -65,6 +67,8 @@ export function toHashFields(record: SessionRecord): string[] {
   if (record.methods.length > 0) fields.push(FIELD.methods, JSON.stringify(record.methods));
   if (record.ip !== null) fields.push(FIELD.ip, record.ip);
   if (record.userAgent !== null) fields.push(FIELD.userAgent, record.userAgent);
+  // A record from a caller that predates the field (no binding at all) is unbound too.
+  if (record.binding) fields.push(FIELD.binding, encodeBinding(record.binding));
   for (const [key, value] of Object.entries(record.data))
     fields.push(DATA_PREFIX + key, JSON.stringify(value));
   return fields;
@@ -117,6 +121,8 @@ export function fromHash(id: string, reply: unknown): SessionRecord | null {
     csrfSecret: fields.get(FIELD.csrfSecret) ?? '',
     ip: fields.get(FIELD.ip) ?? null,
     userAgent: fields.get(FIELD.userAgent) ?? null,
+    // None in a hash of an unbound session, or one written before sessions could be bound.
+    binding: decodeBinding(fields.get(FIELD.binding)),
     data,
   };
 }

@@ -92,6 +92,20 @@ if #ARGV > last then chunked('HDEL', last + 1, #ARGV) end
 return 1`);
 
 /**
+ * bind: ARGV = now, expected, next. Compare-and-set of the binding field: only on an existing
+ * hash not past a deadline at `now` (updateData's rule), and only if the field still holds
+ * `expected` (`''` for unbound: a missing field; encodeBinding never yields ''), as canonical
+ * text. Writes that one field and nothing else (the TTL stays). A script runs alone, so of
+ * many binds with the same `expected` exactly one finds it.
+ */
+export const BIND = lua(`
+local f = redis.call('HMGET', KEYS[1], '${FIELD.idleExpiresAt}', '${FIELD.absoluteExpiresAt}', '${FIELD.binding}')
+if not f[1] or math.min(tonumber(f[1]), tonumber(f[2])) <= tonumber(ARGV[1]) then return 0 end
+if (f[3] or '') ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], '${FIELD.binding}', ARGV[3])
+return 1`);
+
+/**
  * delete: ARGV = [userId]. Deletes the session (only if it belongs to userId, when given) and
  * returns { user id, idle deadline, absolute deadline } — the caller needs the user to drop the
  * id from that user's index, and the deadlines to tell a live session from an expired one — or

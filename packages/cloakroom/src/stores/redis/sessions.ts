@@ -1,12 +1,17 @@
 import type { Clock } from '../../core/clock.js';
-import type { SessionRecord, SessionStore } from '../../core/store.js';
+import {
+  encodeBinding,
+  type SessionBinding,
+  type SessionRecord,
+  type SessionStore,
+} from '../../core/store.js';
 import type { CoherentCache } from '../coherent-cache.js';
 import { conflictError, guarded } from '../errors.js';
 import { copyRecord } from '../memory/copy.js';
 import { assertReady, type RedisClientLike } from './client.js';
 import type { RedisKeys } from './keys.js';
 import { dataChangeArguments, expiryOf, fromHash, toHashFields } from './record.js';
-import { CREATE, DELETE, runScript, TOUCH, UPDATE_DATA } from './scripts.js';
+import { BIND, CREATE, DELETE, runScript, TOUCH, UPDATE_DATA } from './scripts.js';
 import { createUserIndex } from './user-index.js';
 
 interface Deleted {
@@ -18,6 +23,7 @@ interface Deleted {
 /** The Redis session store; Redis expires records itself, so there is no sweep. */
 export interface RedisSessionStore extends SessionStore {
   ping(): Promise<void>;
+  bind(id: string, expected: SessionBinding | null, next: SessionBinding): Promise<boolean>;
 }
 
 /*
@@ -33,9 +39,9 @@ export interface RedisSessionStore extends SessionStore {
  * 3. The only live session missing from the index is one whose create has not returned yet.
  *    If the index step fails, create deletes the session again and rejects; had the process
  *    died in between, the token was never sent to anyone and the hash expires by its TTL.
- * 4. Nothing but create writes a whole hash, and create refuses an existing key; touch and
- *    updateData change fields of an existing hash not past its deadlines (on the caller's
- *    clock) only. A dead session is never resurrected.
+ * 4. Nothing but create writes a whole hash, and create refuses an existing key; touch,
+ *    updateData and bind change fields of an existing hash not past its deadlines (on the
+ *    caller's clock) only. A dead session is never resurrected.
  *
  * On a single server a MULTI across both keys would also work, but would break on Cluster;
  * this order is correct on both, and the hot path (`get`) stays one HGETALL.
@@ -141,6 +147,16 @@ export function createRedisSessions(
         assertReady(client);
         const args = dataChangeArguments(clock.now(), change.set ?? {}, change.remove ?? []);
         return writing(id, async () => (await runScript(client, UPDATE_DATA, keys.session(id), args)) === 1);
+      },
+
+      async bind(id, expected, next) {
+        assertReady(client);
+        const args = [
+          String(clock.now()),
+          expected === null ? '' : encodeBinding(expected),
+          encodeBinding(next),
+        ];
+        return writing(id, async () => (await runScript(client, BIND, keys.session(id), args)) === 1);
       },
 
       async delete(id) {

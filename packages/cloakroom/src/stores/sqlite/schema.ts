@@ -68,6 +68,12 @@ export const MIGRATIONS: readonly string[] = [
   -- from before).
   ALTER TABLE users ADD COLUMN second_factor TEXT;
   `,
+  `
+  -- The device key a session is bound to (Device Bound Session Credentials), as the canonical
+  -- text of encodeBinding(), compared and set as that text by bind(); NULL for none (every
+  -- session from before, and every one until a browser registers a key).
+  ALTER TABLE sessions ADD COLUMN binding TEXT;
+  `,
 ];
 
 const userVersion = (db: Database.Database): number => db.pragma('user_version', { simple: true }) as number;

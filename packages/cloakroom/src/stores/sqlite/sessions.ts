@@ -1,6 +1,13 @@
 import type Database from 'better-sqlite3';
 import type { Clock } from '../../core/clock.js';
-import type { JsonValue, SessionRecord, SessionStore } from '../../core/store.js';
+import {
+  decodeBinding,
+  encodeBinding,
+  type JsonValue,
+  type SessionBinding,
+  type SessionRecord,
+  type SessionStore,
+} from '../../core/store.js';
 import { guardedSync } from '../errors.js';
 import type { ReadCacheStats } from '../read-cache.js';
 import { noteWrite, type SqliteCoherence } from './coherence.js';
@@ -10,16 +17,18 @@ export interface SqliteSessionStore extends SessionStore {
   /** Deletes up to `limit` rows expired at `now` (one indexed batch); returns how many. */
   sweep(now: number, limit: number): Promise<number>;
   ping(): Promise<void>;
+  bind(id: string, expected: SessionBinding | null, next: SessionBinding): Promise<boolean>;
   /** What the read cache did, or `null` when it is off. */
   cacheStats(): ReadCacheStats | null;
 }
 
 // Column order shared by every SELECT below; rows are read with `.raw()` as tuples, which
 // skips building an object per row on the per-request path. A row from before schema version 3
-// has no authenticated_at (NULL): it reads as its created_at, in the same statement.
+// has no authenticated_at (NULL): it reads as its created_at, in the same statement. One from
+// before version 4 has no binding (NULL): it reads as unbound.
 const COLUMNS = `user_id, created_at, last_seen_at, idle_expires_at, absolute_expires_at,
   idle_timeout_ms, remember, epoch, coalesce(authenticated_at, created_at), methods, csrf_secret, ip,
-  user_agent, data`;
+  user_agent, data, binding`;
 
 type Row = [
   userId: string,
@@ -37,6 +46,8 @@ type Row = [
   ip: string | null,
   userAgent: string | null,
   data: string,
+  /** encodeBinding() text, or NULL for none. */
+  binding: string | null,
 ];
 
 const toRecord = (id: string, row: Row): SessionRecord => ({
@@ -56,6 +67,8 @@ const toRecord = (id: string, row: Row): SessionRecord => ({
   ip: row[11],
   userAgent: row[12],
   data: JSON.parse(row[13]) as Record<string, JsonValue>,
+  // Decoded per read too: each caller gets a binding of its own.
+  binding: decodeBinding(row[14]),
 });
 
 // The JSON text of one json_each() element. Booleans come out of json_each as 1/0 and
@@ -111,9 +124,10 @@ export function createSqliteSessions(
     .raw();
   const insert = db.prepare(
     `INSERT INTO sessions (id, user_id, created_at, last_seen_at, idle_expires_at, absolute_expires_at,
-      idle_timeout_ms, remember, epoch, authenticated_at, methods, csrf_secret, ip, user_agent, data)
+      idle_timeout_ms, remember, epoch, authenticated_at, methods, csrf_secret, ip, user_agent, data, binding)
      VALUES (@id, @userId, @createdAt, @lastSeenAt, @idleExpiresAt, @absoluteExpiresAt,
-      @idleTimeoutMs, @remember, @epoch, @authenticatedAt, @methods, @csrfSecret, @ip, @userAgent, @data)`,
+      @idleTimeoutMs, @remember, @epoch, @authenticatedAt, @methods, @csrfSecret, @ip, @userAgent, @data,
+      @binding)`,
   );
   // max() makes the deadlines monotonic under out-of-order requests, and an UPDATE of a
   // missing row changes nothing: touch can never resurrect a deleted session. `expires_at > now`
@@ -123,6 +137,13 @@ export function createSqliteSessions(
      WHERE id = ? AND expires_at > ?`,
   );
   const updateData = db.prepare<[{ id: string; set: string; remove: string; now: number }]>(UPDATE_DATA);
+  // Compare-and-set in one statement: the WHERE is checked under the write lock, so of many
+  // binds with the same `expected` (any connection, any process) exactly one still finds it.
+  // `IS` compares NULL (unbound) as a value; the texts are canonical, so equal bindings are
+  // equal text. The liveness rule is updateData's.
+  const bind = db.prepare<[{ id: string; expected: string | null; next: string; now: number }]>(
+    'UPDATE sessions SET binding = @next WHERE id = @id AND expires_at > @now AND binding IS @expected',
+  );
   const remove = db.prepare<[string]>('DELETE FROM sessions WHERE id = ?');
   // `id IS NOT NULL` (no exception) is always true, so one statement serves both cases. Expired
   // rows go too, but only the live ones count as revoked: RETURNING tells them apart.
@@ -170,6 +191,8 @@ export function createSqliteSessions(
           // JSON, not a joined list: a method name is opaque here, commas and all.
           methods: JSON.stringify(record.methods),
           data: JSON.stringify(record.data),
+          // A record from a caller that predates the field (no binding at all) is unbound.
+          binding: record.binding ? encodeBinding(record.binding) : null,
         });
       },
 
@@ -187,6 +210,18 @@ export function createSqliteSessions(
         const set = JSON.stringify(change.set ?? {});
         const removed = JSON.stringify(change.remove ?? []);
         return updateData.run({ id, set, remove: removed, now: clock.now() }).changes > 0;
+      },
+
+      bind(id, expected, next) {
+        cache?.delete(id);
+        noteWrite();
+        const values = {
+          id,
+          expected: expected === null ? null : encodeBinding(expected),
+          next: encodeBinding(next),
+          now: clock.now(),
+        };
+        return bind.run(values).changes > 0;
       },
 
       delete(id) {
