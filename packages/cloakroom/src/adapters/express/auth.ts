@@ -1,11 +1,13 @@
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import type { UserStore } from '../../auth/types.js';
 import type { User } from '../../auth/users.js';
+import type { DbscEvent } from '../../core/dbsc.js';
 import type { Duration } from '../../core/duration.js';
 import { StoreError } from '../../core/errors.js';
 import type { Session } from '../../core/session.js';
 import type { CreateOptions, Issued, ReauthenticateOptions, Sessions } from '../../core/sessions.js';
 import type { AuthState, NoUserReason } from '../shared/auth-state.js';
+import { pathOf, sendDbscAnswer } from '../shared/dbsc-answer.js';
 import { createEngine } from '../shared/engine.js';
 import { nodeBinding } from '../shared/node-binding.js';
 import { fromNodeRequest } from '../shared/node-request.js';
@@ -38,6 +40,11 @@ export interface ExpressAuthOptions {
   onUnavailable?: (req: Request, res: Response, error: StoreError) => void;
   /** Answer when a guard refuses. Default: the JSON errors of docs/api.md (401/403). */
   onRefused?: (req: Request, res: Response, refusal: Refusal) => void;
+  /**
+   * Called with what each device-bound-session registration or refresh did (for audit logs and
+   * metrics); never with a token, key or challenge. Only with `createSessions({ dbsc })`.
+   */
+  onDbsc?: (event: DbscEvent) => void;
 }
 
 function stateOf(req: Request): CloakroomState {
@@ -84,7 +91,7 @@ export function createExpressAuth(options: ExpressAuthOptions) {
     };
 
   /** Validates the session cookie and loads the user into `req.cloakroom`; a down store answers 503. */
-  const middleware: RequestHandler = (req, res, next) => {
+  const authenticate: RequestHandler = (req, res, next) => {
     engine.authenticate(res, fromNodeRequest(req, trustProxy)).then(
       (state) => {
         req.cloakroom = state;
@@ -96,6 +103,28 @@ export function createExpressAuth(options: ExpressAuthOptions) {
       },
     );
   };
+
+  /**
+   * With device-bound sessions on, `POST` to their two endpoints is answered here, before
+   * validation (a refresh comes exactly when the bound cookie is missing), and the routes behind
+   * never run. `originalUrl`: the path the browser posted to, wherever the middleware is mounted.
+   * Decided once: with `dbsc` off the middleware is `authenticate` itself.
+   */
+  const middleware: RequestHandler =
+    options.sessions.dbsc === null
+      ? authenticate
+      : (req, res, next) => {
+          const endpoint =
+            req.method === 'POST' ? engine.dbscEndpoint(req.method, pathOf(req.originalUrl)) : null;
+          if (!endpoint) return authenticate(req, res, next);
+          engine.answerDbsc(fromNodeRequest(req, trustProxy), endpoint).then(
+            (answer) => sendDbscAnswer(res, answer),
+            (error: unknown) => {
+              if (error instanceof StoreError) unavailable(req, res, error);
+              else next(error);
+            },
+          );
+        };
 
   /**
    * Error middleware; mount it after your routes. A `StoreError` from a helper or a handler
@@ -183,4 +212,4 @@ export function createExpressAuth(options: ExpressAuthOptions) {
 /** The adapter instance type. */
 export type ExpressAuth = ReturnType<typeof createExpressAuth>;
 
-export type { NoUserReason, Refusal, Session, User };
+export type { DbscEvent, NoUserReason, Refusal, Session, User };

@@ -1,4 +1,4 @@
-export type { NoUserReason, Refusal, Session, User } from './auth.js';
+export type { DbscEvent, NoUserReason, Refusal, Session, User } from './auth.js';
 export {
   type CloakroomState,
   createExpressAuth,

@@ -1,4 +1,4 @@
-export type { NoUserReason, Refusal, Session, User } from './plugin.js';
+export type { DbscEvent, NoUserReason, Refusal, Session, User } from './plugin.js';
 export {
   adopt,
   type CloakroomState,

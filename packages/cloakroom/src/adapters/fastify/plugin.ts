@@ -1,11 +1,13 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { UserStore } from '../../auth/types.js';
 import type { User } from '../../auth/users.js';
+import type { DbscAnswer, DbscEvent } from '../../core/dbsc.js';
 import type { Duration } from '../../core/duration.js';
 import { StoreError } from '../../core/errors.js';
 import type { Session } from '../../core/session.js';
 import type { CreateOptions, Issued, ReauthenticateOptions, Sessions } from '../../core/sessions.js';
 import type { AuthState, NoUserReason } from '../shared/auth-state.js';
+import { pathOf } from '../shared/dbsc-answer.js';
 import { authStateAccess, createEngine, type Engine } from '../shared/engine.js';
 import { fromNodeRequest } from '../shared/node-request.js';
 import { recentAuthWindow } from '../shared/recent-auth.js';
@@ -40,6 +42,11 @@ export interface FastifyAuthOptions {
   handleStoreErrors?: boolean;
   /** Answer when a guard refuses. Default: the JSON errors of docs/api.md (401/403). */
   onRefused?: (request: FastifyRequest, reply: FastifyReply, refusal: Refusal) => FastifyReply;
+  /**
+   * Called with what each device-bound-session registration or refresh did (for audit logs and
+   * metrics); never with a token, key or challenge. Only with `createSessions({ dbsc })`.
+   */
+  onDbsc?: (event: DbscEvent) => void;
 }
 
 // The engine and `onRefused` ride on each request's state, so the exported guards and helpers need
@@ -62,6 +69,14 @@ function refusedBodyStatus(error: unknown): number | null {
   const { code, statusCode: status } = (error ?? {}) as { code?: unknown; statusCode?: unknown };
   if (typeof code !== 'string' || !code.startsWith('FST_ERR_CTP_')) return null;
   return status === 400 || status === 413 || status === 415 ? status : null;
+}
+
+/** A DBSC answer, whole, on the reply; the caller returns the reply to end the hook chain. */
+function sendDbscAnswer(reply: FastifyReply, answer: DbscAnswer): FastifyReply {
+  reply.code(answer.status).headers(answer.headers);
+  setCookies(reply, answer.setCookie);
+  // A string payload is sent as it is, under the answer's own Content-Type.
+  return answer.body === null ? reply.send() : reply.send(answer.body);
 }
 
 const plugin: FastifyPluginAsync<FastifyAuthOptions> = async (fastify, options) => {
@@ -94,14 +109,45 @@ const plugin: FastifyPluginAsync<FastifyAuthOptions> = async (fastify, options) 
       return reply.code(answer.status).send(answer.body);
     });
   }
-  fastify.addHook('onRequest', async (request, reply) => {
+  const authenticate = async (request: FastifyRequest, reply: FastifyReply) => {
     try {
       request.cloakroom = await context.engine.authenticate(reply, fromNodeRequest(request.raw, trustProxy));
     } catch (error) {
       if (error instanceof StoreError) return unavailable(request, reply, error);
       throw error;
     }
-  });
+  };
+  // With device-bound sessions on, `POST` to their two endpoints is answered in the same onRequest
+  // hook, before validation (a refresh comes exactly when the bound cookie is missing). A hook
+  // rather than routes registered here: it answers before Fastify parses a body (a stray
+  // Content-Type on the empty POST cannot turn it into a 400), no route of the app at the same
+  // path can run or clash at startup, the routes would take the prefix of whatever scope
+  // registers the plugin while the browser posts to the exact path the server named, and it
+  // behaves as the other adapters' middleware does. The app needs no route there: registered in
+  // the root scope, the hook runs for the 404 handler too. Decided once: with `dbsc` off the hook
+  // is `authenticate` itself.
+  fastify.addHook(
+    'onRequest',
+    options.sessions.dbsc === null
+      ? authenticate
+      : async (request, reply) => {
+          const endpoint =
+            request.method === 'POST'
+              ? context.engine.dbscEndpoint(request.method, pathOf(request.url))
+              : null;
+          if (!endpoint) return authenticate(request, reply);
+          try {
+            const answer = await context.engine.answerDbsc(
+              fromNodeRequest(request.raw, trustProxy),
+              endpoint,
+            );
+            return sendDbscAnswer(reply, answer);
+          } catch (error) {
+            if (error instanceof StoreError) return unavailable(request, reply, error);
+            throw error;
+          }
+        },
+  );
 };
 
 /**
@@ -226,4 +272,4 @@ export function setCookies(reply: FastifyReply, cookies: readonly string[]): voi
   reply.header('set-cookie', merged).header('cache-control', 'no-store');
 }
 
-export type { NoUserReason, Refusal, Session, User };
+export type { DbscEvent, NoUserReason, Refusal, Session, User };

@@ -1,11 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { UserStore } from '../../auth/types.js';
 import type { User } from '../../auth/users.js';
+import type { DbscEvent } from '../../core/dbsc.js';
 import type { Duration } from '../../core/duration.js';
 import { StoreError } from '../../core/errors.js';
 import type { Session } from '../../core/session.js';
 import type { CreateOptions, Issued, ReauthenticateOptions, Sessions } from '../../core/sessions.js';
 import type { AuthState, NoUserReason } from '../shared/auth-state.js';
+import { pathOf, sendDbscAnswer } from '../shared/dbsc-answer.js';
 import { createEngine } from '../shared/engine.js';
 import { nodeBinding, sendJson } from '../shared/node-binding.js';
 import { fromNodeRequest } from '../shared/node-request.js';
@@ -26,6 +28,11 @@ export interface NodeAuthOptions {
    * `handle` throws. Default: `503 {"error":"unavailable"}`.
    */
   onUnavailable?: (req: IncomingMessage, res: ServerResponse, error: StoreError) => void;
+  /**
+   * Called with what each device-bound-session registration or refresh did (for audit logs and
+   * metrics); never with a token, key or challenge. Only with `createSessions({ dbsc })`.
+   */
+  onDbsc?: (event: DbscEvent) => void;
 }
 
 /** A request handler for {@link NodeAuth.handle}: the state is already there. */
@@ -35,7 +42,8 @@ export type NodeHandler = (req: IncomingMessage, res: ServerResponse, state: Nod
  * The adapter for plain `node:http`, a binding of the shared engine (`shared/engine.ts`): no
  * middleware chain, so each step is a call that either returns what the handler needs or has
  * already answered (guards return `false` after a 401/403; `authenticate` returns `null` after a
- * 503). Cookies go on the response at once.
+ * 503, and after answering a device-bound-session endpoint with `createSessions({ dbsc })`).
+ * Cookies go on the response at once.
  * @example
  * const auth = createNodeAuth({ sessions, users: store.users });
  * const handle = auth.handle(async (req, res, state) => {
@@ -57,7 +65,7 @@ export function createNodeAuth(options: NodeAuthOptions) {
   };
 
   /** Validates the session cookie and loads the user; `null` once it has answered 503 (store down). */
-  const authenticate = async (req: IncomingMessage, res: ServerResponse): Promise<NodeAuthState | null> => {
+  const validate = async (req: IncomingMessage, res: ServerResponse): Promise<NodeAuthState | null> => {
     try {
       return await engine.authenticate(res, fromNodeRequest(req, trustProxy));
     } catch (error) {
@@ -67,7 +75,32 @@ export function createNodeAuth(options: NodeAuthOptions) {
     }
   };
 
+  /**
+   * With device-bound sessions on, `POST` to their two endpoints is answered here, before
+   * validation (a refresh comes exactly when the bound cookie is missing), and `null` says the
+   * handler has nothing left to do. Decided once: with `dbsc` off this is `validate` itself.
+   */
+  const authenticate: typeof validate =
+    options.sessions.dbsc === null
+      ? validate
+      : async (req, res) => {
+          const endpoint = req.method === 'POST' ? engine.dbscEndpoint(req.method, pathOf(req.url)) : null;
+          if (!endpoint) return validate(req, res);
+          try {
+            sendDbscAnswer(res, await engine.answerDbsc(fromNodeRequest(req, trustProxy), endpoint));
+          } catch (error) {
+            if (!(error instanceof StoreError)) throw error;
+            unavailable(req, res, error);
+          }
+          return null;
+        };
+
   return {
+    /**
+     * Validates the session cookie and loads the user. `null` once it has answered: 503 when the
+     * store is down, or (with `createSessions({ dbsc })`) a `POST` to the DBSC registration or
+     * refresh path, which it answers whole; return from the handler then.
+     */
     authenticate,
     /**
      * A request listener around `handler`: `authenticate` first, then `handler` with the state. A
@@ -170,4 +203,4 @@ export function createNodeAuth(options: NodeAuthOptions) {
 /** The adapter instance type. */
 export type NodeAuth = ReturnType<typeof createNodeAuth>;
 
-export type { NoUserReason, Refusal, Session, User };
+export type { DbscEvent, NoUserReason, Refusal, Session, User };
