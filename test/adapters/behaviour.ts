@@ -8,6 +8,7 @@ import {
   PASSWORD,
   type TestResponse,
 } from '../support/adapter-harness.js';
+import { dbscBehaviour } from './dbsc-behaviour.js';
 
 /** The `cloakroom=` values among a response's Set-Cookie headers. */
 const sessionCookies = (setCookie: readonly string[]) => setCookie.filter((c) => c.startsWith('cloakroom='));
@@ -753,4 +754,6 @@ export function adapterBehaviour(name: string, factory: AdapterFactory): void {
       ).toBe(403);
     });
   });
+
+  dbscBehaviour(name, factory);
 }

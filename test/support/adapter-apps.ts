@@ -39,13 +39,21 @@ import {
 // GET /recent, /recent-1m, /recent-30m (requireRecentAuth with the default window, '1m', 1800 s)
 // and POST /reauth (reauthenticate with methods ['pwd', 'otp']: where a real app first checks the
 // password or a code, the test stands in for that proof).
+// And POST /auth/dbsc/register and /auth/dbsc/refresh, which count in `dbscRouteHits` and answer
+// 418: with `dbsc` on the adapter answers those paths itself and these routes must never run; with
+// it off they run like any route.
 // Bodies over BODY_LIMIT are refused: by the framework's parser where it has one (Express,
 // Fastify), by the app where it parses bodies itself (Hono, node:http).
 
 type ExpressModule = typeof express5;
 
 function expressApp(b: Backend, express: ExpressModule): Promise<App> {
-  const auth = createExpressAuth({ sessions: b.sessions, users: b.store.users, trustProxy: b.trustProxy });
+  const auth = createExpressAuth({
+    sessions: b.sessions,
+    users: b.store.users,
+    trustProxy: b.trustProxy,
+    onDbsc: b.onDbsc,
+  });
   // Express 4 leaves a rejected promise unhandled; Express 5 forwards it. This works on both.
   type Handler = (req: express5.Request, res: express5.Response) => Promise<void>;
   const route =
@@ -60,6 +68,9 @@ function expressApp(b: Backend, express: ExpressModule): Promise<App> {
     auth.middleware,
   );
   app.get('/login-form', (req, res) => void res.json({ token: auth.loginToken(req, res) }));
+  for (const path of DBSC_ROUTES) {
+    app.post(path, (_req, res) => void res.status(418).json(appRouteRan(b)));
+  }
   // Sign-in comes before csrf(): it replaces whatever session the request carries.
   app.post(
     '/login',
@@ -124,8 +135,12 @@ async function fastifyApp(b: Backend): Promise<FastifyInstance> {
     sessions: b.sessions,
     users: b.store.users,
     trustProxy: b.trustProxy,
+    onDbsc: b.onDbsc,
   });
   app.get('/login-form', async (request, reply) => ({ token: loginToken(request, reply) }));
+  for (const path of DBSC_ROUTES) {
+    app.post(path, async (_request, reply) => reply.code(418).send(appRouteRan(b)));
+  }
   app.post('/login', { preHandler: loginCsrf() }, async (request, reply) => {
     const answer = await b.login(request.cloakroom.request, request.body);
     if (!answer.ok) return reply.code(answer.status).headers(answer.headers).send(answer.body);
@@ -189,7 +204,12 @@ async function fastifyHttpApp(b: Backend): Promise<App> {
 }
 
 function nodeApp(b: Backend): Promise<App> {
-  const auth = createNodeAuth({ sessions: b.sessions, users: b.store.users, trustProxy: b.trustProxy });
+  const auth = createNodeAuth({
+    sessions: b.sessions,
+    users: b.store.users,
+    trustProxy: b.trustProxy,
+    onDbsc: b.onDbsc,
+  });
   const json = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) =>
     res.writeHead(status, { ...headers, 'content-type': 'application/json' }).end(JSON.stringify(body));
   // Guards made once, with the app: their windows are parsed here, not per request.
@@ -205,6 +225,7 @@ function nodeApp(b: Backend): Promise<App> {
     const form = new URLSearchParams(raw);
     const route = `${req.method} ${new URL(req.url ?? '/', ORIGIN).pathname}`;
     if (route === 'GET /login-form') return json(res, 200, { token: auth.loginToken(state, res) });
+    if (DBSC_ROUTES.some((path) => route === `POST ${path}`)) return json(res, 418, appRouteRan(b));
     if (route === 'POST /login') {
       if (!auth.loginCsrf(state, res, form)) return;
       const body = (req.headers['content-type'] ?? '').startsWith('application/json')
@@ -282,11 +303,13 @@ function honoApp(b: Backend): Promise<App> {
     users: b.store.users,
     trustProxy: b.trustProxy,
     remoteAddress: () => '127.0.0.1',
+    onDbsc: b.onDbsc,
   });
   const app = new Hono<CloakroomEnv>();
   app.use(bodyLimit({ maxSize: BODY_LIMIT, onError: (c) => c.json({ error: 'payload_too_large' }, 413) }));
   app.use(auth.middleware);
   app.get('/login-form', (c) => c.json({ token: auth.loginToken(c) }));
+  for (const path of DBSC_ROUTES) app.post(path, (c) => c.json(appRouteRan(b), 418));
   app.post('/login', auth.loginCsrf(), async (c) => {
     const isJson = (c.req.header('content-type') ?? '').startsWith('application/json');
     // Malformed JSON is the client's mistake (400), not the server's (500).
@@ -339,6 +362,15 @@ function honoApp(b: Backend): Promise<App> {
     },
     close: async () => {},
   });
+}
+
+/** The default DBSC paths, where each app has a route of its own that must not run with `dbsc` on. */
+export const DBSC_ROUTES = ['/auth/dbsc/register', '/auth/dbsc/refresh'];
+
+/** What an app's own route at a DBSC path does: counts, and says so. */
+function appRouteRan(b: Backend): { error: string } {
+  b.dbscRouteHits.value++;
+  return { error: 'app_route' };
 }
 
 /** The methods POST /reauth records: a proof other than the sign-in's, to see them replaced. */

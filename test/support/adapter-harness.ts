@@ -11,6 +11,8 @@ import { type SignInDeps, type SignInResult, signIn } from '../../packages/cloak
 import { createThrottle } from '../../packages/cloakroom/src/auth/throttle.js';
 import { createAccount } from '../../packages/cloakroom/src/auth/users.js';
 import { type ManualClock, manualClock } from '../../packages/cloakroom/src/core/clock.js';
+import type { DbscEvent } from '../../packages/cloakroom/src/core/dbsc.js';
+import type { DbscOptions } from '../../packages/cloakroom/src/core/options.js';
 import type { IncomingRequest } from '../../packages/cloakroom/src/core/request.js';
 import { createSessions, type Sessions } from '../../packages/cloakroom/src/core/sessions.js';
 import { createSqliteStore, type SqliteStore } from '../../packages/cloakroom/src/stores/sqlite/index.js';
@@ -52,6 +54,10 @@ export interface AdapterHarness {
   clock: ManualClock;
   ids: { alice: string; bob: string };
   counter: { value: number };
+  /** What the adapter's `onDbsc` was called with, in order. */
+  dbscEvents: DbscEvent[];
+  /** How often the app's own routes at the default DBSC paths ran (the adapter answers first). */
+  dbscRouteHits: { value: number };
   request(path: string, init?: TestRequest): Promise<TestResponse>;
   /** Signs in (optionally carrying `cookie`) and returns the new cookie pair and CSRF token. */
   login(username: string, init?: { password?: string; cookie?: string }): Promise<LoginResult>;
@@ -82,6 +88,8 @@ export interface LoginResult {
 /** Adapter options the suite varies. */
 export interface AppOptions {
   trustProxy?: boolean;
+  /** `createSessions({ dbsc })`: device-bound sessions. Default off. */
+  dbsc?: boolean | DbscOptions;
 }
 
 export type AdapterFactory = (options?: AppOptions) => Promise<AdapterHarness>;
@@ -94,6 +102,11 @@ export interface Backend {
   sessions: Sessions;
   deps: SignInDeps;
   counter: { value: number };
+  /** The apps pass this as their adapter's `onDbsc`; it records into `dbscEvents`. */
+  onDbsc(event: DbscEvent): void;
+  dbscEvents: DbscEvent[];
+  /** Counted by the app routes at POST /auth/dbsc/register and /auth/dbsc/refresh. */
+  dbscRouteHits: { value: number };
   /** The /login handler's logic, after its `loginCsrf` guard: sign in from the parsed body. */
   login(request: IncomingRequest, body: unknown): Promise<LoginAnswer>;
 }
@@ -157,7 +170,10 @@ export async function overHttp(server: Server): Promise<App> {
   };
 }
 
-async function backend(trustProxy: boolean): Promise<Backend & { dir: string; ids: AdapterHarness['ids'] }> {
+async function backend({
+  trustProxy = false,
+  dbsc = false,
+}: AppOptions): Promise<Backend & { dir: string; ids: AdapterHarness['ids'] }> {
   const dir = mkdtempSync(join(tmpdir(), 'cloakroom-adapter-'));
   const clock = manualClock(Date.now());
   // A short busy timeout: lockWrites() makes writes wait for it before they fail.
@@ -167,7 +183,8 @@ async function backend(trustProxy: boolean): Promise<Backend & { dir: string; id
     sweepIntervalMs: 0,
     busyTimeoutMs: 50,
   });
-  const sessions = createSessions({ secrets: [SECRET_A], store: store.sessions, clock });
+  const sessions = createSessions({ secrets: [SECRET_A], store: store.sessions, clock, dbsc });
+  const dbscEvents: DbscEvent[] = [];
   const throttle = createThrottle({ counters: store.counters, clock });
   const deps: SignInDeps = { sessions, users: store.users, passwords, throttle, clock };
   const account = (username: string, roles: string[]) =>
@@ -181,6 +198,9 @@ async function backend(trustProxy: boolean): Promise<Backend & { dir: string; id
     sessions,
     deps,
     counter: { value: 0 },
+    onDbsc: (event) => void dbscEvents.push(event),
+    dbscEvents,
+    dbscRouteHits: { value: 0 },
     ids: { alice: alice.id, bob: bob.id },
     async login(request, body) {
       // A body that is not an object (JSON `null`, a number) is `bad_request` like a missing field.
@@ -204,7 +224,7 @@ async function backend(trustProxy: boolean): Promise<Backend & { dir: string; id
 
 export function harness(build: (b: Backend) => Promise<App>): AdapterFactory {
   return async (options = {}) => {
-    const b = await backend(options.trustProxy ?? false);
+    const b = await backend(options);
     const app = await build(b);
     const request: AdapterHarness['request'] = (path, init = {}) => {
       const headers: Record<string, HeaderValue> = { host: 'app.test', ...init.headers };
@@ -216,6 +236,8 @@ export function harness(build: (b: Backend) => Promise<App>): AdapterFactory {
       clock: b.clock,
       ids: b.ids,
       counter: b.counter,
+      dbscEvents: b.dbscEvents,
+      dbscRouteHits: b.dbscRouteHits,
       request,
       async login(username, { password = PASSWORD, cookie } = {}) {
         const response = await request('/login', {
