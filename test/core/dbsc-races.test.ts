@@ -62,7 +62,7 @@ async function bound(sessions: Sessions) {
   const offer = parseRegistration(issued.headers?.['Secure-Session-Registration'] ?? null)!;
   const device = new DbscDevice();
   const req = incoming({ method: 'POST', cookie: session });
-  req.headers.set('secure-session-response', `"${device.registrationProof(offer.challenge)}"`);
+  (req.headers as Headers).set('secure-session-response', `"${device.registrationProof(offer.challenge)}"`);
   const answer = await sessions.dbsc!.register(req);
   expect(answer.status).toBe(200);
   const challenge = parseChallenge(answer.headers['Secure-Session-Challenge'] ?? null)!;
@@ -71,8 +71,8 @@ async function bound(sessions: Sessions) {
 
 function refreshRequest(session: string, id: string, proof?: string) {
   const req = incoming({ method: 'POST', cookie: session });
-  req.headers.set('sec-secure-session-id', `"${id}"`);
-  if (proof) req.headers.set('secure-session-response', `"${proof}"`);
+  (req.headers as Headers).set('sec-secure-session-id', `"${id}"`);
+  if (proof) (req.headers as Headers).set('secure-session-response', `"${proof}"`);
   return req;
 }
 
@@ -146,7 +146,10 @@ describe('DBSC races, forced', () => {
     const offer = parseRegistration(issued.headers?.['Secure-Session-Registration'] ?? null)!;
     const register = (device: DbscDevice) => {
       const req = incoming({ method: 'POST', cookie: session });
-      req.headers.set('secure-session-response', `"${device.registrationProof(offer.challenge)}"`);
+      (req.headers as Headers).set(
+        'secure-session-response',
+        `"${device.registrationProof(offer.challenge)}"`,
+      );
       return sessions.dbsc!.register(req);
     };
     const gate = pauseNextBind();
