@@ -137,6 +137,11 @@ describe('dbsc options', () => {
     ['a relative path', { registrationPath: 'reg' }, 'dbsc.registrationPath'],
     ['a path with a query', { refreshPath: '/r?x=1' }, 'dbsc.refreshPath'],
     ['a path with a quote', { refreshPath: '/r"x' }, 'dbsc.refreshPath'],
+    [
+      'a percent-encoded path (adapters compare raw and decoded paths differently)',
+      { refreshPath: '/r%20x' },
+      'dbsc.refreshPath',
+    ],
     ['one path for both', { registrationPath: '/x', refreshPath: '/x' }, 'dbsc.refreshPath'],
     ['a bound cookie of 5s', { boundCookieTimeout: '5s' }, 'dbsc.boundCookieTimeout'],
     ['a bound cookie of 2h', { boundCookieTimeout: '2h' }, 'dbsc.boundCookieTimeout'],

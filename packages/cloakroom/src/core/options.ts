@@ -198,8 +198,11 @@ export function resolveOptions(options: SessionsOptions): ResolvedOptions {
   };
 }
 
-/** A path browsers post to: absolute, no query, nothing that needs quoting in a header. */
-const ENDPOINT_PATH = /^\/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$/;
+/**
+ * A path browsers post to: absolute, no query, nothing that needs quoting in a header, and no
+ * percent-escapes (some frameworks compare the decoded path, some the raw one).
+ */
+const ENDPOINT_PATH = /^\/[A-Za-z0-9._~!$&'()*+,;=:@/-]*$/;
 
 function resolveDbsc(options: SessionsOptions, cookieName: string): ResolvedDbsc | null {
   const dbsc = options.dbsc;

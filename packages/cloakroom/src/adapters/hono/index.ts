@@ -281,4 +281,4 @@ export function createHonoAuth(options: HonoAuthOptions) {
 /** The adapter instance type. */
 export type HonoAuth = ReturnType<typeof createHonoAuth>;
 
-export type { NoUserReason, Session, User };
+export type { DbscEvent, NoUserReason, Session, User };
