@@ -2,13 +2,14 @@ import {
   createUser,
   isSafeMethod,
   issueRecoveryLink,
+  listSessions,
   resetPassword,
   resetSecondFactor,
   revokeAllSessions,
   updateUser,
 } from 'cloakroom';
 import { booleanField, listField, readInput, stringField } from '../http/body.js';
-import { type App, adminUserJson, type ServerDeps } from '../http/context.js';
+import { type App, adminUserJson, type ServerDeps, sessionInfoJson } from '../http/context.js';
 import { ApiError, accepted } from '../http/errors.js';
 import { userIdParam } from '../http/params.js';
 import { recoveryLinkFor } from '../http/recovery-url.js';
@@ -61,6 +62,17 @@ export function adminRoutes(app: App, deps: ServerDeps): void {
     };
     const { user } = accepted(await updateUser(account, id, update, c.get('user')!.id));
     return c.json({ user: adminUserJson(user) });
+  });
+
+  /**
+   * A user's live sessions, most recently seen first, with `bound` (device-bound); `current` marks
+   * only the admin's own session. Read-only: no CSRF token, no re-auth.
+   */
+  app.get('/api/admin/users/:id/sessions', async (c) => {
+    const id = userIdParam(c);
+    if (!(await users.getById(id))) throw new ApiError('not_found', 'No such user.');
+    const list = await listSessions(account, id, c.get('session'));
+    return c.json({ sessions: list.map(sessionInfoJson) });
   });
 
   app.post('/api/admin/users/:id/password', async (c) => {

@@ -1,8 +1,9 @@
 import type { SessionInfo, User } from 'cloakroom';
 import type { Flash } from '../flash.js';
-import { describeDevice, formatDate, relativeTime } from '../helpers.js';
+import { describeDevice } from '../helpers.js';
 import { Layout } from '../layout.js';
 import type { FactorStatus } from '../second-factor/page.js';
+import { SessionTable } from '../session-table.js';
 
 export interface AccountProps {
   user: User;
@@ -130,60 +131,22 @@ export function AccountPage({ user, csrf, sessions, now, flash, factor, passkeys
       </div>
       <section class="card" aria-labelledby="sessions-h">
         <h2 id="sessions-h">Where you are signed in</h2>
-        <table class="responsive">
-          <thead>
-            <tr>
-              <th scope="col">Device</th>
-              <th scope="col">IP address</th>
-              <th scope="col">Signed in</th>
-              <th scope="col">Last active</th>
-              <th scope="col">
-                <span class="muted">Action</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {sessions.map((s) => (
-              <tr data-session={s.id} data-current={s.current ? 'true' : 'false'}>
-                <td data-label="Device">
-                  <span>
-                    {describeDevice(s.userAgent)}{' '}
-                    {s.current ? <span class="tag here">this device</span> : null}{' '}
-                    {s.bound ? (
-                      <span
-                        class="tag"
-                        title="Bound to a key in this device: a copied cookie does not work elsewhere"
-                      >
-                        device-bound
-                      </span>
-                    ) : null}
-                  </span>
-                </td>
-                <td data-label="IP address">{s.ip ?? 'unknown'}</td>
-                <td data-label="Signed in">
-                  <time datetime={new Date(s.createdAt).toISOString()}>{formatDate(s.createdAt)}</time>
-                </td>
-                <td data-label="Last active">
-                  <time datetime={new Date(s.lastSeenAt).toISOString()} title={formatDate(s.lastSeenAt)}>
-                    {relativeTime(s.lastSeenAt, now)}
-                  </time>
-                </td>
-                <td data-label="Action">
-                  <form method="post" action={`/account/sessions/${s.id}/revoke`}>
-                    <input type="hidden" name="_csrf" value={csrf} />
-                    <button
-                      type="submit"
-                      class="danger small"
-                      aria-label={`Sign out ${describeDevice(s.userAgent)}${s.current ? ' (this device)' : ''}`}
-                    >
-                      Sign out
-                    </button>
-                  </form>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <SessionTable
+          sessions={sessions}
+          now={now}
+          action={(s) => (
+            <form method="post" action={`/account/sessions/${s.id}/revoke`}>
+              <input type="hidden" name="_csrf" value={csrf} />
+              <button
+                type="submit"
+                class="danger small"
+                aria-label={`Sign out ${describeDevice(s.userAgent)}${s.current ? ' (this device)' : ''}`}
+              >
+                Sign out
+              </button>
+            </form>
+          )}
+        />
         <div class="actions">
           <form method="post" action="/account/sessions/revoke-others">
             <input type="hidden" name="_csrf" value={csrf} />

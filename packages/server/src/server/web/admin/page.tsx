@@ -27,7 +27,7 @@ function lastUnlockedAdmin(u: UserRecord, users: UserRecord[]): boolean {
   return isAdmin(u) && users.filter(isAdmin).length === 1;
 }
 
-/** Users, roles, status; create, change roles, lock/unlock, revoke sessions. */
+/** Users, roles, status; create, change roles, lock/unlock, see and revoke sessions. */
 export function AdminPage({ user, csrf, users, flash, draft }: AdminProps) {
   return (
     <Layout title="Admin" user={user} csrf={csrf} flash={flash} current="admin" wide>
@@ -111,6 +111,13 @@ export function AdminPage({ user, csrf, users, flash, draft }: AdminProps) {
                 </td>
                 <td data-label="Actions">
                   <div class="actions">
+                    <a
+                      class="button quiet small"
+                      href={`/admin/users/${u.id}/sessions`}
+                      aria-label={`Sessions of ${u.username}`}
+                    >
+                      Sessions
+                    </a>
                     {u.locked || !lastUnlockedAdmin(u, users) ? (
                       <form method="post" action={`/admin/users/${u.id}/${u.locked ? 'unlock' : 'lock'}`}>
                         <input type="hidden" name="_csrf" value={csrf} />

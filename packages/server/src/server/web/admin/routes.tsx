@@ -2,6 +2,7 @@ import {
   type AccountFailure,
   createUser,
   issueRecoveryLink,
+  listSessions,
   lockUser,
   resetSecondFactor,
   revokeAllSessions,
@@ -20,6 +21,7 @@ import { pageAdmin, pageRecent, pageUser, toReauth } from '../guards.js';
 import { formText } from '../helpers.js';
 import { RecoveryLinkPage } from './link-page.js';
 import { AdminPage, type UserDraft } from './page.js';
+import { AdminSessionsPage } from './sessions-page.js';
 
 /** The form's comma-separated roles; the account actions normalise each name. */
 const roleList = (raw: string) =>
@@ -102,6 +104,23 @@ export function adminPages(app: App, deps: ServerDeps): void {
   app.post('/admin/users/:id/lock', change('lock'));
   app.post('/admin/users/:id/unlock', change('unlock'));
   app.post('/admin/users/:id/revoke-sessions', change('revoke-sessions'));
+
+  /** Where a user is signed in, and which sessions are device-bound: read-only, no re-auth. */
+  app.get('/admin/users/:id/sessions', async (c) => {
+    const id = c.req.param('id');
+    if (!isUserId(id)) return render(c, noSuchUser);
+    const target = await users.getById(id);
+    if (!target) return render(c, noSuchUser);
+    return c.html(
+      <AdminSessionsPage
+        user={c.get('user')!}
+        csrf={sessions.csrfToken(c.get('session')!)}
+        target={target}
+        sessions={await listSessions(account, id, c.get('session'))}
+        now={deps.clock.now()}
+      />,
+    );
+  });
   recoveryPages(app, deps, render);
 }
 
