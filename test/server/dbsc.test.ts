@@ -320,6 +320,8 @@ describe.each(STORES)('DBSC on %s', (store) => {
     expect(text).toMatch(/cloakroom_dbsc_registrations_total\{result="bound"\} [1-9]/);
     expect(text).toMatch(/cloakroom_dbsc_refreshes_total\{result="refreshed"\} [1-9]/);
     expect(text).toMatch(/cloakroom_dbsc_registrations_total\{result="bad-challenge"\} [1-9]/);
+    expect(text).toMatch(/cloakroom_bound_requests_total [1-9]/);
+    expect(text).toMatch(/cloakroom_session_validations_total\{result="device-unproven"\} [1-9]/);
   });
 });
 

@@ -320,7 +320,7 @@ export function createDeviceBinding(o: ResolvedOptions, d: ResolvedDbsc, parts: 
       const live = await parts.readLive(req);
       const binding = live?.record.binding ?? null;
       /** The session is over (or was never bound by this browser): tell it to stop refreshing. */
-      const ended = (reason: DbscRefusal) =>
+      const ended = (reason: DbscRefusal, keepBoundCookie = false) =>
         answer(
           200,
           {
@@ -330,12 +330,14 @@ export function createDeviceBinding(o: ResolvedOptions, d: ResolvedDbsc, parts: 
             sessionId: live ? publicIdOf(live.storeKey) : null,
           },
           {
-            setCookie: [serializeCookie(d.cookie.variant(req.https), '', 0)],
+            // The bound cookie goes too, unless the session is bound anew (a later sign-in in this
+            // browser): then it is that binding's, and this answer concerns an older one.
+            setCookie: keepBoundCookie ? [] : [serializeCookie(d.cookie.variant(req.https), '', 0)],
             body: JSON.stringify({ session_identifier: id, continue: false }),
           },
         );
       if (!live || !binding || !sameText(binding.id, id))
-        return ended(live ? 'unknown-binding' : 'no-session');
+        return ended(live ? 'unknown-binding' : 'no-session', binding !== null);
       const event = { userId: live.record.userId, sessionId: publicIdOf(live.storeKey) };
       const text = headerString(req.headers.get(RESPONSE_HEADER));
       const now = clock.now();
@@ -363,7 +365,7 @@ export function createDeviceBinding(o: ResolvedOptions, d: ResolvedDbsc, parts: 
           { type: 'challenged', ...event },
           {
             headers: challengeHeader(current, current.challenge!),
-            body: errorBody('csrf', 'Sign the challenge in Secure-Session-Challenge.'),
+            body: errorBody('challenge_required', 'Sign the challenge in Secure-Session-Challenge.'),
           },
         );
       };
@@ -398,7 +400,7 @@ export function createDeviceBinding(o: ResolvedOptions, d: ResolvedDbsc, parts: 
           { type: 'challenged', ...event },
           {
             headers: challengeHeader(current, current.challenge),
-            body: errorBody('csrf', 'That challenge was used; sign the new one.'),
+            body: errorBody('challenge_required', 'That challenge was used; sign the new one.'),
           },
         );
       }

@@ -92,6 +92,7 @@ export function createApp(deps: ServerDeps, setup: SetupToken | null = null): Ap
   app.use(auth.middleware);
   app.use(async (c, next) => {
     metrics.validations.inc({ result: c.get('authReason') ?? 'ok' });
+    if (c.get('session')?.bound) metrics.boundRequests.inc();
     await next();
   });
   // CLOAKROOM_REQUIRE_2FA_ROLES: before every route, so nothing but enrolment and sign-out

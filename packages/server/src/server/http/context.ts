@@ -66,6 +66,7 @@ export function sessionJson(session: Session) {
     lastSeenAt: iso(session.lastSeenAt),
     idleExpiresAt: iso(session.idleExpiresAt),
     absoluteExpiresAt: iso(session.absoluteExpiresAt),
+    bound: session.bound,
   };
 }
 

@@ -11,6 +11,7 @@ export interface Metrics {
   forwardAuth: Counter<'result'>;
   passwordRefusals: Counter<'reason'>;
   dbscRegistrations: Counter<'result'>;
+  boundRequests: Counter;
   dbscRefreshes: Counter<'result'>;
 }
 
@@ -58,6 +59,11 @@ export function createMetrics(): Metrics {
       name: 'cloakroom_dbsc_registrations_total',
       help: 'Device-bound session registrations (CLOAKROOM_DBSC=on) by result: bound, or the reason it was refused.',
       labelNames: ['result'],
+      registers: [registry],
+    }),
+    boundRequests: new Counter({
+      name: 'cloakroom_bound_requests_total',
+      help: 'Requests that came with a device-bound session and its valid bound cookie (CLOAKROOM_DBSC=on).',
       registers: [registry],
     }),
     dbscRefreshes: new Counter({
