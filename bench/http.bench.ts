@@ -760,6 +760,15 @@ function fastifySessionTargets(): Target[] {
   );
 }
 
+/** cloakroom's server (`serve`), pinned to the server CPU, with the bench's environment and `extra`. */
+function startServer(port: number, dir: string, extra: Record<string, string> = {}): Started {
+  const [command, args] = pinned(SERVER_CPU, process.execPath, [
+    join(ROOT, 'packages/server/dist/cli/main.js'),
+    'serve',
+  ]);
+  return startProcess(command, args, { ...process.env, ...cloakroomEnv(port, dir), ...extra });
+}
+
 const TARGETS: Target[] = [
   {
     id: 'cloakroom',
@@ -768,13 +777,7 @@ const TARGETS: Target[] = [
     routes: [{ path: '/healthz', bare: true }, { path: '/auth/verify' }, { path: '/api/session' }],
     note: 'bare route = GET /healthz (registered before the session middleware; the server has no other bare route)',
     prepare: prefillCloakroom,
-    start(port, dir) {
-      const [command, args] = pinned(SERVER_CPU, process.execPath, [
-        join(ROOT, 'packages/server/dist/cli/main.js'),
-        'serve',
-      ]);
-      return startProcess(command, args, { ...process.env, ...cloakroomEnv(port, dir) });
-    },
+    start: (port, dir) => startServer(port, dir),
     async signIn(base) {
       return cookieHeader(await postJson(`${base}/api/login`, ADMIN));
     },
@@ -786,17 +789,7 @@ const TARGETS: Target[] = [
     routes: [{ path: '/healthz', bare: true }, { path: '/auth/verify' }, { path: '/api/session' }],
     note: 'a bound session: every request also checks the bound cookie (one more cookie lookup and HMAC)',
     prepare: prefillCloakroom,
-    start(port, dir) {
-      const [command, args] = pinned(SERVER_CPU, process.execPath, [
-        join(ROOT, 'packages/server/dist/cli/main.js'),
-        'serve',
-      ]);
-      return startProcess(command, args, {
-        ...process.env,
-        ...cloakroomEnv(port, dir),
-        CLOAKROOM_DBSC: 'on',
-      });
-    },
+    start: (port, dir) => startServer(port, dir, { CLOAKROOM_DBSC: 'on' }),
     signIn: signInBound,
   },
   {
@@ -808,17 +801,7 @@ const TARGETS: Target[] = [
     note:
       'the same server with REDIS_URL set: sessions and sign-in counters in the private Redis (prefix ' +
       '`cloakroom:`), users in SQLite; bare route = GET /healthz',
-    start(port, dir) {
-      const [command, args] = pinned(SERVER_CPU, process.execPath, [
-        join(ROOT, 'packages/server/dist/cli/main.js'),
-        'serve',
-      ]);
-      return startProcess(command, args, {
-        ...process.env,
-        ...cloakroomEnv(port, dir),
-        REDIS_URL: redisUrl(),
-      });
-    },
+    start: (port, dir) => startServer(port, dir, { REDIS_URL: redisUrl() }),
     async signIn(base) {
       await waitStoresReady(base);
       return cookieHeader(await postJson(`${base}/api/login`, ADMIN));
@@ -838,17 +821,8 @@ const TARGETS: Target[] = [
       return `users in PostgreSQL database ${postgres.name}`;
     },
     start(port, dir) {
-      const [command, args] = pinned(SERVER_CPU, process.execPath, [
-        join(ROOT, 'packages/server/dist/cli/main.js'),
-        'serve',
-      ]);
       if (!postgres) throw new Error('the PostgreSQL database was not created');
-      return startProcess(command, args, {
-        ...process.env,
-        ...cloakroomEnv(port, dir),
-        REDIS_URL: redisUrl(),
-        DATABASE_URL: postgres.url,
-      });
+      return startServer(port, dir, { REDIS_URL: redisUrl(), DATABASE_URL: postgres.url });
     },
     async signIn(base) {
       await waitStoresReady(base);
