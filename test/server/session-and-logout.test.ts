@@ -29,7 +29,7 @@ describe('GET /api/session', () => {
     });
     expect(typeof body.csrfToken).toBe('string');
     expect(Object.keys(body.session).sort()).toEqual(
-      ['absoluteExpiresAt', 'createdAt', 'id', 'idleExpiresAt', 'lastSeenAt'].sort(),
+      ['absoluteExpiresAt', 'bound', 'createdAt', 'id', 'idleExpiresAt', 'lastSeenAt'].sort(),
     );
     for (const key of ['createdAt', 'lastSeenAt', 'idleExpiresAt', 'absoluteExpiresAt'])
       expect(body.session[key]).toMatch(ISO);

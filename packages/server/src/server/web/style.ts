@@ -64,7 +64,7 @@ button:disabled { opacity: .5; cursor: not-allowed; }
 button.wide { width: 100%; margin-top: 1rem; padding: .7rem 1rem; }
 button.quiet { background: var(--field); color: var(--text); border-color: var(--field-line); }
 button.danger { background: var(--field); color: var(--danger); border-color: var(--danger-line); }
-button.small { padding: .3rem .65rem; font-size: .875rem; }
+button.small, a.button.small { padding: .3rem .65rem; font-size: .875rem; }
 .actions { display: flex; gap: .5rem; flex-wrap: wrap; align-items: center; margin-top: 1rem; }
 .inline { display: inline; }
 .flash { border-radius: 8px; padding: .7rem .9rem; margin-bottom: 1rem; border: 1px solid; }
