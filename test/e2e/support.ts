@@ -36,8 +36,11 @@ const SCREENSHOTS = fileURLToPath(new URL('./screenshots/', import.meta.url));
 /** The screenshots docs/pages.md shows. */
 export const DOCS_IMAGES = fileURLToPath(new URL('../../docs/images/', import.meta.url));
 
-/** Launches headless Chromium; throws a clear, actionable error when it is not installed. */
-export async function launchBrowser(): Promise<Browser> {
+/**
+ * Launches headless Chromium; throws a clear, actionable error when it is not installed.
+ * `args`: extra command-line switches after the usual ones (feature flags, trusted certificates).
+ */
+export async function launchBrowser(options: { args?: readonly string[] } = {}): Promise<Browser> {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium`);
   }
@@ -51,6 +54,7 @@ export async function launchBrowser(): Promise<Browser> {
       '--disable-component-update',
       '--no-first-run',
       '--disable-sync',
+      ...(options.args ?? []),
     ],
     timeout: E2E_TIMEOUT_MS,
   });
