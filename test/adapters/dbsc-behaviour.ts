@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import type { DbscEvent } from '../../packages/cloakroom/src/core/dbsc.js';
+import { REGISTRATION_GRACE_MS } from '../../packages/cloakroom/src/core/dbsc.js';
 import {
   type AdapterFactory,
   type AdapterHarness,
@@ -77,6 +78,8 @@ async function registered(h: AdapterHarness, device = new DbscDevice()) {
   const offer = await signIn(h, browser);
   const registration = await browser.register(offer);
   expect(registration.status).toBe(200);
+  // Past the moments after registration in which a request without a bound cookie still passes.
+  h.clock.advance(REGISTRATION_GRACE_MS);
   return { browser, offer, registration, csrf: ((await offer.json()) as { csrfToken: string }).csrfToken };
 }
 
@@ -434,6 +437,7 @@ export function dbscBehaviour(name: string, factory: AdapterFactory): void {
         const registration = await browser.register(offer);
         expect(registration.status).toBe(200);
         expect(browser.refreshUrl).toBe('/device/renew');
+        h.clock.advance(REGISTRATION_GRACE_MS);
         browser.expireBoundCookie();
         expect((await browser.request('/me')).status).toBe(401);
         expect((await browser.refresh()).status).toBe(200);
@@ -460,6 +464,7 @@ export function dbscBehaviour(name: string, factory: AdapterFactory): void {
           credentials: [{ name: '__Host-cloakroom-bound' }],
         });
         expect((await browser.request('/me')).status).toBe(200);
+        h.clock.advance(REGISTRATION_GRACE_MS);
         browser.expireBoundCookie();
         expect((await browser.request('/me')).status).toBe(401);
         expect((await browser.refresh()).status).toBe(200);

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import type { DbscAnswer } from '../../packages/cloakroom/src/core/dbsc.js';
+import { REGISTRATION_GRACE_MS } from '../../packages/cloakroom/src/core/dbsc.js';
 import type { SessionsOptions } from '../../packages/cloakroom/src/core/options.js';
 import type { IncomingRequest } from '../../packages/cloakroom/src/core/request.js';
 import { coreHarness, flip, incoming, type RequestSpec } from '../support/core.js';
@@ -348,6 +349,7 @@ describe('the bound cookie', () => {
     async (_name, change) => {
       const t = setup();
       await t.register();
+      t.clock.advance(REGISTRATION_GRACE_MS);
       const value = t.jar.get('cloakroom-bound')!;
       const changed = change(value);
       if (changed === null) t.jar.delete('cloakroom-bound');
@@ -356,6 +358,27 @@ describe('the bound cookie', () => {
       expect(result).toEqual({ session: null, reason: 'device-unproven', setCookie: [] });
     },
   );
+
+  test('for ten seconds after registration, and only until the first refresh, a request without any bound cookie passes; a wrong one never', async () => {
+    const t = setup();
+    await t.register();
+    const value = t.jar.get('cloakroom-bound')!;
+    t.jar.delete('cloakroom-bound');
+    t.clock.advance(REGISTRATION_GRACE_MS - 1);
+    expect((await t.validate()).session?.bound).toBe(true);
+    t.jar.set('cloakroom-bound', flip(value, value.length - 3));
+    expect((await t.validate()).reason).toBe('device-unproven');
+    t.jar.delete('cloakroom-bound');
+    t.clock.advance(1);
+    expect((await t.validate()).reason).toBe('device-unproven');
+    // A binding refreshed once has no grace, however young.
+    const r = setup();
+    const reg = await r.register();
+    r.clock.advance(1);
+    expect((await r.refresh(reg.id, reg.device.refreshProof(reg.challenge))).status).toBe(200);
+    r.jar.delete('cloakroom-bound');
+    expect((await r.validate()).reason).toBe('device-unproven');
+  });
 
   test('two bound cookies are refused (no picking one)', async () => {
     const t = setup();

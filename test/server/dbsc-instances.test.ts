@@ -55,9 +55,10 @@ describe('one binding, two instances', () => {
       route.instance = instance;
       expect((await browser.request('/api/session')).status).toBe(200);
     }
+    // (A request without a bound cookie is refused once the registration is ten seconds old:
+    // test/server/dbsc.test.ts steps a clock past that; here the clock is real.)
     browser.expireBoundCookie();
     route.instance = one;
-    expect((await browser.request('/api/session')).status).toBe(401);
     expect((await browser.refresh()).status).toBe(200);
     route.instance = two;
     expect((await browser.request('/api/session')).status).toBe(200);

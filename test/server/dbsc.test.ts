@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type ManualClock, manualClock } from '../../packages/cloakroom/src/core/clock.js';
+import { REGISTRATION_GRACE_MS } from '../../packages/cloakroom/src/core/dbsc.js';
 import { startHarnessOn } from '../support/backends.js';
 import {
   type Alg,
@@ -64,6 +65,8 @@ describe.each(STORES)('DBSC on %s', (store) => {
     const signedIn = await signIn(username, device);
     const registered = await signedIn.browser.register(signedIn.response);
     expect(registered.status, await registered.clone().text()).toBe(200);
+    // Past the moments after registration in which a request without a bound cookie still passes.
+    clock.advance(REGISTRATION_GRACE_MS);
     return signedIn;
   }
 
@@ -120,6 +123,20 @@ describe.each(STORES)('DBSC on %s', (store) => {
     expect(browser.boundCookie()).not.toBeNull();
     expect((await session(browser)).status).toBe(200);
     expect(h.logs.some((l) => l.event === 'dbsc.refreshed' && l.userId === h.ids.bob)).toBe(true);
+  });
+
+  test('for ten seconds after registration a request without any bound cookie still passes (it left before the registration was answered); a wrong bound cookie never does', async () => {
+    const { browser, response } = await signIn();
+    expect((await browser.register(response)).status).toBe(200);
+    const bound = browser.boundCookie()!;
+    browser.expireBoundCookie();
+    expect((await session(browser)).status).toBe(200);
+    const value = bound.split('=')[1]!;
+    browser.jar.cookies.set('cloakroom-bound', `${value.slice(0, -1)}${value.endsWith('A') ? 'B' : 'A'}`);
+    expect((await session(browser)).status).toBe(401);
+    browser.expireBoundCookie();
+    clock.advance(REGISTRATION_GRACE_MS);
+    expect((await session(browser)).status).toBe(401);
   });
 
   test('a refresh without a cached challenge gets a 403 challenge first, then the proof is accepted', async () => {
@@ -327,8 +344,9 @@ describe.each(STORES)('DBSC on %s', (store) => {
 
 describe.each<Alg>(['RS256'])('DBSC with an %s device key', (alg) => {
   let h: ServerHarness;
+  const clock = manualClock(Date.now());
   beforeAll(async () => {
-    h = await startHarness({ env: { CLOAKROOM_DBSC: 'on' } });
+    h = await startHarness({ clock, env: { CLOAKROOM_DBSC: 'on' } });
   }, 60_000);
   afterAll(async () => {
     await h?.close();
@@ -339,6 +357,7 @@ describe.each<Alg>(['RS256'])('DBSC with an %s device key', (alg) => {
     const response = await h.fetch('/api/login', { json: { username: 'bob', password: PASSWORD } });
     browser.jar.absorb(response);
     expect((await browser.register(response)).status).toBe(200);
+    clock.advance(REGISTRATION_GRACE_MS);
     browser.expireBoundCookie();
     expect((await browser.request('/api/session')).status).toBe(401);
     expect((await browser.refresh()).status).toBe(200);

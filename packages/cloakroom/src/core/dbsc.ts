@@ -28,6 +28,14 @@ const MAC_LENGTH = 43;
 const DEADLINE = /^[1-9]\d{0,15}$/;
 /** Clock skew allowed on a proof's `iat`, beyond the challenge lifetime. */
 const SKEW_MS = 60_000;
+/**
+ * How long after registration a request without any bound cookie still passes. The browser
+ * registers while it follows the sign-in's redirect, so its next requests can leave before the
+ * registration's answer (and the bound cookie) arrives, and reach the server after the binding
+ * is stored (seen in Chromium: 7-13 ms later). Binding a session takes effect this much later;
+ * a request with a bound cookie that is wrong is refused at once.
+ */
+export const REGISTRATION_GRACE_MS = 10_000;
 
 export const REGISTRATION_HEADER = 'Secure-Session-Registration';
 export const CHALLENGE_HEADER = 'Secure-Session-Challenge';
@@ -106,8 +114,11 @@ export interface DbscParts {
 export interface DbscInternals extends DeviceBoundSessions {
   /** The registration offer for a session just created. */
   offer(request: IncomingRequest, storeKey: string): Record<string, string>;
-  /** Whether the request carries a valid bound cookie for `binding`. No store access. */
-  hasBoundCookie(request: IncomingRequest, binding: SessionBinding): boolean;
+  /**
+   * Whether the request proves the device: a valid bound cookie for `binding`, or no bound cookie
+   * at all within {@link REGISTRATION_GRACE_MS} of a registration not yet refreshed. No store access.
+   */
+  provesDevice(request: IncomingRequest, binding: SessionBinding): boolean;
   /** The Set-Cookie that removes the bound cookie. */
   clearBoundCookie(request: IncomingRequest): string;
 }
@@ -248,8 +259,12 @@ export function createDeviceBinding(o: ResolvedOptions, d: ResolvedDbsc, parts: 
       };
     },
 
-    hasBoundCookie(req, binding) {
+    provesDevice(req, binding) {
       const found = findCookie(req.headers.get('cookie'), d.cookie.variant(req.https).name);
+      if ('missing' in found)
+        return (
+          binding.refreshedAt === binding.boundAt && clock.now() - binding.boundAt < REGISTRATION_GRACE_MS
+        );
       if (!('value' in found) || found.value.length > ID_LENGTH + MAC_LENGTH + 18) return false;
       const parts = found.value.split('.');
       if (parts.length !== 3) return false;

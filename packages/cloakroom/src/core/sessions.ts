@@ -276,7 +276,7 @@ export function createSessions(options: SessionsOptions): Sessions {
       }
       // A device-bound session needs its bound cookie too: without it the request is refused as
       // if it had no session, but the session cookie stays (the browser refreshes and retries).
-      if (dbsc && record.binding && !dbsc.hasBoundCookie(req, record.binding))
+      if (dbsc && record.binding && !dbsc.provesDevice(req, record.binding))
         return { session: null, reason: 'device-unproven', setCookie: [] };
       const setCookie: string[] = [];
       if (now - record.lastSeenAt >= o.touchMs) {
