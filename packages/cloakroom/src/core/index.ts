@@ -11,11 +11,12 @@ export {
   serializeCookie,
 } from './cookie.js';
 export type { SessionCrypto } from './crypto.js';
-export type {
-  DbscAnswer,
-  DbscEvent,
-  DbscRefusal,
-  DeviceBoundSessions,
+export {
+  type DbscAnswer,
+  type DbscEvent,
+  type DbscRefusal,
+  type DeviceBoundSessions,
+  REGISTRATION_GRACE_MS,
 } from './dbsc.js';
 export { type Duration, parseDuration } from './duration.js';
 export { ConfigError, StoreError, toStoreError } from './errors.js';
