@@ -380,6 +380,23 @@ describe('the bound cookie', () => {
     expect((await r.validate()).reason).toBe('device-unproven');
   });
 
+  test('a bound cookie verified once is remembered, but never vouches for a look-alike; rememberVerified 0 checks every time', async () => {
+    for (const rememberVerified of [10_000, 0]) {
+      const t = setup({ rememberVerified });
+      await t.register();
+      t.clock.advance(REGISTRATION_GRACE_MS);
+      const value = t.jar.get('cloakroom-bound')!;
+      expect((await t.validate()).session?.bound).toBe(true);
+      expect((await t.validate()).session?.bound).toBe(true);
+      for (const i of [value.length - 1, value.length - 20]) {
+        t.jar.set('cloakroom-bound', flip(value, i));
+        expect((await t.validate()).reason).toBe('device-unproven');
+      }
+      t.jar.set('cloakroom-bound', value);
+      expect((await t.validate()).session?.bound).toBe(true);
+    }
+  });
+
   test('two bound cookies are refused (no picking one)', async () => {
     const t = setup();
     await t.register();

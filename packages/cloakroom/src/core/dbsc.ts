@@ -7,6 +7,7 @@ import { checkOrigin, ownOrigin } from './origin.js';
 import type { IncomingRequest } from './request.js';
 import type { SessionBinding, SessionRecord } from './store.js';
 import { publicIdOf } from './token.js';
+import { createVerifiedSignatures } from './verified-signatures.js';
 
 /*
  * Device Bound Session Credentials (W3C WebAppSec `dbsc-1`, editor's draft of 2026-02-17).
@@ -128,6 +129,7 @@ export function createDeviceBinding(o: ResolvedOptions, d: ResolvedDbsc, parts: 
   const bind = store.bind?.bind(store);
   if (!bind) throw new TypeError('dbsc: the store has no bind()'); // options.ts refuses this first
 
+  const verified = o.rememberVerified > 0 ? createVerifiedSignatures(o.rememberVerified) : undefined;
   const random = (bytes: number) => crypto.encodeBase64url(crypto.randomBytes(bytes));
   const mac = (purpose: 'dbsc-registration' | 'dbsc-bound', data: string) =>
     crypto.encodeBase64url(keyring.sign(purpose, data));
@@ -270,7 +272,13 @@ export function createDeviceBinding(o: ResolvedOptions, d: ResolvedDbsc, parts: 
       if (parts.length !== 3) return false;
       const [id, deadline, macText] = parts as [string, string, string];
       if (id !== binding.id || !DEADLINE.test(deadline) || clock.now() >= Number(deadline)) return false;
-      return macHolds('dbsc-bound', `${id}.${deadline}`, macText);
+      const signed = `${id}.${deadline}`;
+      // A bound cookie presented again skips its HMAC (~5 µs under load), as the session cookie
+      // does: its MAC alone is worthless without the session's token, which is never kept here.
+      if (verified?.lookup(signed, macText) !== undefined) return true;
+      if (!macHolds('dbsc-bound', signed, macText)) return false;
+      verified?.remember(signed, macText, 0);
+      return true;
     },
 
     clearBoundCookie: (req) => serializeCookie(d.cookie.variant(req.https), '', 0),
