@@ -173,7 +173,8 @@ export function createHonoAuth(options: HonoAuthOptions) {
     c.set('user', null);
     // With device-bound sessions on, their two endpoints are answered here, before validation:
     // a refresh comes exactly when the bound cookie is missing.
-    const endpoint = dbscOn ? engine.dbscEndpoint(request.method, c.req.path) : null;
+    const endpoint =
+      dbscOn && request.method === 'POST' ? engine.dbscEndpoint(request.method, c.req.path) : null;
     try {
       if (endpoint) return dbscResponse(await engine.answerDbsc(request, endpoint));
       await engine.authenticate(c, request);
