@@ -11,7 +11,8 @@
  * It also measures an awaited `crypto.subtle` HMAC and digest, the reason the core calls
  * synchronous `node:crypto` through `SessionCrypto` (docs/performance.md). And `toUser()`, what
  * the adapters add after validate(), for a user with three passkeys: its second-factor document
- * is parsed once per text and remembered.
+ * is parsed once per text and remembered. And validate() of a session bound to a device key
+ * (DBSC): the same read plus the bound cookie's check.
  *
  * Method: tinybench, tasks run one after another (never concurrently). Each task gets ~1 s of
  * samples in total, taken in 4 interleaved rounds of 250 ms (all tasks, then all tasks again),
@@ -26,7 +27,7 @@
  *
  * Run: `npm run bench:core`
  */
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -123,6 +124,32 @@ async function setUp(store: SessionStore, inTransaction?: (run: () => Promise<vo
   return { sessions, everyTime, req, id: nodeCrypto.sha256Base64url(token), token };
 }
 
+/**
+ * A session of `store` bound to a device key (DBSC), registered as a browser registers it, and
+ * a request carrying both its cookies; on cores that remember a verified bound cookie or not.
+ */
+async function boundSetUp(store: SessionStore) {
+  const sessions = createSessions({ secrets: [secret], store, clock, dbsc: true });
+  const issued = await sessions.create(request(''), { userId: 'alice' });
+  const cookie = issued.setCookie[0]!.split(';')[0]!;
+  const challenge = /challenge="([^"]+)"/.exec(issued.headers?.['Secure-Session-Registration'] ?? '')?.[1];
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const enc = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+  const input = `${enc({ typ: 'dbsc+jwt', alg: 'ES256', jwk: publicKey.export({ format: 'jwk' }) })}.${enc({ jti: challenge })}`;
+  const proof = `${input}.${sign('sha256', Buffer.from(input), { key: privateKey, dsaEncoding: 'ieee-p1363' }).toString('base64url')}`;
+  const registration = request(cookie);
+  registration.method = 'POST';
+  (registration.headers as Headers).set('secure-session-response', `"${proof}"`);
+  const answer = await sessions.dbsc!.register(registration);
+  if (answer.status !== 200) throw new Error(`bench setup: DBSC registration answered ${answer.status}`);
+  const req = request(`${cookie}; ${answer.setCookie[0]!.split(';')[0]!}`);
+  const everyTime = createSessions({ secrets: [secret], store, clock, dbsc: true, rememberVerified: 0 });
+  for (const core of [sessions, everyTime]) {
+    if (!(await core.validate(req)).session?.bound) throw new Error('bench setup: expected a bound session');
+  }
+  return { sessions, everyTime, req };
+}
+
 /** A user record whose second-factor document holds `n` passkeys and ten recovery codes. */
 function userWithPasskeys(n: number): UserRecord {
   const hash = () => randomBytes(32).toString('base64url');
@@ -175,6 +202,7 @@ try {
     await run();
     sqlite.database.exec('COMMIT');
   });
+  const bound = await boundSetUp(sqlite.sessions);
   const rowCount = sqlite.database.prepare('SELECT count(*) FROM sessions').pluck().get();
   const lastSeenBefore = (await sqlite.sessions.get(sql.id))!.lastSeenAt;
 
@@ -237,6 +265,18 @@ try {
       `validate(): sqlite store (${rowCount} rows), cookie seen before`,
       async () => {
         sink = await sql.sessions.validate(sql.req);
+      },
+    ],
+    [
+      `validate(): sqlite store (${rowCount} rows), a device-bound session, both cookies seen before`,
+      async () => {
+        sink = await bound.sessions.validate(bound.req);
+      },
+    ],
+    [
+      `validate(): sqlite store (${rowCount} rows), a device-bound session, HMACs every time`,
+      async () => {
+        sink = await bound.everyTime.validate(bound.req);
       },
     ],
     [
