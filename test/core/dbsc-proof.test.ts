@@ -76,6 +76,30 @@ describe('parseProof refuses what the draft does not allow, before any signature
     expect(parseProof(text, BOTH)).toBe('malformed-proof');
   });
 
+  test('RSA keys: the wrong kind, private members, or fewer than 2048 bits are refused', () => {
+    const rsa = new DbscDevice('RS256').publicJwk;
+    const weak = new DbscDevice('RS256', 1024).publicJwk;
+    const cases: Array<Record<string, unknown>> = [
+      { ...rsa, kty: 'EC' },
+      { ...rsa, kty: 'oct' },
+      { ...rsa, p: 'AQAB' },
+      { ...rsa, q: 'AQAB' },
+      { ...rsa, n: '' },
+      { ...rsa, e: 'not base64url!' },
+      weak,
+      jwk,
+    ];
+    for (const key of cases)
+      expect(refusal({ typ: 'dbsc+jwt', alg: 'RS256', jwk: key }, { jti: 'c' })).toBe('bad-key');
+    expect(typeof refusal({ typ: 'dbsc+jwt', alg: 'RS256', jwk: rsa }, { jti: 'c' })).toBe('object');
+    expect(refusal({ typ: 'dbsc+jwt', alg: 'ES256', jwk: { ...jwk, kty: 'oct' } }, { jti: 'c' })).toBe(
+      'bad-key',
+    );
+    expect(refusal({ typ: 'dbsc+jwt', alg: 'ES256', jwk: { ...jwk, x: `${jwk.x}A` } }, { jti: 'c' })).toBe(
+      'bad-key',
+    );
+  });
+
   test('an algorithm the server did not offer is refused', () => {
     expect(parseProof(new DbscDevice('RS256').registrationProof('c'), ['ES256'])).toBe('algorithm');
   });

@@ -271,20 +271,66 @@ describe('registration', () => {
       400,
       'stale-proof',
     ],
+    [
+      'a proof signed by another key than the one it carries',
+      (t, c) => {
+        const own = new DbscDevice().registrationProof(c).split('.');
+        const other = new DbscDevice().registrationProof(c).split('.')[2];
+        return t.post({ 'secure-session-response': `"${own[0]}.${own[1]}.${other}"` });
+      },
+      400,
+      'bad-signature',
+    ],
+    [
+      'an empty jti',
+      (t) => t.post({ 'secure-session-response': `"${new DbscDevice().registrationProof('')}"` }),
+      400,
+      'malformed-proof',
+    ],
+    [
+      'an aud when the request names no host',
+      (t, c) =>
+        t.post(
+          {
+            'secure-session-response': `"${new DbscDevice().registrationProof(c, { aud: 'http://app.test/auth/dbsc/register' })}"`,
+          },
+          { host: '' },
+        ),
+      400,
+      'bad-audience',
+    ],
   ])('refused: %s', async (_name, make, status, reason) => {
     const t = setup();
     const issued = await t.signIn();
     const offer = parseRegistration(issued.headers!['Secure-Session-Registration']!)!;
     const answer = await t.dbsc.register(make(t, offer.challenge));
     expect(answer.status).toBe(status);
-    expect(answer.event).toMatchObject({ type: 'refused', step: 'registration', reason });
-    expect(answer.setCookie).toEqual([]);
-    expect(JSON.parse(answer.body!)).toMatchObject({
-      error: expect.any(String),
-      message: expect.any(String),
+    expect(answer.event).toMatchObject({
+      type: 'refused',
+      step: 'registration',
+      reason,
+      // The origin gate comes before the session is read.
+      userId: status === 400 ? 'u1' : null,
+      sessionId: status === 400 ? issued.session.id : null,
     });
+    expect(answer.setCookie).toEqual([]);
+    const code = { 400: 'bad_request', 401: 'unauthenticated', 403: 'csrf' }[status];
+    expect(JSON.parse(answer.body!)).toEqual({ error: code, message: expect.stringMatching(/\w/) });
     expect(t.calls.bind ?? 0).toBe(0);
     expect((await t.validate()).session?.bound).toBe(false);
+  });
+
+  test('an iat exactly six minutes off either way is still accepted', async () => {
+    for (const delta of [-360, 360]) {
+      const t = setup();
+      const issued = await t.signIn();
+      const offer = parseRegistration(issued.headers!['Secure-Session-Registration']!)!;
+      t.clock.set?.(Math.floor(t.clock.now() / 1000) * 1000);
+      const proof = new DbscDevice().registrationProof(offer.challenge, {
+        iat: t.clock.now() / 1000 + delta,
+      });
+      expect((await t.dbsc.register(t.post({ 'secure-session-response': `"${proof}"` }))).status).toBe(200);
+    }
   });
 
   test('accepted: an aud naming this endpoint, an iat within the window, an unquoted header', async () => {
@@ -397,6 +443,36 @@ describe('the bound cookie', () => {
     }
   });
 
+  test('a valid bound cookie of another bound session does not prove this one', async () => {
+    const a = setup();
+    await a.register();
+    a.clock.advance(REGISTRATION_GRACE_MS);
+    const aBound = a.jar.get('cloakroom-bound')!;
+    // A second session on the same core, bound by another device.
+    a.jar.clear();
+    await a.register();
+    a.clock.advance(REGISTRATION_GRACE_MS);
+    expect((await a.validate()).session?.bound).toBe(true);
+    a.jar.set('cloakroom-bound', aBound);
+    expect((await a.validate()).reason).toBe('device-unproven');
+  });
+
+  test('a MAC in another base64url spelling of the same bytes is not the MAC issued', async () => {
+    const t = setup();
+    await t.register();
+    t.clock.advance(REGISTRATION_GRACE_MS);
+    const value = t.jar.get('cloakroom-bound')!;
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const last = alphabet.indexOf(value.at(-1)!);
+    // The last of 43 characters carries 4 bits of the MAC and 2 unused ones: set those.
+    t.jar.set('cloakroom-bound', value.slice(0, -1) + alphabet[last | 1]!);
+    if (alphabet[last | 1] === value.at(-1))
+      t.jar.set('cloakroom-bound', value.slice(0, -1) + alphabet[last & ~1]!);
+    expect((await t.validate()).reason).toBe('device-unproven');
+    expect(t.dbsc.boundCookieName(t.req())).toBe('cloakroom-bound');
+    expect(t.dbsc.boundCookieName(incoming({ https: true }))).toBe('__Host-cloakroom-bound');
+  });
+
   test('two bound cookies are refused (no picking one)', async () => {
     const t = setup();
     await t.register();
@@ -471,6 +547,16 @@ describe('refresh', () => {
     t.clock.advance(BOUND_MS - 1);
     expect((await t.validate()).session).not.toBeNull();
     expect((await t.refresh(id, device.refreshProof(challenge))).status).toBe(403);
+  });
+
+  test('the challenge a refresh hands out is the live one until its deadline', async () => {
+    const t = setup({ idleTimeout: '1h' });
+    const { id, challenge, device } = await t.register();
+    const next = challengeOf(await t.refresh(id, device.refreshProof(challenge)))!;
+    t.clock.advance(CHALLENGE_MS - 1);
+    const answer = await t.refresh(id, device.refreshProof(next.challenge));
+    expect(answer.status).toBe(200);
+    expect(answer.event.type).toBe('refreshed');
   });
 
   test('without a proof: 403 and the current challenge while it has more than half its life, without a write', async () => {
