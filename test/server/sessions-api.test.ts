@@ -39,7 +39,15 @@ describe('GET /api/sessions', () => {
     const { sessions } = JSON.parse(text) as { sessions: SessionEntry[] };
     expect(sessions).toHaveLength(2);
     for (const s of sessions) {
-      expect(Object.keys(s).sort()).toEqual(['bound', 'createdAt', 'current', 'id', 'ip', 'lastSeenAt', 'userAgent']);
+      expect(Object.keys(s).sort()).toEqual([
+        'bound',
+        'createdAt',
+        'current',
+        'id',
+        'ip',
+        'lastSeenAt',
+        'userAgent',
+      ]);
       expect(s.ip).toBe('127.0.0.1');
       expect(s.userAgent).toBe('node');
     }
