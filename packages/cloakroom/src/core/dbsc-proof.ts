@@ -10,7 +10,6 @@ import type { BindingKey, SessionBinding } from './store.js';
 
 /** Algorithms a device may sign with. */
 export type BindingAlgorithm = SessionBinding['alg'];
-export const BINDING_ALGORITHMS: readonly BindingAlgorithm[] = ['ES256', 'RS256'];
 
 /** Longest proof read: an RS256 proof with a 4096-bit key in its header is under 2 KiB. */
 const MAX_PROOF_LENGTH = 8192;
